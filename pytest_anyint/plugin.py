@@ -1,0 +1,1 @@
+"""pytest glue: options, markers, fixtures and hooks. The engine lives in plain modules."""
