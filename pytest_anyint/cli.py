@@ -1,12 +1,126 @@
-"""The ``pytest-anyint`` command."""
+"""The ``pytest-anyint`` command: check, prune, drift, models, emulate, report.
+
+Each subcommand's engine lives in its own module; this file only parses arguments.
+Exit codes: 0 success, 1 problems found (violations, secrets, breaking drift, unknown models),
+2 usage or input errors.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Callable, Sequence
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run_check(args: argparse.Namespace) -> int:
+    from .check import run_check
+
+    return run_check(args)
+
+
+def _run_prune(args: argparse.Namespace) -> int:
+    from .check import run_prune
+
+    return run_prune(args)
+
+
+def _run_drift(args: argparse.Namespace) -> int:
+    from .drift import run_drift
+
+    return run_drift(args)
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from .models import run_models
+
+    return run_models(args)
+
+
+def _run_emulate(args: argparse.Namespace) -> int:
+    from .emulator import serve
+
+    serve(args.host, args.port, args.api_key, args.model or None)
     return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .report import run_report
+
+    return run_report(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pytest-anyint",
+        description="Contract-test the models behind your AnyInt gateway routes.",
+        epilog="Exit codes: 0 ok, 1 problems found, 2 usage or input error.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser(
+        "check",
+        help="validate cassettes against the contracts, scan them for secrets and lint anyint.yaml",
+        description="Validate every cassette under DIR against the contracts, scan for secrets "
+        "(also the value of the configured key variable when set), lint anyint.yaml.",
+    )
+    check.add_argument("dir", nargs="?", default=None, help="cassette directory (default: the configured one)")
+    check.add_argument("--config", default=None, help="anyint.yaml (default: ./anyint.yaml)")
+    check.add_argument("--contracts", choices=("strict", "fail", "warn"), default="fail")
+    check.add_argument("--contracts-dir", action="append", default=[], help="extra contract directory")
+    check.add_argument("--unused", action="store_true", help="also list cassettes no test case maps to")
+    check.set_defaults(func=_run_check)
+
+    prune = sub.add_parser("prune", help="remove cassettes that no test case maps to any more")
+    prune.add_argument("dir", nargs="?", default=None)
+    prune.add_argument("--config", default=None)
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    prune.set_defaults(func=_run_prune)
+
+    drift = sub.add_parser(
+        "drift",
+        help="compare the response shapes of two cassette trees",
+        description="Compare cassette trees offline: OLD_DIR NEW_DIR, or --git REV against the working tree.",
+    )
+    drift.add_argument("old", nargs="?", help="old cassette directory")
+    drift.add_argument("new", nargs="?", help="new cassette directory")
+    drift.add_argument("--git", metavar="REV", help="compare the working tree's cassettes with those at REV")
+    drift.add_argument("--dir", default="cassettes", help="cassette directory inside the repository (with --git)")
+    drift.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    drift.add_argument("--output", "-o", default=None, help="write the report to a file as well")
+    drift.set_defaults(func=_run_drift)
+
+    models = sub.add_parser("models", help="check that every configured model is listed by the gateway")
+    models.add_argument("--config", default=None)
+    models.add_argument("--cassette-dir", default=None)
+    models.add_argument("--record", action="store_true", help="ask the live gateway (needs the key)")
+    models.set_defaults(func=_run_models)
+
+    emulate = sub.add_parser("emulate", help="run the gateway emulator on loopback")
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("--port", type=int, default=8790)
+    emulate.add_argument("--api-key", default="emulator-key")
+    emulate.add_argument("--model", action="append", help="a model the emulator lists (repeatable)")
+    emulate.set_defaults(func=_run_emulate)
+
+    report = sub.add_parser("report", help="render a JSON report (--anyint-report) as Markdown or HTML")
+    report.add_argument("json_report")
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument("--output", "-o", default=None, help="file to write (default: standard output)")
+    report.set_defaults(func=_run_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,1 +1,323 @@
-"""pytest glue: options, markers, fixtures and hooks. The engine lives in plain modules."""
+"""pytest glue: options, markers, fixtures and hooks. The engine lives in plain modules.
+
+Nothing heavy is imported here: a session that uses no route marker and no ``--anyint-*`` option
+pays for this module and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    from .session import AnyIntSession
+
+_SESSION = pytest.StashKey["AnyIntSession"]()
+_CONTEXT = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("anyint", "AnyInt gateway routes: record, replay, contracts, faults")
+    group.addoption(
+        "--anyint-record",
+        choices=("none", "once", "new_episodes", "rewrite"),
+        default=None,
+        help="none (default): replay only, the network is blocked; once: record missing cassettes; "
+        "new_episodes: append new requests; rewrite: record every cassette anew",
+    )
+    group.addoption("--anyint-config", metavar="PATH", default=None, help="the anyint.yaml to use")
+    group.addoption(
+        "--anyint-contracts",
+        choices=("strict", "fail", "warn", "off"),
+        default=None,
+        help="contract checks of every response: fail (default), strict (assumed rules fail too), warn, off",
+    )
+    group.addoption(
+        "--anyint-emulator",
+        action="store_true",
+        default=False,
+        help="point the gateway at the bundled emulator (started on loopback for the session)",
+    )
+    group.addoption(
+        "--anyint-drift",
+        choices=("fail", "warn", "off"),
+        default=None,
+        help="when rewrite re-records a cassette: fail (default) on breaking shape changes, warn, or off",
+    )
+    group.addoption(
+        "--anyint-max-age",
+        metavar="AGE",
+        default=None,
+        help="warn about cassettes recorded longer ago than AGE (e.g. 30d, 12h)",
+    )
+    group.addoption(
+        "--anyint-max-age-fail", action="store_true", default=False, help="fail instead of warn on --anyint-max-age"
+    )
+    group.addoption(
+        "--anyint-check-models",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="check every configured model against the Models API once per session (default: on when recording)",
+    )
+    group.addoption("--anyint-report", metavar="PATH", default=None, help="write a JSON report (versioned format)")
+    group.addoption("--anyint-report-md", metavar="PATH", default=None, help="write a Markdown report")
+    group.addoption("--anyint-html", metavar="PATH", default=None, help="write a self-contained HTML report")
+    parser.addini("anyint_config", "path of anyint.yaml, relative to the rootdir", default="anyint.yaml")
+    parser.addini("anyint_cassette_dir", "where cassettes live, relative to the rootdir", default="cassettes")
+    parser.addini("anyint_contracts_dir", "extra contract directories (same index format)", type="paths", default=[])
+    parser.addini("anyint_stream_timeout", "seconds a recorded stream may take before it fails", default="60")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        'route(label, *, models="all", faults=None): run the test once per model of the anyint.yaml route '
+        '(or once per fault on the primary with faults="policy" or a list)',
+    )
+    if _explicitly_used(config):
+        session = _session(config)
+        try:
+            session.config  # noqa: B018 - fail fast, as one line, on a bad anyint.yaml
+        except Exception as exc:  # ConfigError
+            raise pytest.UsageError(str(exc)) from None
+
+
+_OPTIONS = (
+    "--anyint-record",
+    "--anyint-config",
+    "--anyint-contracts",
+    "--anyint-emulator",
+    "--anyint-drift",
+    "--anyint-max-age",
+    "--anyint-check-models",
+    "--anyint-report",
+    "--anyint-report-md",
+    "--anyint-html",
+)
+
+
+def _explicitly_used(config: pytest.Config) -> bool:
+    return any(config.getoption(name) not in (None, False) for name in _OPTIONS)
+
+
+def _session(config: pytest.Config) -> "AnyIntSession":
+    session = config.stash.get(_SESSION, None)
+    if session is None:
+        from .session import AnyIntSession, SessionOptions
+
+        options = SessionOptions(
+            rootdir=config.rootpath,
+            record_mode=config.getoption("--anyint-record") or "none",
+            config_path=config.getoption("--anyint-config") or config.getini("anyint_config"),
+            cassette_dir=config.getini("anyint_cassette_dir"),
+            contracts_mode=config.getoption("--anyint-contracts") or "fail",
+            contracts_dirs=tuple(str(p) for p in config.getini("anyint_contracts_dir")),
+            stream_timeout_s=float(config.getini("anyint_stream_timeout")),
+            use_emulator=bool(config.getoption("--anyint-emulator")),
+            drift_mode=config.getoption("--anyint-drift") or "fail",
+        )
+        session = AnyIntSession(options)
+        config.stash[_SESSION] = session
+    return session
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(_SESSION, None)
+    if session is not None:
+        session.stop()
+
+
+# --------------------------------------------------------------------------- parametrization
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    markers = list(metafunc.definition.iter_markers("route"))
+    if not markers:
+        return
+    where = metafunc.definition.nodeid
+    if len(markers) > 1:
+        pytest.fail(f"{where}: has {len(markers)} route markers; a test runs one route", pytrace=False)
+    marker = markers[0]
+    if len(marker.args) != 1 or not isinstance(marker.args[0], str):
+        pytest.fail(f'{where}: @pytest.mark.route takes one route label, e.g. @pytest.mark.route("extract")', pytrace=False)
+    unknown = set(marker.kwargs) - {"models", "faults"}
+    if unknown:
+        pytest.fail(f"{where}: @pytest.mark.route got unknown option(s) {', '.join(sorted(unknown))}; it takes models= and faults=", pytrace=False)
+    from .config import ConfigError
+    from .session import cases_for
+
+    session = _session(metafunc.config)
+    try:
+        cases = cases_for(session.config, marker.args[0], marker.kwargs.get("models", "all"), marker.kwargs.get("faults"))
+    except ConfigError as exc:
+        pytest.fail(f"{where}: {exc}", pytrace=False)
+    metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(autouse=True)
+def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Runs a route case: its cassette, faults and checks. Inert for tests without a route marker."""
+    case = getattr(request, "param", None)
+    if case is None:
+        yield None
+        return
+    from .config import ConfigError
+    from .faults import FaultPlan
+    from .recording import CassetteError
+
+    session = _session(request.config)
+    item = request.node
+    module_path, test_name, other = _cassette_names(item, case)
+    plan = FaultPlan(session, case)
+    try:
+        context = session.open_case(
+            case, nodeid=item.nodeid, module_path=module_path, test_name=test_name, other_params=other, faults=plan
+        )
+    except (ConfigError, CassetteError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+    item.stash[_CONTEXT] = context
+    env_name = session.config.api_key_env
+    placeholder_set = not session.recording and env_name not in os.environ
+    if placeholder_set:
+        os.environ[env_name] = session.api_key()  # apps that read the key from the environment run keyless
+    try:
+        yield context
+    finally:
+        if placeholder_set:
+            os.environ.pop(env_name, None)
+        if item.stash.get(_CONTEXT, None) is context:  # the call phase never ran
+            del item.stash[_CONTEXT]
+            session.close_case(context, passed=None)
+
+
+def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]:
+    nodeid_path = item.nodeid.split("::")[0]
+    module_path = nodeid_path[:-3] if nodeid_path.endswith(".py") else nodeid_path
+    parts = item.nodeid.split("::")[1:]
+    parts[-1] = getattr(item, "originalname", parts[-1].split("[")[0])
+    test_name = ".".join(parts)
+    other: str | None = None
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        full = callspec.id
+        other = full.replace(case.id, "", 1).strip("-") or None
+        if other:
+            from .session import automatic_ids
+
+            argnames = [n for n in callspec.params if n != "_anyint_case"]
+            auto = automatic_ids(other.split("-"), argnames)
+            if auto:
+                import warnings
+
+                warnings.warn(
+                    pytest.PytestWarning(
+                        f"{item.nodeid}: parametrize id {auto[0]!r} is position-based, so inserting a case "
+                        f"renames its cassettes; give that parametrization explicit ids="
+                    )
+                )
+    return module_path, test_name, other
+
+
+@pytest.fixture
+def anyint_route(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+    """The ``RouteTarget`` the case runs: model, role, family, base URL, key and auth headers."""
+    context = _require_case(_anyint_case, request, "anyint_route")
+    return _session(request.config).target(context.case)
+
+
+@pytest.fixture
+def anyint_calls(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+    """The call trail of this test: every gateway request in order."""
+    return _require_case(_anyint_case, request, "anyint_calls").trail
+
+
+@pytest.fixture
+def anyint_faults(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+    """Make calls fail on the wire: ``anyint_faults.inject("gpt-5-mini", status=503)``."""
+    return _require_case(_anyint_case, request, "anyint_faults").faults
+
+
+@pytest.fixture
+def anyint_scenario(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+    """In a fault case, the fault and whether the policy expects a fallback; None otherwise."""
+    context = _require_case(_anyint_case, request, "anyint_scenario")
+    return _session(request.config).scenario(context.case)
+
+
+@pytest.fixture(scope="session")
+def anyint_gateway(request: pytest.FixtureRequest) -> Any:
+    """Base URLs, headers, key and SDK keyword arguments for clients built once per module or session."""
+    return _session(request.config).gateway()
+
+
+@pytest.fixture(scope="session")
+def anyint_config(request: pytest.FixtureRequest) -> Any:
+    """The loaded anyint.yaml."""
+    return _session(request.config).config
+
+
+@pytest.fixture(scope="session")
+def anyint_emulator(request: pytest.FixtureRequest) -> Any:
+    """A running emulator on loopback; route targets point at it."""
+    return _session(request.config).start_emulator()
+
+
+def _require_case(context: Any, request: pytest.FixtureRequest, name: str) -> Any:
+    if context is None:
+        pytest.fail(
+            f"{request.node.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
+            pytrace=False,
+        )
+    return context
+
+
+# --------------------------------------------------------------------------- checks after the body
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    context = item.stash.get(_CONTEXT, None)
+    if context is None:
+        return (yield)
+    error: BaseException | None = None
+    try:
+        result = yield
+    except BaseException as exc:  # noqa: BLE001 - re-raised below unless the plugin has a clearer cause
+        error = exc
+    session = _session(item.config)
+    del item.stash[_CONTEXT]
+    outcome = session.close_case(context, passed=error is None)
+    for message in outcome.warnings:
+        item.warn(pytest.PytestWarning(message))
+    if outcome.problems:
+        raise pytest.fail.Exception("\n".join(outcome.problems), pytrace=False) from None
+    if error is not None:
+        raise error
+    return result
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    session = config.stash.get(_SESSION, None)
+    if session is not None and session.results:
+        from .report import terminal_summary
+
+        terminal_summary(session, terminalreporter)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    anyint = session.config.stash.get(_SESSION, None)
+    if anyint is None:
+        return
+    from .report import finish_session
+
+    finish_session(anyint, session)

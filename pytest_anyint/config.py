@@ -1,0 +1,386 @@
+"""``anyint.yaml``: loading, defaults and validation.
+
+Every problem becomes one ``ConfigError`` line naming the file, the key path and what was
+expected, because users meet this module when they are setting things up and a traceback
+teaches them nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .families import DEFAULT_BASE_URL, FAMILY_NAMES
+from .faults import FAULT_KINDS
+
+DEFAULT_CONFIG_NAME = "anyint.yaml"
+BASE_URL_ENV = "ANYINT_BASE_URL"
+OPTIMIZE_LABELS = ("quality", "latency", "cost", "reliability")
+
+DEFAULT_FALLBACK_ON: tuple[int | str, ...] = (429, 500, 502, 503, 504, 529, *FAULT_KINDS)
+DEFAULT_NEVER_FALLBACK_ON: tuple[int | str, ...] = (400, 401, 403, 404)
+
+
+class ConfigError(Exception):
+    """A configuration problem, as one line: ``<file>: <key path>: <what was expected>``."""
+
+
+_FAULT = {"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599}, {"enum": list(FAULT_KINDS)}]}
+_POLICY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "fallback_on": {"type": "array", "items": _FAULT},
+        "never_fallback_on": {"type": "array", "items": _FAULT},
+        "require_fallback_log": {"type": "boolean"},
+    },
+}
+_MODEL_ID = {"type": "string", "minLength": 1, "pattern": r"^\S+$"}
+_FALLBACK = {
+    "anyOf": [
+        _MODEL_ID,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["model"],
+            "properties": {"model": _MODEL_ID, "family": {"enum": list(FAMILY_NAMES)}},
+        },
+    ]
+}
+
+#: The JSON Schema of ``anyint.yaml`` itself (documented in docs/configuration.md).
+CONFIG_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "routes"],
+    "properties": {
+        "version": {"const": 1},
+        "gateway": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "base_url": {"type": "string", "pattern": r"^https?://"},
+                "api_key_env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+            },
+        },
+        "policy": _POLICY,
+        "routes": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["family", "primary"],
+                "properties": {
+                    "family": {"enum": list(FAMILY_NAMES)},
+                    "optimize": {"enum": list(OPTIMIZE_LABELS)},
+                    "primary": _MODEL_ID,
+                    "fallbacks": {"type": "array", "items": _FALLBACK},
+                    "output_schema": {"type": "string", "minLength": 1},
+                    "max_cost_per_call_usd": {"type": "number", "exclusiveMinimum": 0},
+                    "max_latency_s": {"type": "number", "exclusiveMinimum": 0},
+                    "match_ignore": {"type": "array", "items": {"type": "string", "pattern": r"^\$?\.?[A-Za-z0-9_.\[\]*-]+$"}},
+                    "check_models": {"type": "boolean"},
+                    "cross_family": {"type": "boolean"},
+                    "policy": _POLICY,
+                },
+            },
+        },
+        "pricing": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["input", "output"],
+                "properties": {
+                    "input": {"type": "number", "minimum": 0},
+                    "output": {"type": "number", "minimum": 0},
+                    "cached_input": {"type": "number", "minimum": 0},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class ChainModel:
+    """One model of a route's chain, with the family its requests are shaped for."""
+
+    model: str
+    family: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When the app should fall back, and whether it must log it."""
+
+    fallback_on: tuple[int | str, ...] = DEFAULT_FALLBACK_ON
+    never_fallback_on: tuple[int | str, ...] = DEFAULT_NEVER_FALLBACK_ON
+    require_fallback_log: bool = True
+
+    def expects_fallback(self, fault: int | str) -> bool:
+        """Whether a fault should make the app fall back (statuses in neither list follow their class)."""
+        if fault in self.fallback_on:
+            return True
+        if fault in self.never_fallback_on:
+            return False
+        return isinstance(fault, int) and fault >= 500
+
+    @property
+    def faults(self) -> tuple[int | str, ...]:
+        """``faults="policy"``: the fallback faults, then the never-fallback ones."""
+        return self.fallback_on + self.never_fallback_on
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """A workload: its primary, its fallbacks and what its tests check."""
+
+    label: str
+    family: str
+    primary: ChainModel
+    fallbacks: tuple[ChainModel, ...] = ()
+    optimize: str | None = None
+    output_schema: Path | None = None
+    max_cost_per_call_usd: float | None = None
+    max_latency_s: float | None = None
+    match_ignore: tuple[str, ...] = ()
+    check_models: bool = True
+    cross_family: bool = False
+    policy: Policy = field(default_factory=Policy)
+
+    @property
+    def chain(self) -> tuple[ChainModel, ...]:
+        return (self.primary, *self.fallbacks)
+
+    def required_fallback(self) -> ChainModel | None:
+        """The model a fallback must reach first: the second in the chain, or the first same-family one."""
+        for candidate in self.fallbacks:
+            if self.cross_family or candidate.family == self.family:
+                return candidate
+        return None
+
+
+@dataclass(frozen=True)
+class AnyIntConfig:
+    """The loaded ``anyint.yaml``."""
+
+    path: Path
+    base_url: str
+    api_key_env: str
+    routes: Mapping[str, RouteConfig]
+    policy: Policy = field(default_factory=Policy)
+    pricing: Mapping[str, Price] = field(default_factory=dict)
+
+    def route(self, label: str) -> RouteConfig:
+        try:
+            return self.routes[label]
+        except KeyError:
+            known = ", ".join(sorted(self.routes)) or "none"
+            close = difflib.get_close_matches(label, list(self.routes), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{self.path}: routes: no route {label!r}{hint}; configured routes: {known}") from None
+
+    def warnings(self) -> list[str]:
+        """Things that work but deserve a look: cross-family fallbacks the route did not opt into."""
+        found = []
+        for route in self.routes.values():
+            for position, fallback in enumerate(route.fallbacks, start=1):
+                if fallback.family != route.family and not route.cross_family:
+                    found.append(
+                        f"{self.path}: routes.{route.label}.fallbacks[{position - 1}]: {fallback.model} is a "
+                        f"{fallback.family} model on a {route.family} route: request shape differs "
+                        f"(set cross_family: true on the route if that is intended)"
+                    )
+        return found
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def find_config(rootdir: Path, override: str | os.PathLike[str] | None = None) -> Path:
+    path = Path(override) if override else rootdir / DEFAULT_CONFIG_NAME
+    if not path.is_absolute():
+        path = rootdir / path
+    return path
+
+
+def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AnyIntConfig:
+    """Read, validate and normalise ``anyint.yaml``; raise ConfigError as one line on any problem."""
+    environ = os.environ if environ is None else environ
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found: pytest-anyint needs an anyint.yaml (see docs/configuration.md)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text: expected a YAML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    data = _parse_yaml(path, text)
+    _validate(path, data)
+    return _build(path, data, environ)
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    import yaml
+
+    class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{path}:{line}: duplicate key {key!r}: each key may appear once")
+            seen[key] = loader.construct_object(value_node, deep=deep)
+        return seen
+
+    _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    if data is None:
+        raise ConfigError(f"{path}: empty: expected a mapping with 'version: 1' and 'routes'")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'version: 1' and 'routes', got {type(data).__name__}")
+    return data
+
+
+def _key_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        unknown = extra[0] if extra else "?"
+        close = difflib.get_close_matches(unknown, allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key {unknown!r}{hint}; expected one of: {', '.join(allowed)}", unknown
+    if validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return f"missing required key {missing[0]!r}", None
+    if validator == "enum":
+        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}", None
+    if validator == "const":
+        return f"expected {error.validator_value!r}, got {error.instance!r}", None
+    if validator == "type":
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}", None
+    if validator == "anyOf" and error.schema is _FAULT:
+        kinds = ", ".join(FAULT_KINDS)
+        return f"{error.instance!r} is neither an HTTP status (100-599) nor a fault kind ({kinds})", None
+    if validator == "anyOf" and error.schema is _FALLBACK:
+        return f"expected a model ID or {{model: ID, family: FAMILY}}, got {error.instance!r}", None
+    if validator == "pattern" and error.schema is _MODEL_ID:
+        return f"expected a model ID without spaces, got {error.instance!r}", None
+    if validator == "minProperties":
+        return "expected at least one route", None
+    return error.message, None
+
+
+def _validate(path: Path, data: Any) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path).__len__(), str(list(e.absolute_path))))
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    what, unknown = _describe(error)
+    parts = list(error.absolute_path)
+    if unknown is not None:
+        parts.append(unknown)
+    raise ConfigError(f"{path}: {_key_path(parts)}: {what}")
+
+
+def _policy(raw: Mapping[str, Any] | None, base: Policy, where: str, path: Path) -> Policy:
+    raw = raw or {}
+    policy = Policy(
+        fallback_on=tuple(raw.get("fallback_on", base.fallback_on)),
+        never_fallback_on=tuple(raw.get("never_fallback_on", base.never_fallback_on)),
+        require_fallback_log=raw.get("require_fallback_log", base.require_fallback_log),
+    )
+    both = [f for f in policy.fallback_on if f in policy.never_fallback_on]
+    if both:
+        raise ConfigError(f"{path}: {where}: {both[0]!r} is in both fallback_on and never_fallback_on; it must be in exactly one")
+    listed = set(policy.fallback_on) | set(policy.never_fallback_on)
+    missing = [kind for kind in FAULT_KINDS if kind not in listed]
+    if missing:
+        raise ConfigError(
+            f"{path}: {where}: fault kind {missing[0]!r} is in neither fallback_on nor never_fallback_on; "
+            f"every fault kind ({', '.join(FAULT_KINDS)}) must be in exactly one"
+        )
+    return policy
+
+
+def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> AnyIntConfig:
+    gateway = data.get("gateway") or {}
+    base_url = environ.get(BASE_URL_ENV) or gateway.get("base_url") or DEFAULT_BASE_URL
+    default_policy = _policy(data.get("policy"), Policy(), "policy", path)
+    routes: dict[str, RouteConfig] = {}
+    for label, raw in data["routes"].items():
+        where = f"routes.{label}"
+        family = raw["family"]
+        primary = ChainModel(raw["primary"], family)
+        fallbacks = []
+        for index, item in enumerate(raw.get("fallbacks") or []):
+            fallback = ChainModel(item, family) if isinstance(item, str) else ChainModel(item["model"], item.get("family", family))
+            if fallback.model == primary.model:
+                raise ConfigError(f"{path}: {where}.fallbacks[{index}]: {fallback.model!r} is the primary; a fallback must be another model")
+            if any(f.model == fallback.model for f in fallbacks):
+                raise ConfigError(f"{path}: {where}.fallbacks[{index}]: {fallback.model!r} is listed twice")
+            fallbacks.append(fallback)
+        output_schema = None
+        if raw.get("output_schema"):
+            output_schema = (path.parent / raw["output_schema"]).resolve()
+            if not output_schema.is_file():
+                raise ConfigError(f"{path}: {where}.output_schema: no file at {output_schema}")
+        routes[label] = RouteConfig(
+            label=label,
+            family=family,
+            primary=primary,
+            fallbacks=tuple(fallbacks),
+            optimize=raw.get("optimize"),
+            output_schema=output_schema,
+            max_cost_per_call_usd=raw.get("max_cost_per_call_usd"),
+            max_latency_s=raw.get("max_latency_s"),
+            match_ignore=tuple(raw.get("match_ignore") or ()),
+            check_models=raw.get("check_models", True),
+            cross_family=raw.get("cross_family", False),
+            policy=_policy(raw.get("policy"), default_policy, f"{where}.policy", path) if raw.get("policy") else default_policy,
+        )
+    pricing = {model: Price(p["input"], p["output"], p.get("cached_input")) for model, p in (data.get("pricing") or {}).items()}
+    return AnyIntConfig(
+        path=path,
+        base_url=base_url.rstrip("/"),
+        api_key_env=gateway.get("api_key_env", "ANYINT_API_KEY"),
+        routes=routes,
+        policy=default_policy,
+        pricing=pricing,
+    )

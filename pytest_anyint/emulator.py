@@ -1,0 +1,954 @@
+"""A loopback stand-in for the AnyInt gateway, for demos and end-to-end tests.
+
+The emulator is a real HTTP/1.1 server (stdlib only) so that official SDKs, plain ``httpx`` and
+anything else an app uses talk to it through their real transports: auth headers, keep-alive,
+chunked SSE and broken connections behave as on the wire. It answers deterministically (ids and
+timestamps are derived from the request), so re-recording against it gives stable cassettes, and
+it can be told to fail (§7 faults) or to drift (change a response shape, §8).
+
+Family facts (base paths, auth styles, error envelopes) come from :mod:`pytest_anyint.families`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+from .families import FAMILIES, Family, family_for_path, gateway_error, parse_json
+
+DEFAULT_MODELS: tuple[str, ...] = (
+    "gpt-5-mini",
+    "gpt-5",
+    "deepseek-v3.2-exp",
+    "qwen3-max",
+    "claude-sonnet-4-6",
+    "claude-haiku-4-5",
+    "claude-opus-4-6",
+    "gemini-2.5-flash",
+    "gemini-2.5-pro",
+    "gemini-3-flash-preview",
+    "wan2.5-t2v-preview",
+    "V5",
+)
+DEFAULT_API_KEY = "emulator-key"
+
+#: Per-model answer quirks (``quirks={"qwen3-max": "fenced-json"}``; several: comma-separated).
+QUIRKS: tuple[str, ...] = ("fenced-json", "prose", "slow")
+#: Non-status faults the server itself can produce (``connect`` needs no server: stop it instead).
+FAULT_KINDS: tuple[str, ...] = ("timeout", "reset", "malformed-json", "empty-body", "truncated-stream", "stream-error")
+DRIFT_CHANGES: tuple[str, ...] = ("additive", "breaking", "wording")
+
+TIMEOUT_HOLD_SECONDS = 30.0
+SLOW_SECONDS = 0.2
+MALFORMED_JSON = b'{"id": "x", "choices": ['
+#: The status an upstream would have answered with, had a mid-stream error come before the 200.
+_STREAM_ERROR_STATUS = {"openai": 503, "anthropic": 529, "gemini": 503}
+_CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization")
+_EPOCH = 1_750_000_000
+
+_DISPLAY_NAMES = {
+    "gpt-5-mini": "GPT-5 mini",
+    "gpt-5": "GPT-5",
+    "deepseek-v3.2-exp": "DeepSeek V3.2 Exp",
+    "qwen3-max": "Qwen3 Max",
+    "claude-sonnet-4-6": "Claude Sonnet 4.6",
+    "claude-haiku-4-5": "Claude Haiku 4.5",
+    "claude-opus-4-6": "Claude Opus 4.6",
+    "gemini-2.5-flash": "Gemini 2.5 Flash",
+    "gemini-2.5-pro": "Gemini 2.5 Pro",
+    "gemini-3-flash-preview": "Gemini 3 Flash Preview",
+    "wan2.5-t2v-preview": "Wan 2.5 Text-to-Video Preview",
+    "V5": "Suno V5",
+}
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request as the server received it, credentials redacted, so tests can assert on it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    #: Lower-case header names; values of credential headers are redacted (the scheme is kept).
+    headers: dict[str, str]
+    json: Any
+    model: str | None
+
+
+@dataclass
+class _Fault:
+    model: str | None
+    status: int | None
+    kind: str | None
+    times: int | None
+    envelope: str
+    retry_after: float | None
+
+
+@dataclass
+class _Reply:
+    """What to send back: a JSON body, a stream of framed events, or a transport-level misdeed."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Stream pieces, each sent as one HTTP chunk (None: a Content-Length body).
+    events: list[bytes] | None = None
+    #: Send only this many events / body bytes, then drop the connection.
+    cut_after: int | None = None
+    #: "reset" (RST, no response) or "timeout" (hold, then drop).
+    action: str | None = None
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json_reply(status: int, obj: Any, headers: Mapping[str, str] | None = None) -> _Reply:
+    return _Reply(status=status, body=_json_bytes(obj), headers=dict(headers or {}))
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _created(digest: str) -> int:
+    return _EPOCH + int(digest[:8], 16) % 10_000_000
+
+
+def _uuid(digest: str) -> str:
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+# --------------------------------------------------------------------------- prompts and answers
+
+
+@dataclass(frozen=True)
+class _Prompt:
+    system: str
+    last_user: str
+    everything: str
+    wants_json: bool  # the request itself asks for JSON (response_format / responseMimeType)
+
+
+def _text_of(content: Any) -> str:
+    """Text of an OpenAI/Anthropic message content or a Gemini parts list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = content.get("parts", [content])
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _openai_prompt(body: dict[str, Any]) -> _Prompt:
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    system = "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
+    users = [_text_of(m.get("content")) for m in messages if m.get("role") == "user"]
+    fmt = body.get("response_format")
+    wants = isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+    return _Prompt(system, users[-1] if users else "", "\n".join(_text_of(m.get("content")) for m in messages), wants)
+
+
+def _anthropic_prompt(body: dict[str, Any]) -> _Prompt:
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    system = _text_of(body.get("system"))
+    users = [_text_of(m.get("content")) for m in messages if m.get("role") == "user"]
+    everything = "\n".join([system] + [_text_of(m.get("content")) for m in messages])
+    return _Prompt(system, users[-1] if users else "", everything, False)
+
+
+def _gemini_prompt(body: dict[str, Any]) -> _Prompt:
+    contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
+    system = _text_of(body.get("systemInstruction") or body.get("system_instruction"))
+    users = [_text_of(c) for c in contents if c.get("role", "user") == "user"]
+    config = body.get("generationConfig") or body.get("generation_config") or {}
+    mime = config.get("responseMimeType") or config.get("response_mime_type") if isinstance(config, dict) else None
+    everything = "\n".join([system] + [_text_of(c) for c in contents])
+    return _Prompt(system, users[-1] if users else "", everything, mime == "application/json")
+
+
+_JSON_WORD = re.compile(r"\bjson\b", re.IGNORECASE)
+_FIELD_LINE = re.compile(r"^\s*(?:[-*]\s+)?([A-Za-z][A-Za-z0-9 _-]{0,48}?)\s*:\s*(\S.*?)\s*$")
+_INT = re.compile(r"^-?\d+$")
+_FLOAT = re.compile(r"^-?\d*\.\d+$")
+
+
+def extract_fields(text: str) -> dict[str, Any]:
+    """The ``key: value`` lines of a prompt as a JSON object (how the emulator does "extraction")."""
+    fields: dict[str, Any] = {}
+    for line in text.splitlines():
+        match = _FIELD_LINE.match(line)
+        if not match or _JSON_WORD.search(match.group(1)):
+            continue
+        key = "_".join(match.group(1).lower().split())
+        value: Any = match.group(2)
+        if _INT.match(value):
+            value = int(value)
+        elif _FLOAT.match(value):
+            value = float(value)
+        fields[key] = value
+    return fields
+
+
+def _echo(text: str, limit: int = 8) -> str:
+    words = text.split()
+    if not words:
+        return "(empty prompt)"
+    return " ".join(words[:limit]) + (" ..." if len(words) > limit else "")
+
+
+def _pieces(text: str, per: int = 3) -> list[str]:
+    """Split an answer into stream deltas of a few words; joining them gives the text back."""
+    tokens = re.findall(r"\s*\S+", text)
+    if not tokens:
+        return [text]
+    pieces = ["".join(tokens[i : i + per]) for i in range(0, len(tokens), per)]
+    pieces[-1] += text[len("".join(tokens)) :]
+    return pieces
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def _usage_dicts(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [obj.get("usage"), obj.get("usageMetadata")]
+    message = obj.get("message")
+    if isinstance(message, dict):
+        found.append(message.get("usage"))
+    return [u for u in found if isinstance(u, dict)]
+
+
+def _drift_additive(family: str, obj: dict[str, Any]) -> None:
+    obj["anyint_new_field"] = "x"
+    for usage in _usage_dicts(obj):
+        usage["anyint_new_detail"] = 0
+
+
+def _drift_breaking(family: str, obj: dict[str, Any]) -> None:
+    if family == "openai":
+        for choice in obj.get("choices") or []:
+            if isinstance(choice, dict):
+                choice.pop("finish_reason", None)
+        if "created" in obj:
+            obj["created"] = str(obj["created"])
+    elif family == "anthropic":
+        for holder in (obj, obj.get("message"), obj.get("delta")):
+            if isinstance(holder, dict):
+                holder.pop("stop_reason", None)
+        for usage in _usage_dicts(obj):
+            if "input_tokens" in usage:
+                usage["input_tokens"] = str(usage["input_tokens"])
+    elif family == "gemini":
+        for candidate in obj.get("candidates") or []:
+            if isinstance(candidate, dict):
+                candidate.pop("content", None)
+        usage = obj.get("usageMetadata")
+        if isinstance(usage, dict) and "totalTokenCount" in usage:
+            usage["totalTokenCount"] = str(usage["totalTokenCount"])
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AnyIntEmulator/1"
+    sys_version = ""
+    server: "_Server"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.emulator._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.emulator._track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Silent: the emulator never logs per request (and so never logs a header)."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        emulator = self.server.emulator
+        try:
+            body = self._read_body()
+            split = urlsplit(self.path)
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            reply = emulator._respond(self.command, split.path, split.query, headers, body)
+        except Exception:  # an emulator bug: answer 500 rather than hang the client
+            traceback.print_exc(file=sys.stderr)
+            reply = _json_reply(500, gateway_error(500, "Emulator internal error"))
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _send(self, reply: _Reply) -> None:
+        if reply.action == "timeout":
+            self.server.emulator._stopping.wait(TIMEOUT_HOLD_SECONDS)
+            self._abort()
+            return
+        if reply.action == "reset":
+            self._abort()
+            return
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if reply.events is None:
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if reply.cut_after is not None:
+                self.wfile.write(reply.body[: reply.cut_after])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self.wfile.write(reply.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        events = reply.events if reply.cut_after is None else reply.events[: reply.cut_after]
+        for event in events:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+            self.wfile.flush()
+        if reply.cut_after is not None:  # drop the connection mid-body: no terminator, no last chunk
+            self.close_connection = True
+            return
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _abort(self) -> None:
+        """Close the socket with a TCP reset and without a response."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.wfile.close()
+            self.connection.close()
+        except OSError:
+            pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    emulator: "Emulator"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (OSError, ValueError)):
+            return  # a client went away, or we aborted the connection on purpose
+        super().handle_error(request, client_address)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+@dataclass
+class _Call:
+    """A routed request: what the route handlers need."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    family: Family
+    model: str | None
+    params: dict[str, str]
+
+    @property
+    def stream(self) -> bool:
+        if self.family.name == "gemini":
+            return self.params.get("method") == "streamGenerateContent"
+        return isinstance(self.body, dict) and self.body.get("stream") is True
+
+
+class Emulator:
+    """The gateway on loopback: deterministic answers per model, switchable faults and drift.
+
+    Use it as ``with Emulator() as emu:`` or ``emu = Emulator().start()``; point SDKs at it with
+    ``FAMILIES[name].sdk_kwargs(emu.url, emu.api_key)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        models: Iterable[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        quirks: Mapping[str, str] | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
+        self.host = host
+        self.port = port
+        #: Per-model quirks; may be changed between requests.
+        self.quirks: dict[str, str] = dict(quirks or {})
+        for model, quirk in self.quirks.items():
+            self._quirks_of(model)  # validate early
+        self.requests: list[SeenRequest] = []
+        self._lock = threading.Lock()
+        self._faults: list[_Fault] = []
+        self._drift: set[tuple[str, str | None]] = set()
+        self._tasks: dict[str, int] = {}  # task id -> polls so far
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        """The emulator root, standing in for https://gateway.api.anyint.ai."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not started; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+
+    def start(self) -> "Emulator":
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server_class = _Server6 if ":" in self.host else _Server
+        server = server_class((self.host, self.port), _Handler)
+        server.emulator = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.name = f"anyint-emulator-{server.server_address[1]}"
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, release held (timeout) requests and close open keep-alive connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _track(self, conn: socket.socket, alive: bool) -> None:
+        with self._lock:
+            (self._connections.add if alive else self._connections.discard)(conn)
+
+    # ----------------------------------------------------------------- switches
+
+    def fail(
+        self,
+        model: str | None = None,
+        *,
+        status: int | None = None,
+        kind: str | None = None,
+        times: int | None = None,
+        envelope: str = "gateway",
+        retry_after: float | None = None,
+    ) -> None:
+        """Make the next ``times`` requests naming ``model`` (None: any model) fail.
+
+        ``status=`` answers that HTTP status with the gateway's envelope, or the upstream family's
+        own with ``envelope="native"``; ``kind=`` is one of :data:`FAULT_KINDS`. Faults stack and
+        are used in the order given.
+        """
+        if (status is None) == (kind is None):
+            raise ValueError("fail() takes exactly one of status= or kind=")
+        if kind is not None and kind not in FAULT_KINDS:
+            hint = " (a connect failure needs no server: stop() the emulator)" if kind == "connect" else ""
+            raise ValueError(f"unknown fault kind {kind!r}{hint}; expected one of {', '.join(FAULT_KINDS)}")
+        if status is not None and not 400 <= int(status) <= 599:
+            raise ValueError(f"fault status must be 4xx or 5xx, got {status}")
+        if envelope not in ("gateway", "native"):
+            raise ValueError(f"envelope must be 'gateway' or 'native', got {envelope!r}")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None for every request)")
+        if model is not None and model not in self.models:
+            raise ValueError(f"unknown model {model!r}; the emulator serves {', '.join(self.models)}")
+        with self._lock:
+            self._faults.append(_Fault(model, status, kind, times, envelope, retry_after))
+
+    def drift(self, change: str, *, family: str | None = None) -> None:
+        """Change every following answer of ``family`` (None: all): additive, breaking or wording."""
+        if change not in DRIFT_CHANGES:
+            raise ValueError(f"unknown drift {change!r}; expected one of {', '.join(DRIFT_CHANGES)}")
+        if family is not None and family not in FAMILIES:
+            raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+        with self._lock:
+            self._drift.add((change, family))
+
+    def reset(self) -> None:
+        """Clear faults, drift and the request log (task states are kept)."""
+        with self._lock:
+            self._faults.clear()
+            self._drift.clear()
+            self.requests.clear()
+
+    # ----------------------------------------------------------------- dispatch
+
+    _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+        ("GET", re.compile(r"/openai/v1/models"), "_openai_models"),
+        ("GET", re.compile(r"/anthropic/v1/models"), "_anthropic_models"),
+        ("POST", re.compile(r"/openai/v1/chat/completions"), "_chat_completions"),
+        ("POST", re.compile(r"/anthropic/v1/messages"), "_messages"),
+        ("POST", re.compile(r"/anthropic/v1/messages/count_tokens"), "_count_tokens"),
+        ("POST", re.compile(r"/gemini/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)"), "_gemini"),
+        ("POST", re.compile(r"/dashscope/v1/services/aigc/video-generation/video-synthesis"), "_video_create"),
+        ("GET", re.compile(r"/dashscope/v1/tasks/(?P<task_id>[^/]+)"), "_video_task"),
+        ("POST", re.compile(r"/suno/generate"), "_music_create"),
+        ("GET", re.compile(r"/suno/query/task"), "_music_task"),
+    ]
+    #: Routes that name a model: model checks, faults and drift apply to them.
+    _MODEL_ROUTES = {"_chat_completions", "_messages", "_count_tokens", "_gemini", "_video_create", "_music_create"}
+
+    def _respond(self, method: str, path: str, raw_query: str, headers: dict[str, str], raw_body: bytes) -> _Reply:
+        query = {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+        body = parse_json(raw_body)
+        family = family_for_path(path)
+        model = family.model_from_request(path, body) if family else None
+        self._record(method, path, query, headers, body, model)
+
+        route = self._match(method, path.rstrip("/") or "/")
+        if route is None or family is None:
+            return _json_reply(404, gateway_error(404))
+        name, params = route
+        if not self._authorized(family, headers):
+            return _json_reply(401, gateway_error(401))
+        call = _Call(method, path, query, headers, body, family, model, params)
+        if name in self._MODEL_ROUTES:
+            if method == "POST" and raw_body and not isinstance(body, dict):
+                return _json_reply(400, gateway_error(400, "Request body is not a JSON object"))
+            if not model:
+                return _json_reply(400, gateway_error(400, "model is required"))
+            if model not in self.models:
+                return _json_reply(404, gateway_error(404, f"Model not found: {model}"))
+            fault = self._take_fault(model)
+            if fault is not None:
+                return self._fault_reply(fault, call)
+            if "slow" in self._quirks_of(model):
+                self._stopping.wait(SLOW_SECONDS)
+        return getattr(self, name)(call)
+
+    def _match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+        for route_method, pattern, name in self._ROUTES:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                return name, match.groupdict()
+        return None
+
+    def _authorized(self, family: Family, headers: Mapping[str, str]) -> bool:
+        """Auth as the gateway documents it, per family (``Family.auth_headers``)."""
+        expected = family.auth_headers(self.api_key)
+        return all(headers.get(name.lower()) == value for name, value in expected.items())
+
+    def _record(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any, model: str | None) -> None:
+        redacted = {}
+        for name, value in headers.items():
+            if name in _CREDENTIAL_HEADERS:
+                scheme, _, rest = value.partition(" ")
+                value = f"{scheme} [redacted]" if rest and scheme.lower() in ("bearer", "basic") else "[redacted]"
+            redacted[name] = value
+        query = {k: ("[redacted]" if k.lower() == "key" else v) for k, v in query.items()}
+        with self._lock:
+            self.requests.append(SeenRequest(method, path, query, redacted, body, model))
+
+    def _quirks_of(self, model: str) -> set[str]:
+        quirks = {q.strip() for q in (self.quirks.get(model) or "").split(",") if q.strip()}
+        unknown = quirks - set(QUIRKS)
+        if unknown:
+            raise ValueError(f"unknown quirk {sorted(unknown)[0]!r} for {model}; expected one of {', '.join(QUIRKS)}")
+        return quirks
+
+    def _has_drift(self, change: str, family: str) -> bool:
+        with self._lock:
+            return (change, None) in self._drift or (change, family) in self._drift
+
+    def _apply_drift(self, family: str, obj: Any) -> Any:
+        if isinstance(obj, dict):
+            if self._has_drift("additive", family):
+                _drift_additive(family, obj)
+            if self._has_drift("breaking", family):
+                _drift_breaking(family, obj)
+        return obj
+
+    # ----------------------------------------------------------------- faults
+
+    def _take_fault(self, model: str) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.model is None or fault.model == model:
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _fault_reply(self, fault: _Fault, call: _Call) -> _Reply:
+        family = call.family
+        if fault.status is not None:
+            status = int(fault.status)
+            body = family.native_error(status, None) if fault.envelope == "native" else gateway_error(status)
+            headers = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            return _json_reply(status, body, headers)
+        kind = fault.kind
+        if kind in ("timeout", "reset"):
+            return _Reply(action=kind)
+        if kind == "malformed-json":
+            return _Reply(body=MALFORMED_JSON)
+        if kind == "empty-body":
+            return _Reply(body=b"")
+        # Stream faults: build the real answer, then break it.
+        good = getattr(self, self._match(call.method, call.path.rstrip("/"))[0])(call)  # type: ignore[index]
+        if good.status != 200:
+            return good  # the request itself is invalid: that answer wins
+        error_status = _STREAM_ERROR_STATUS.get(family.name, 503)
+        if good.events is None:  # not a stream request: the non-stream equivalent
+            if kind == "truncated-stream":
+                return _Reply(body=good.body, cut_after=max(1, len(good.body) // 2))
+            return _json_reply(error_status, family.native_error(error_status, None))
+        events = good.events
+        if kind == "truncated-stream":
+            return _Reply(content_type=good.content_type, events=events, cut_after=max(1, min(2, len(events) - 1)))
+        error = family.native_error(error_status, None)
+        if family.name == "anthropic":
+            error_event = b"event: error\ndata: " + _json_bytes(error) + b"\n\n"
+        elif family.name == "gemini" and good.content_type == "application/json":  # array mode
+            error_event = b",\r\n" + _json_bytes(error) + b"]"
+        elif family.name == "gemini":
+            error_event = b"data: " + _json_bytes(error) + b"\r\n\r\n"
+        else:
+            error_event = b"data: " + _json_bytes(error) + b"\n\n"
+        return _Reply(content_type=good.content_type, events=[events[0], error_event])
+
+    # ----------------------------------------------------------------- answers
+
+    def _answer(self, model: str, family: str, prompt: _Prompt) -> str:
+        """The assistant's text: an echo, or the prompt's ``key: value`` lines as JSON."""
+        quirks = self._quirks_of(model)
+        wording = self._has_drift("wording", family)
+        json_mode = prompt.wants_json or bool(_JSON_WORD.search(prompt.system) or _JSON_WORD.search(prompt.last_user))
+        fields = extract_fields(prompt.last_user)
+        if not json_mode:
+            return f"{model} says: {_echo(prompt.last_user)}" if wording else f"{model}: {_echo(prompt.last_user)}"
+        if "prose" in quirks:
+            facts = ", ".join(f"{k.replace('_', ' ')} is {v}" for k, v in fields.items())
+            return f"{model}: Sure! Here is what I found: {facts or _echo(prompt.last_user)}."
+        obj = fields or {"answer": _echo(prompt.last_user)}
+        text = json.dumps(obj, indent=2 if wording else None, ensure_ascii=False)
+        if "fenced-json" in quirks:
+            text = f"```json\n{text}\n```"
+        return text
+
+    def _openai_models(self, call: _Call) -> _Reply:
+        data = [
+            {
+                "id": m,
+                "object": "model",
+                "created": _created(_digest("model", m)),
+                "owned_by": "anyint",
+                "display_name": _DISPLAY_NAMES.get(m, m),
+            }
+            for m in self.models
+        ]
+        return _json_reply(200, {"object": "list", "data": data})
+
+    def _anthropic_models(self, call: _Call) -> _Reply:
+        claude = [m for m in self.models if m.startswith("claude-")]
+        data = [
+            {
+                "type": "model",
+                "id": m,
+                "display_name": _DISPLAY_NAMES.get(m, m),
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_created(_digest("model", m)))),
+            }
+            for m in claude
+        ]
+        return _json_reply(
+            200, {"data": data, "has_more": False, "first_id": claude[0] if claude else None, "last_id": claude[-1] if claude else None}
+        )
+
+    def _chat_completions(self, call: _Call) -> _Reply:
+        body, model = call.body, call.model or ""
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            return _json_reply(400, gateway_error(400, "messages is required"))
+        prompt = _openai_prompt(body)
+        text = self._answer(model, "openai", prompt)
+        digest = _digest(model, call.path, body)
+        ident, created = f"chatcmpl-{digest[:24]}", _created(digest)
+        usage = self._openai_usage(prompt, text)
+        if not call.stream:
+            answer = {
+                "id": ident,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": usage,
+            }
+            return _json_reply(200, self._apply_drift("openai", answer))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(choices: list[dict[str, Any]], chunk_usage: Any = None) -> bytes:
+            obj: dict[str, Any] = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices}
+            if include_usage:
+                obj["usage"] = chunk_usage
+            return b"data: " + _json_bytes(self._apply_drift("openai", obj)) + b"\n\n"
+
+        def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+            return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+
+        events = [chunk(choice({"role": "assistant", "content": "", "refusal": None}))]
+        events += [chunk(choice({"content": piece})) for piece in _pieces(text)]
+        events.append(chunk(choice({}, "stop")))
+        if include_usage:
+            events.append(chunk([], usage))
+        events.append(b"data: [DONE]\n\n")
+        return _Reply(content_type="text/event-stream", events=events)
+
+    @staticmethod
+    def _openai_usage(prompt: _Prompt, text: str) -> dict[str, Any]:
+        prompt_tokens, completion_tokens = max(1, _words(prompt.everything)), max(1, _words(text))
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        }
+
+    def _anthropic_invalid(self, message: str) -> _Reply:
+        error = FAMILIES["anthropic"].native_error(400, None)
+        error["error"]["message"] = message
+        return _json_reply(400, error)
+
+    def _messages(self, call: _Call) -> _Reply:
+        body, model = call.body, call.model or ""
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            return self._anthropic_invalid("messages: Field required")
+        if not isinstance(body.get("max_tokens"), int):
+            return self._anthropic_invalid("max_tokens: Field required")
+        prompt = _anthropic_prompt(body)
+        text = self._answer(model, "anthropic", prompt)
+        digest = _digest(model, call.path, body)
+        ident = f"msg_{digest[:24]}"
+        input_tokens, output_tokens = max(1, _words(prompt.everything)), max(1, _words(text))
+        usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": output_tokens}
+        if not call.stream:
+            answer = {
+                "id": ident,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": usage,
+            }
+            return _json_reply(200, self._apply_drift("anthropic", answer))
+
+        def event(obj: dict[str, Any]) -> bytes:
+            name = obj["type"]
+            return f"event: {name}\ndata: ".encode() + _json_bytes(self._apply_drift("anthropic", obj)) + b"\n\n"
+
+        start_message = {
+            "id": ident,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {**usage, "output_tokens": 1},
+        }
+        events = [
+            event({"type": "message_start", "message": start_message}),
+            event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            event({"type": "ping"}),
+        ]
+        events += [
+            event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})
+            for piece in _pieces(text)
+        ]
+        events += [
+            event({"type": "content_block_stop", "index": 0}),
+            event({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": dict(usage)}),
+            event({"type": "message_stop"}),
+        ]
+        return _Reply(content_type="text/event-stream", events=events)
+
+    def _count_tokens(self, call: _Call) -> _Reply:
+        if not isinstance(call.body.get("messages"), list) or not call.body["messages"]:
+            return self._anthropic_invalid("messages: Field required")
+        prompt = _anthropic_prompt(call.body)
+        return _json_reply(200, self._apply_drift("anthropic", {"input_tokens": max(1, _words(prompt.everything))}))
+
+    def _gemini(self, call: _Call) -> _Reply:
+        body, model = call.body, call.model or ""
+        if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:
+            return _json_reply(400, gateway_error(400, "contents is required"))
+        prompt = _gemini_prompt(body)
+        text = self._answer(model, "gemini", prompt)
+        digest = _digest(model, call.path, body)
+        response_id = digest[:22]
+        prompt_tokens, output_tokens = max(1, _words(prompt.everything)), max(1, _words(text))
+        details = [{"modality": "TEXT", "tokenCount": prompt_tokens}]
+
+        def response(part: str, final: bool) -> dict[str, Any]:
+            candidate: dict[str, Any] = {"content": {"parts": [{"text": part}], "role": "model"}}
+            usage: dict[str, Any] = {"promptTokenCount": prompt_tokens, "totalTokenCount": prompt_tokens, "promptTokensDetails": details}
+            if final:
+                candidate["finishReason"] = "STOP"
+                usage = {
+                    "promptTokenCount": prompt_tokens,
+                    "candidatesTokenCount": output_tokens,
+                    "totalTokenCount": prompt_tokens + output_tokens,
+                    "promptTokensDetails": details,
+                }
+            candidate["index"] = 0
+            obj = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": response_id}
+            return self._apply_drift("gemini", obj)
+
+        if not call.stream:
+            return _json_reply(200, response(text, True))
+        pieces = _pieces(text)
+        chunks = [_json_bytes(response(piece, i == len(pieces) - 1)) for i, piece in enumerate(pieces)]
+        if call.query.get("alt") == "sse":
+            return _Reply(content_type="text/event-stream", events=[b"data: " + c + b"\r\n\r\n" for c in chunks])
+        events = [b"[" + chunks[0]] + [b",\r\n" + c for c in chunks[1:]]
+        events[-1] += b"]"
+        return _Reply(content_type="application/json", events=events)
+
+    def _video_create(self, call: _Call) -> _Reply:
+        digest = _digest(call.model, call.path, call.body)
+        task_id = _uuid(_digest("task", digest))
+        with self._lock:
+            self._tasks[task_id] = 0
+        answer = {"request_id": _uuid(digest), "output": {"task_id": task_id, "task_status": "PENDING"}}
+        return _json_reply(200, self._apply_drift("media", answer))
+
+    def _video_task(self, call: _Call) -> _Reply:
+        task_id = call.params["task_id"]
+        with self._lock:
+            polls = self._tasks.get(task_id)
+            if polls is not None:
+                self._tasks[task_id] = polls + 1
+        if polls is None:
+            return _json_reply(404, gateway_error(404, f"Task not found: {task_id}"))
+        output: dict[str, Any] = {"task_id": task_id, "task_status": "RUNNING" if polls == 0 else "SUCCEEDED"}
+        answer: dict[str, Any] = {"request_id": _uuid(_digest("poll", task_id, polls)), "output": output}
+        if polls > 0:
+            output["video_url"] = f"https://media.emulator.anyint.invalid/video/{task_id}.mp4"
+            answer["usage"] = {"video_count": 1, "video_duration": 5}
+        return _json_reply(200, self._apply_drift("media", answer))
+
+    def _music_create(self, call: _Call) -> _Reply:
+        task_id = _digest("suno", call.model, call.body)[:32]
+        with self._lock:
+            self._tasks[task_id] = 0
+        return _json_reply(200, self._apply_drift("music", {"code": 200, "msg": "success", "data": {"taskId": task_id}}))
+
+    def _music_task(self, call: _Call) -> _Reply:
+        task_id = call.query.get("taskId") or ""
+        with self._lock:
+            polls = self._tasks.get(task_id)
+            if polls is not None:
+                self._tasks[task_id] = polls + 1
+        if not task_id:
+            return _json_reply(400, gateway_error(400, "taskId is required"))
+        if polls is None:
+            return _json_reply(404, gateway_error(404, f"Task not found: {task_id}"))
+        data: dict[str, Any] = {"taskId": task_id, "status": "PENDING" if polls == 0 else "SUCCESS", "response": None}
+        if polls > 0:
+            songs = []
+            for n in (1, 2):
+                song_id = _uuid(_digest("song", task_id, n))
+                songs.append(
+                    {
+                        "id": song_id,
+                        "audioUrl": f"https://media.emulator.anyint.invalid/audio/{song_id}.mp3",
+                        "title": f"Emulated song {n}",
+                        "tags": "pop, emulated",
+                        "duration": 91.2,
+                    }
+                )
+            data["response"] = {"taskId": task_id, "sunoData": songs}
+        return _json_reply(200, self._apply_drift("music", {"code": 200, "msg": "success", "data": data}))
+
+
+def serve(host: str, port: int, api_key: str, models: list[str] | None) -> None:
+    """Run the emulator in the foreground until Ctrl-C (``pytest-anyint emulate --port N``)."""
+    emulator = Emulator(api_key=api_key, models=models, host=host, port=port).start()
+    print(f"AnyInt emulator listening on {emulator.url} (api key: {api_key})", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()

@@ -1,0 +1,517 @@
+"""The one session-level wrapper around the httpx and httpx2 transports.
+
+Every gateway request of a route-marked test passes through here once, and is answered, in order,
+by the test's fault plan, then its cassette (vcrpy's ``Cassette``), then — only when recording —
+the network. That single place is where the call trail, the requested-model check, the
+published-route check, contract validation and latency measurement live. Patching happens once
+per session (not per test, as vcrpy's own patchers would), and requests of tests that are not
+route-marked pass straight through.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from . import recording, sse
+from .calls import Call, CallTrail
+from .families import FAMILIES, Family, family_for_path, model_in_request
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class InterceptError(Exception):
+    """Raised into the app when the plugin refuses a request; the test fails with the same message."""
+
+
+class FaultPlan(Protocol):
+    def take(self, call: Call) -> Any | None: ...
+
+
+class ContractChecker(Protocol):
+    def check_request(self, call: Call, method: str, path: str) -> str | None: ...
+    def check_response(
+        self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
+        cassette: str | None, interaction: int | None,
+    ) -> None: ...
+
+
+@dataclass
+class CaseContext:
+    """What one running route case brings to the interceptor."""
+
+    test_id: str
+    route_label: str
+    chain: tuple[str, ...]
+    #: The model the case runs (the primary in a fault case); the first request must name it.
+    case_model: str | None
+    mode: str
+    cassette: Any
+    cassette_display: str
+    gateway_origins: frozenset[str]
+    record_command: str
+    secrets: tuple[str, ...] = ()
+    key_placeholder: str = "<ANYINT_API_KEY>"
+    stream_timeout_s: float = 60.0
+    faults: FaultPlan | None = None
+    contracts: ContractChecker | None = None
+    price: Callable[[Call], float | None] | None = None
+    trail: CallTrail = field(default_factory=CallTrail)
+    problems: list[str] = field(default_factory=list)
+    #: Per-interaction timings of new recordings, saved into the cassette's metadata.
+    timings: list[dict[str, float]] = field(default_factory=list)
+
+    def fail(self, message: str) -> InterceptError:
+        if message not in self.problems:
+            self.problems.append(message)
+        return InterceptError(message)
+
+    def is_gateway(self, url: Any) -> bool:
+        return _origin(url) in self.gateway_origins
+
+    def admits(self, url: Any) -> bool:
+        """Whether the interceptor handles a request: gateway yes; others pass, but not off loopback in replay."""
+        if self.is_gateway(url):
+            return True
+        if self.mode == "none" and url.host not in LOOPBACK_HOSTS:
+            raise self.fail(
+                f"{self.test_id}: blocked a request to {url.scheme}://{url.host}{url.path}: in replay mode no "
+                f"request reaches the network (only recorded gateway answers, injected faults and loopback)"
+            )
+        return False
+
+
+_active: CaseContext | None = None
+_installed = False
+
+
+def activate(context: CaseContext | None) -> None:
+    """Make ``context`` the running case (None: pass every request through)."""
+    global _active
+    install()
+    _guard_other_transports()
+    _active = context
+
+
+def active() -> CaseContext | None:
+    return _active
+
+
+def _origin(url: Any) -> str:
+    scheme = url.scheme if hasattr(url, "scheme") else urllib.parse.urlsplit(str(url)).scheme
+    host = url.host if hasattr(url, "host") else urllib.parse.urlsplit(str(url)).hostname
+    port = url.port if hasattr(url, "port") else urllib.parse.urlsplit(str(url)).port
+    port = port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{host}:{port}"
+
+
+def origin_of(base_url: str) -> str:
+    return _origin(urllib.parse.urlsplit(base_url).geturl())
+
+
+# --------------------------------------------------------------------------- patching
+
+
+def install() -> None:
+    """Wrap the httpx and httpx2 transports, once per process."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for name in ("httpx", "httpx2"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        _wrap_sync(module.HTTPTransport, module)
+        _wrap_async(module.AsyncHTTPTransport, module)
+
+
+def _wrap_sync(cls: type, httpx_mod: Any) -> None:
+    real = cls.handle_request
+
+    def handle_request(self: Any, request: Any) -> Any:
+        context = _active
+        if context is None or not context.admits(request.url):
+            return real(self, request)
+        exchange = _Exchange(context, request, httpx_mod)
+        early = exchange.prepare(request.read())
+        if early is not None:
+            return early
+        exchange.prepare_network()
+        started = time.perf_counter()
+        response = real(self, request)
+        headers_at = time.perf_counter()
+        try:
+            raw = exchange.read_stream(response.stream, started)
+        finally:
+            response.close()
+        return exchange.record(response, raw, started, headers_at, time.perf_counter())
+
+    handle_request.__wrapped__ = real  # type: ignore[attr-defined]
+    cls.handle_request = handle_request  # type: ignore[method-assign]
+
+
+def _wrap_async(cls: type, httpx_mod: Any) -> None:
+    real = cls.handle_async_request
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        context = _active
+        if context is None or not context.admits(request.url):
+            return await real(self, request)
+        exchange = _Exchange(context, request, httpx_mod)
+        early = exchange.prepare(await request.aread())
+        if early is not None:
+            return early
+        exchange.prepare_network()
+        started = time.perf_counter()
+        response = await real(self, request)
+        headers_at = time.perf_counter()
+        try:
+            raw = await exchange.aread_stream(response.stream, started)
+        finally:
+            await response.aclose()
+        return exchange.record(response, raw, started, headers_at, time.perf_counter())
+
+    handle_async_request.__wrapped__ = real  # type: ignore[attr-defined]
+    cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
+
+
+_UNCOVERED_HINT = (
+    "pytest-anyint intercepts httpx and httpx2 only: pass an httpx2 client instead "
+    "(for google-genai: http_options={{'httpx_async_client': httpx2.AsyncClient()}} or uninstall aiohttp; "
+    "for requests-based code: use httpx)"
+)
+
+
+def _guard_other_transports() -> None:
+    """Refuse gateway requests made through transports the interceptor does not cover."""
+    requests_mod = sys.modules.get("requests.adapters")
+    if requests_mod is not None and not getattr(requests_mod.HTTPAdapter.send, "_anyint_guard", False):
+        real_send = requests_mod.HTTPAdapter.send
+
+        def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            context = _active
+            if context is not None and context.is_gateway(request.url):
+                raise context.fail(
+                    f"{context.test_id}: a gateway request went through requests ({request.method} "
+                    f"{urllib.parse.urlsplit(request.url).path}); " + _UNCOVERED_HINT.replace("{{", "{").replace("}}", "}")
+                )
+            return real_send(self, request, *args, **kwargs)
+
+        send._anyint_guard = True  # type: ignore[attr-defined]
+        requests_mod.HTTPAdapter.send = send
+    aiohttp_mod = sys.modules.get("aiohttp")
+    if aiohttp_mod is not None and not getattr(aiohttp_mod.ClientSession._request, "_anyint_guard", False):
+        real_request = aiohttp_mod.ClientSession._request
+
+        async def _request(self: Any, method: str, str_or_url: Any, *args: Any, **kwargs: Any) -> Any:
+            context = _active
+            if context is not None and context.is_gateway(str(str_or_url)):
+                raise context.fail(
+                    f"{context.test_id}: a gateway request went through aiohttp ({method} "
+                    f"{urllib.parse.urlsplit(str(str_or_url)).path}); " + _UNCOVERED_HINT.replace("{{", "{").replace("}}", "}")
+                )
+            return await real_request(self, method, str_or_url, *args, **kwargs)
+
+        _request._anyint_guard = True  # type: ignore[attr-defined]
+        aiohttp_mod.ClientSession._request = _request
+
+
+# --------------------------------------------------------------------------- one exchange
+
+
+class _Exchange:
+    """One request of a running case, from the first check to the response the app receives."""
+
+    def __init__(self, context: CaseContext, request: Any, httpx_mod: Any) -> None:
+        self.context = context
+        self.request = request
+        self.httpx = httpx_mod
+        self.call: Call | None = None
+        self.family: Family | None = None
+        self.vcr_request: Any = None
+
+    # ---- before the network
+
+    def prepare(self, body: bytes) -> Any | None:
+        """Answer from a fault or the cassette, refuse, or return None to go to the network."""
+        context, request = self.context, self.request
+        url = request.url
+        path = url.path
+        self.family = family_for_path(path)
+        content_type = request.headers.get("content-type")
+        call = self.call = Call(
+            model=model_in_request(path, body),
+            family=self.family.name if self.family else None,
+            method=request.method,
+            endpoint=path,
+            stream=_is_stream_request(path, url.query, body),
+        )
+        context.trail.append(call)
+        self._check_request(call, path)
+        if context.faults is not None:
+            fault = context.faults.take(call)
+            if fault is not None:
+                call.source = "fault"
+                call.fault = fault.label
+                call.latency_s = 0.0
+                response = fault.respond(call, request, self.httpx)  # may raise a transport error
+                call.status = getattr(response, "status_code", None)
+                return response
+        self.vcr_request = self._vcr_request(body, content_type)
+        cassette = context.cassette
+        if cassette.can_play_response_for(self.vcr_request):
+            return self._play()
+        if context.mode == "none" or cassette.write_protected:
+            raise context.fail(self._miss_message(call))
+        return None
+
+    def prepare_network(self) -> None:
+        """Record mode: ask for encodings the plugin can decode, and bound the wait for a stream."""
+        self.request.headers["accept-encoding"] = "gzip, deflate"
+        timeout = dict(self.request.extensions.get("timeout") or {})
+        read = timeout.get("read")
+        timeout["read"] = self.context.stream_timeout_s if read is None else min(read, self.context.stream_timeout_s)
+        self.request.extensions["timeout"] = timeout
+        assert self.call is not None
+        self.call.source = "network"
+
+    def _check_request(self, call: Call, path: str) -> None:
+        context = self.context
+        if context.contracts is not None:
+            problem = context.contracts.check_request(call, self.request.method, path)
+            if problem:
+                raise context.fail(f"{context.test_id}: {problem}")
+        if self.family is not None:
+            sent = {name.lower() for name in self.request.headers.keys()}
+            missing = [name for name in self.family.auth_header_names if name not in sent]
+            if missing:
+                expected = ", ".join(f"{n}: …" for n in self.family.auth_header_names)
+                raise context.fail(
+                    f"{context.test_id}: {self.request.method} {path} is missing the {self.family.name} auth header(s) "
+                    f"{', '.join(missing)}: the gateway expects {expected} on this family "
+                    f"(use anyint_route.headers or anyint_gateway.sdk_kwargs({self.family.name!r}))"
+                )
+        if call.model is None:
+            return
+        if call.model not in context.chain:
+            raise context.fail(
+                f"{context.test_id}: the app requested model {call.model!r} ({call.method} {path}), which is not in "
+                f"route {context.route_label!r} (chain: {', '.join(context.chain)}); pass anyint_route.model "
+                f"instead of a hard-coded ID"
+            )
+        named = [c for c in context.trail if c.model is not None]
+        if context.case_model is not None and named[0] is call and call.model != context.case_model:
+            raise context.fail(
+                f"{context.test_id}: the case runs {context.case_model!r}, but the app's first request named "
+                f"{call.model!r} ({call.method} {path}); build the request from anyint_route.model"
+            )
+
+    def _vcr_request(self, body: bytes, content_type: str | None) -> Any:
+        from vcr.request import Request
+
+        context = self.context
+        url = recording.scrub_url(str(self.request.url), context.secrets, context.key_placeholder)
+        headers = {}
+        for name, value in self.request.headers.items():
+            lower = name.lower()
+            if lower not in recording.KEPT_REQUEST_HEADERS:
+                continue
+            if lower in recording.SECRET_HEADERS:
+                value = (
+                    f"Bearer {context.key_placeholder}" if value.lower().startswith("bearer ") else context.key_placeholder
+                )
+            headers[lower] = value
+        text_body: bytes | str = body
+        if context.secrets and body:
+            try:
+                text_body = recording.scrub_text(body.decode("utf-8"), context.secrets, context.key_placeholder)
+            except UnicodeDecodeError:
+                pass
+        return Request(self.request.method, url, text_body, headers)
+
+    def _miss_message(self, call: Call) -> str:
+        context = self.context
+        where = f"{call.method} {call.endpoint}" + (f" (model {call.model})" if call.model else "")
+        cassette = context.cassette
+        if len(cassette) == 0 and not cassette.rewound:
+            reason = f"there is no cassette {context.cassette_display}"
+        else:
+            reason = f"cassette {context.cassette_display} has no unplayed recording of it"
+            near = cassette.find_requests_with_most_matches(self.vcr_request)
+            if near:
+                fails = "; ".join(f"{name}: {detail}" for name, detail in near[0][2])
+                if fails:
+                    reason += f" (closest recording differs in {fails})"
+        return (
+            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {context.record_command}"
+        )
+
+    # ---- answers
+
+    def _play(self) -> Any:
+        context, call = self.context, self.call
+        assert call is not None
+        cassette = context.cassette
+        response = cassette.play_response(self.vcr_request)
+        index = next(i for i, (_, r) in enumerate(cassette.data) if r is response)
+        body: bytes = response["body"]["string"]
+        status = response["status"]["code"]
+        call.source = "cassette"
+        call.status = status
+        timing = response.get("timing") or {}
+        call.latency_s = timing.get("total_s")
+        headers = [(k, v) for k, values in response["headers"].items() for v in values]
+        self._after_response(status, _find_header(headers, "content-type"), body, index + 1)
+        message = response["status"].get("message")
+        extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
+        return self.httpx.Response(status, headers=headers, stream=self.httpx.ByteStream(body), extensions=extensions)
+
+    def read_stream(self, stream: Any, started: float) -> bytes:
+        chunks = []
+        for chunk in stream:
+            chunks.append(chunk)
+            self._check_deadline(started)
+        return b"".join(chunks)
+
+    async def aread_stream(self, stream: Any, started: float) -> bytes:
+        chunks = []
+        async for chunk in stream:
+            chunks.append(chunk)
+            self._check_deadline(started)
+        return b"".join(chunks)
+
+    def _check_deadline(self, started: float) -> None:
+        limit = self.context.stream_timeout_s
+        if time.perf_counter() - started > limit:
+            assert self.call is not None
+            raise self.context.fail(
+                f"{self.context.test_id}: {self.call.method} {self.call.endpoint} kept streaming for more than "
+                f"{limit:g} s without ending; a stream that never ends fails the test instead of hanging it "
+                f"(ini option anyint_stream_timeout)"
+            )
+
+    def record(self, response: Any, raw: bytes, started: float, headers_at: float, finished: float) -> Any:
+        """Decode, scrub and append a network answer to the cassette; hand the app the same bytes."""
+        context, call = self.context, self.call
+        assert call is not None
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "deflate"):
+            raise context.fail(
+                f"{context.test_id}: the gateway answered {call.endpoint} with content-encoding {encoding!r}, "
+                f"which pytest-anyint cannot decode for scrubbing; nothing was recorded"
+            )
+        body = self.httpx.Response(response.status_code, headers=response.headers, content=raw).content if encoding not in ("", "identity") else raw
+        headers = {}
+        for name, value in response.headers.multi_items():
+            lower = name.lower()
+            if lower in ("content-encoding", "transfer-encoding", "content-length"):
+                continue
+            if lower in recording.SECRET_RESPONSE_HEADERS:
+                value = context.key_placeholder
+            headers.setdefault(name, []).append(recording.scrub_text(value, context.secrets, context.key_placeholder))
+        headers["content-length"] = [str(len(body))]
+        stored = body
+        if context.secrets:
+            try:
+                stored = recording.scrub_text(body.decode("utf-8"), context.secrets, context.key_placeholder).encode()
+            except UnicodeDecodeError:
+                pass
+        timing = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
+        vcr_response = {
+            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "headers": headers,
+            "body": {"string": stored},
+            "timing": timing,
+        }
+        context.cassette.append(self.vcr_request, vcr_response)
+        call.status = response.status_code
+        call.latency_s = timing["total_s"]
+        self._after_response(response.status_code, response.headers.get("content-type"), body, len(context.cassette))
+        return self.httpx.Response(
+            response.status_code,
+            headers=[(k, v) for k, values in headers.items() for v in values],
+            stream=self.httpx.ByteStream(body),
+            extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
+        )
+
+    def _after_response(self, status: int, content_type: str | None, body: bytes, interaction: int) -> None:
+        context, call = self.context, self.call
+        assert call is not None
+        if self.family is not None and 200 <= status < 300:
+            _fill_usage(call, self.family, content_type, body)
+            if context.price is not None:
+                call.cost_usd = context.price(call)
+        if context.contracts is not None:
+            context.contracts.check_response(
+                call,
+                method=call.method,
+                path=call.endpoint,
+                status=status,
+                content_type=content_type,
+                body=body,
+                cassette=context.cassette_display,
+                interaction=interaction,
+            )
+
+
+def _find_header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _is_stream_request(path: str, query: bytes | str, body: bytes) -> bool:
+    if path.endswith(":streamGenerateContent"):
+        return True
+    if body[:1] == b"{" and b'"stream"' in body:
+        try:
+            return json.loads(body).get("stream") is True
+        except (ValueError, AttributeError):
+            return False
+    return False
+
+
+def _fill_usage(call: Call, family: Family, content_type: str | None, body: bytes) -> None:
+    if sse.is_event_stream(content_type):
+        events = []
+        text = body.decode("utf-8", "replace")
+        for event in sse.parse(text):
+            if event.is_done:
+                continue
+            try:
+                events.append(event.json())
+            except ValueError:
+                continue
+        from .families import stream_usage
+
+        usage = stream_usage(family, events)
+        served = next((e.get("model") or e.get("modelVersion") for e in events if isinstance(e, dict) and (e.get("model") or e.get("modelVersion"))), None)
+        if served is None:
+            served = next((e.get("message", {}).get("model") for e in events if isinstance(e, dict) and e.get("type") == "message_start"), None)
+    else:
+        try:
+            parsed = json.loads(body) if body else None
+        except (ValueError, UnicodeDecodeError):
+            return
+        if isinstance(parsed, list):  # Gemini stream without alt=sse
+            from .families import stream_usage
+
+            usage = stream_usage(family, parsed)
+            parsed = parsed[-1] if parsed else None
+        else:
+            usage = family.usage(parsed)
+        served = (parsed.get("model") or parsed.get("modelVersion")) if isinstance(parsed, dict) else None
+    if usage is not None:
+        call.input_tokens, call.output_tokens, call.cached_tokens = usage.input, usage.output, usage.cached
+    if isinstance(served, str):
+        call.served_model = served
+
+
+__all__ = ["CaseContext", "InterceptError", "activate", "active", "install", "origin_of", "FAMILIES"]

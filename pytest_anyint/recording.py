@@ -1,0 +1,509 @@
+"""Cassettes: where they live, how they read for review, how they match, and how they are saved.
+
+vcrpy is the cassette engine (``Cassette``, its request model, matchers and record modes); this
+module supplies what vcrpy lets a user plug in: a serializer that writes bodies as structured
+``json:``, raw ``sse:`` events or ``string:``, a persister that scans for secrets and writes
+atomically, and matchers that compare JSON bodies semantically.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from . import sse
+from .families import family_for_path
+
+RECORD_MODES = ("none", "once", "new_episodes", "rewrite")
+CASSETTE_VERSION = 1
+
+#: Request headers whose values never reach a cassette, and what replaces them.
+SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "proxy-authorization")
+SECRET_RESPONSE_HEADERS = ("set-cookie",)
+#: Request headers worth keeping for review and matching; SDK telemetry (user-agent, x-stainless-*)
+#: would only make every re-record a noisy diff.
+KEPT_REQUEST_HEADERS = (
+    "content-type",
+    "accept",
+    "anthropic-version",
+    "anthropic-beta",
+    "openai-beta",
+    *SECRET_HEADERS,
+)
+SECRET_QUERY_PARAMS = ("key", "api_key", "apikey")
+#: Hop-by-hop and encoding headers that stop being true once a body is stored decoded.
+_DROPPED_RESPONSE_HEADERS = ("content-encoding", "transfer-encoding", "content-length", "connection", "keep-alive")
+
+_KEY_SHAPED = re.compile(r"sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}")
+
+
+class CassetteError(Exception):
+    """A cassette that cannot be used, as one line naming the file and the cause."""
+
+
+class SecretLeakError(CassetteError):
+    """A new cassette would contain a secret; the old one was left untouched."""
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def cassette_path(
+    cassette_dir: Path,
+    module_path: str,
+    test_name: str,
+    route: str,
+    leaf: str,
+    other_params: str | None = None,
+) -> Path:
+    """``<dir>/<module path>/<Class.test>/<route>/<leaf>[__<other param id>].yaml``.
+
+    ``leaf`` is the model slug for a per-model case and ``fault-<kind>`` for a fault case, so
+    promoting a fallback to primary renames no cassette.
+    """
+    name = leaf + (f"__{_slug(other_params)}" if other_params else "")
+    return cassette_dir / module_path / _slug(test_name) / _slug(route) / f"{name}.yaml"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+# --------------------------------------------------------------------------- body forms
+
+
+def encode_body(raw: bytes | str | None, content_type: str | None) -> dict[str, Any]:
+    """A body in its most reviewable lossless form: json, sse, string or base64."""
+    if raw is None or raw == b"" or raw == "":
+        return {"string": ""}
+    if isinstance(raw, str):
+        text: str | None = raw
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(raw).decode("ascii")}
+    assert text is not None
+    if sse.is_event_stream(content_type):
+        return {"sse": sse.split_raw(text)}
+    if content_type is None or "json" in content_type.lower():
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return {"string": text}
+        if isinstance(parsed, (dict, list)):
+            # Structured for review; replay serves canonical bytes with a matching length.
+            return {"json": parsed}
+    return {"string": text}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_body(body: Any) -> bytes:
+    """The bytes a stored body stands for; ``json:`` becomes canonical compact JSON."""
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, str)):
+        return body.encode("utf-8") if isinstance(body, str) else body
+    if not isinstance(body, Mapping) or len(body) != 1:
+        raise CassetteError("a body must have exactly one of json, sse, string or base64")
+    (form, value), = body.items()
+    if form == "json":
+        return canonical_json(value).encode("utf-8")
+    if form == "sse":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise CassetteError("an sse body must be a list of raw event strings")
+        return "".join(value).encode("utf-8")
+    if form == "string":
+        if value is None:
+            return b""
+        return value.encode("utf-8") if isinstance(value, str) else value
+    if form == "base64":
+        try:
+            return base64.b64decode(value, validate=True)
+        except (ValueError, TypeError):
+            raise CassetteError("a base64 body is not valid base64") from None
+    raise CassetteError(f"unknown body form {form!r}: expected json, sse, string or base64")
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            if isinstance(value, list):
+                return value[0] if value else None
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------- serializer
+
+
+class _Dumper(getattr(__import__("yaml"), "CSafeDumper", __import__("yaml").SafeDumper)):  # type: ignore[misc]
+    """Safe YAML, with multi-line strings (SSE events, prose) as readable block scalars."""
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    if "\n" in value and "\r" not in value and not value.endswith(" "):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CassetteSerializer:
+    """vcrpy serializer: structured, reviewable cassettes with a metadata block on top."""
+
+    @staticmethod
+    def serialize(cassette_dict: Mapping[str, Any]) -> str:
+        import yaml
+
+        interactions = []
+        for interaction in cassette_dict.get("interactions", []):
+            request = dict(interaction["request"])
+            response = dict(interaction["response"])
+            request_type = _header(request.get("headers") or {}, "content-type")
+            request["body"] = encode_body(request.get("body"), request_type or "application/json")
+            response_type = _header(response.get("headers") or {}, "content-type")
+            body = response.get("body") or {}
+            response["body"] = encode_body(body.get("string") if isinstance(body, Mapping) else body, response_type)
+            interactions.append({"request": request, "response": response})
+        document: dict[str, Any] = {}
+        if cassette_dict.get("metadata"):
+            document["metadata"] = cassette_dict["metadata"]
+        document["interactions"] = interactions
+        document["version"] = CASSETTE_VERSION
+        return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+    @staticmethod
+    def deserialize(text: str) -> dict[str, Any]:
+        return parse_cassette_text(text, source="cassette")
+
+
+def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
+    """Parse a cassette into vcrpy's dict form (bodies as bytes), or raise one CassetteError line."""
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise CassetteError(f"{source}: not a pytest-anyint cassette (expected a mapping with 'interactions')")
+    version = data.get("version")
+    if version != CASSETTE_VERSION:
+        raise CassetteError(f"{source}: cassette format version {version!r} is not supported (expected {CASSETTE_VERSION})")
+    out = []
+    for number, interaction in enumerate(data["interactions"], start=1):
+        try:
+            request = dict(interaction["request"])
+            response = dict(interaction["response"])
+            request["body"] = decode_body(request.get("body"))
+            response["body"] = {"string": decode_body(response.get("body"))}
+            response["headers"] = _replay_headers(response.get("headers") or {}, len(response["body"]["string"]))
+            response["status"]["code"]  # noqa: B018 - presence check
+            request["method"], request["uri"]  # noqa: B018
+        except CassetteError as exc:
+            raise CassetteError(f"{source}: interaction #{number}: {exc}") from None
+        except (KeyError, TypeError, AttributeError):
+            raise CassetteError(
+                f"{source}: interaction #{number}: expected request (method, uri, headers, body) and "
+                f"response (status, headers, body); this file may come from another tool"
+            ) from None
+        out.append({"request": request, "response": response})
+    return {"interactions": out, "metadata": data.get("metadata") or {}, "version": version}
+
+
+def _replay_headers(headers: Mapping[str, Any], length: int) -> dict[str, list[str]]:
+    """Headers for replay: stored bodies are decoded, so length and encoding are recomputed."""
+    out: dict[str, list[str]] = {}
+    for name, values in headers.items():
+        lower = name.lower()
+        if lower in _DROPPED_RESPONSE_HEADERS:
+            continue
+        values = values if isinstance(values, list) else [values]
+        if lower == "retry-after":
+            # Replay never sleeps on a recorded rate limit; the SDKs read retry-after-ms first.
+            out["retry-after-ms"] = ["1"]
+            continue
+        if lower == "retry-after-ms":
+            values = ["1"]
+        out[name] = [str(v) for v in values]
+    out["content-length"] = [str(length)]
+    return out
+
+
+# --------------------------------------------------------------------------- persister
+
+
+@dataclass
+class _CacheEntry:
+    parsed: dict[str, Any]
+
+
+_PARSED: dict[bytes, _CacheEntry] = {}
+
+
+def read_cassette(path: Path) -> dict[str, Any]:
+    """A cassette file in vcrpy's dict form; parsed once per content per process."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot read: {exc.strerror}") from None
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    cached = _PARSED.get(digest)
+    if cached is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CassetteError(f"{path}: not UTF-8 text: not a pytest-anyint cassette") from None
+        cached = _CacheEntry(parse_cassette_text(text, source=str(path)))
+        _PARSED[digest] = cached
+    return cached.parsed
+
+
+class CassettePersister:
+    """vcrpy persister: cached loads, secret scan before the write, atomic rename."""
+
+    #: Secrets (the real key) the scan must never find in a new cassette; set per session.
+    known_secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.request import Request
+
+        path = Path(cassette_path)
+        try:
+            data = read_cassette(path)
+        except FileNotFoundError:
+            raise CassetteNotFoundError() from None
+        requests = [Request._from_dict(dict(i["request"])) for i in data["interactions"]]
+        responses = [_copy_response(i["response"]) for i in data["interactions"]]
+        return requests, responses, dict(data["metadata"])
+
+    @classmethod
+    def save_cassette(cls, cassette_path: str | Path, cassette_dict: Mapping[str, Any], serializer: Any) -> None:
+        from vcr.serialize import serialize
+
+        path = Path(cassette_path)
+        text = serialize(cassette_dict, serializer)
+        leaks = find_secrets(text, cls.known_secrets)
+        if leaks:
+            raise SecretLeakError(
+                f"{path}: not saved: the new recording contains {leaks[0]}; the previous cassette was left untouched"
+            )
+        write_atomic(path, text)
+
+
+def _copy_response(response: Mapping[str, Any]) -> dict[str, Any]:
+    # Responses are shared through the parse cache; vcrpy must not mutate the cached one.
+    return {**response, "headers": dict(response["headers"]), "body": dict(response["body"])}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside the target, then rename: never a half-written cassette."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".anyint-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def secret_forms(secret: str) -> list[str]:
+    """A secret as it may appear in text: plain, URL-encoded, base64 (alone and in Basic auth)."""
+    if not secret:
+        return []
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+    forms.add(base64.b64encode(secret.encode()).decode().rstrip("="))
+    return sorted(forms, key=len, reverse=True)
+
+
+def find_secrets(text: str, known_secrets: Sequence[str] = ()) -> list[str]:
+    """What secret-looking things a text holds, described without repeating them."""
+    found = []
+    for secret in known_secrets:
+        for form in secret_forms(secret):
+            if len(form) >= 8 and form in text:
+                line = text.count("\n", 0, text.index(form)) + 1
+                found.append(f"the API key (line {line})")
+                break
+    for match in _KEY_SHAPED.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        found.append(f"a key-shaped string {match.group()[:3]}… (line {line})")
+    return found
+
+
+def scrub_text(text: str, secrets: Iterable[str], placeholder: str) -> str:
+    for secret in secrets:
+        for form in secret_forms(secret):
+            if len(form) >= 8:
+                text = text.replace(form, placeholder)
+    return text
+
+
+def scrub_url(url: str, secrets: Iterable[str], placeholder: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.query:
+        pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        query = urllib.parse.urlencode(
+            [(k, placeholder if k.lower() in SECRET_QUERY_PARAMS else v) for k, v in pairs], safe="<>"
+        )
+        url = urllib.parse.urlunsplit(parts._replace(query=query))
+    return scrub_text(url, secrets, placeholder)
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def json_path_matchers(paths: Sequence[str]) -> list[list[str]]:
+    """``$.messages[0].content`` / ``metadata.run_id`` → key lists; ``*`` matches any key or index."""
+    out = []
+    for path in paths:
+        path = path.removeprefix("$").removeprefix(".")
+        out.append([p for p in re.split(r"\.|\[|\]", path) if p])
+    return out
+
+
+def _drop_paths(value: Any, paths: list[list[str]]) -> Any:
+    if not paths:
+        return value
+    value = json.loads(json.dumps(value))  # a private copy
+    for parts in paths:
+        _drop(value, parts)
+    return value
+
+
+def _drop(node: Any, parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else ([head] if head in node else [])
+        for key in keys:
+            if rest:
+                _drop(node[key], rest)
+            else:
+                node[key] = "<ignored>"
+    elif isinstance(node, list):
+        indexes = range(len(node)) if head == "*" else ([int(head)] if head.isdigit() and int(head) < len(node) else [])
+        for index in indexes:
+            if rest:
+                _drop(node[index], rest)
+            else:
+                node[index] = "<ignored>"
+
+
+def _body_value(request: Any) -> Any:
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body
+
+
+def make_body_matcher(match_ignore: Sequence[str]) -> Any:
+    """A vcrpy matcher: JSON bodies equal as values (key order ignored, ignored paths skipped)."""
+    paths = json_path_matchers(match_ignore)
+
+    def json_body(r1: Any, r2: Any) -> None:
+        a, b = _body_value(r1), _body_value(r2)
+        if isinstance(a, (dict, list)) and isinstance(b, (dict, list)):
+            a, b = _drop_paths(a, paths), _drop_paths(b, paths)
+        if a != b:
+            raise AssertionError(describe_body_difference(a, b))
+
+    return json_body
+
+
+def describe_body_difference(live: Any, recorded: Any, limit: int = 3) -> str:
+    """Where two JSON bodies differ, as ``path: live != recorded`` (the first few)."""
+    diffs: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if len(diffs) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                if key not in a:
+                    diffs.append(f"{where}.{key}: missing (recorded {_short(b[key])})")
+                elif key not in b:
+                    diffs.append(f"{where}.{key}: {_short(a[key])} (not in the recording)")
+                else:
+                    walk(a[key], b[key], f"{where}.{key}")
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{where}[{index}]")
+        elif a != b:
+            diffs.append(f"{where or '$'}: {_short(a)} (recorded {_short(b)})")
+
+    walk(live, recorded, "$")
+    return "; ".join(diffs) or "bodies differ"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def auth_header_names(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: the same auth header names (per family), so a wrong header style never replays."""
+    family = family_for_path(r1.path)
+    if family is None:
+        return
+    names1 = {n for n in family.auth_header_names if n in {k.lower() for k in r1.headers}}
+    names2 = {n for n in family.auth_header_names if n in {k.lower() for k in r2.headers}}
+    if names1 != names2:
+        raise AssertionError(f"auth headers {sorted(names1)} != recorded {sorted(names2)}")
+
+
+def match_on(match_ignore: Sequence[str]) -> tuple[Any, ...]:
+    """The matchers of a route: method, path, query, JSON body, auth header names (never the host)."""
+    from vcr import matchers
+
+    return (matchers.method, matchers.path, matchers.query, make_body_matcher(match_ignore), auth_header_names)
+
+
+def record_mode(mode: str) -> Any:
+    from vcr.record_mode import RecordMode
+
+    return {
+        "none": RecordMode.NONE,
+        "once": RecordMode.ONCE,
+        "new_episodes": RecordMode.NEW_EPISODES,
+        "rewrite": RecordMode.ALL,
+    }[mode]

@@ -1,0 +1,475 @@
+"""The run: route cases, their targets, and a session object that gathers what every case did.
+
+Plain Python (no pytest import), so the engine can be driven and tested without pytest; the
+plugin only turns pytest's items and options into calls on ``AnyIntSession``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__, interceptor, recording
+from .calls import Call, CallTrail
+from .config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
+from .families import FAMILIES, PLACEHOLDER_KEY, model_slug
+
+MODEL_SELECTIONS = ("all", "primary", "fallbacks")
+
+
+# --------------------------------------------------------------------------- public objects
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """The model a route case runs against, and everything a client needs to reach it."""
+
+    label: str
+    model: str
+    role: str
+    position: int
+    family: str
+    optimize: str | None
+    chain: tuple[ChainModel, ...]
+    base_url: str
+    api_key: str
+    headers: dict[str, str]
+
+    def client(self, **kwargs: Any) -> Any:
+        """An ``httpx.Client`` for this target (base URL and auth headers set)."""
+        import httpx
+
+        return httpx.Client(base_url=self.base_url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> Any:
+        import httpx
+
+        return httpx.AsyncClient(base_url=self.base_url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fault case: what the primary fails with, and whether the policy expects a fallback."""
+
+    fault: int | str
+    expect_fallback: bool
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What session- and module-scoped client fixtures need: one place for URLs, headers and keys."""
+
+    url: str
+    api_key: str
+
+    def base_url(self, family: str) -> str:
+        return FAMILIES[family].base_url(self.url)
+
+    def headers(self, family: str) -> dict[str, str]:
+        return FAMILIES[family].auth_headers(self.api_key)
+
+    def sdk_kwargs(self, family: str) -> dict[str, Any]:
+        """Keyword arguments pointing the family's official SDK at the gateway (build clients once)."""
+        return FAMILIES[family].sdk_kwargs(self.url, self.api_key)
+
+
+@dataclass(frozen=True)
+class RouteCase:
+    """One parametrized case of a route-marked test: a model, or a fault on the primary."""
+
+    label: str
+    model: str
+    position: int
+    fault: int | str | None = None
+
+    @property
+    def id(self) -> str:
+        if self.fault is not None:
+            return f"{self.label}-fault-{self.fault}"
+        role = "primary" if self.position == 0 else f"fallback{self.position}"
+        return f"{self.label}-{role}-{self.model}"
+
+    @property
+    def cassette_leaf(self) -> str:
+        return f"fault-{self.fault}" if self.fault is not None else model_slug(self.model)
+
+
+def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any = None) -> list[RouteCase]:
+    """The cases of ``@pytest.mark.route(label, models=..., faults=...)``; ConfigError on bad options."""
+    route = config.route(label)
+    chain = route.chain
+    if faults is not None:
+        if faults == "policy":
+            kinds: Sequence[int | str] = route.policy.faults
+        elif isinstance(faults, (list, tuple)) and faults:
+            kinds = faults
+            from .faults import FAULT_KINDS
+
+            for kind in kinds:
+                if not (isinstance(kind, int) and 100 <= kind <= 599) and kind not in FAULT_KINDS:
+                    raise ConfigError(
+                        f"route {label!r}: faults=: {kind!r} is neither an HTTP status nor a fault kind "
+                        f"({', '.join(FAULT_KINDS)})"
+                    )
+        else:
+            raise ConfigError(f'route {label!r}: faults= takes "policy" or a non-empty list such as [429, 503, "timeout"]')
+        return [RouteCase(label, route.primary.model, 0, fault) for fault in kinds]
+    if models == "all":
+        picked = list(enumerate(chain))
+    elif models == "primary":
+        picked = [(0, chain[0])]
+    elif models == "fallbacks":
+        picked = list(enumerate(chain))[1:]
+    elif isinstance(models, (list, tuple)) and models:
+        ids = [m.model for m in chain]
+        picked = []
+        for model in models:
+            if model not in ids:
+                raise ConfigError(
+                    f"route {label!r}: models=: {model!r} is not in the route (chain: {', '.join(ids)})"
+                )
+            picked.append((ids.index(model), chain[ids.index(model)]))
+    else:
+        raise ConfigError(
+            f'route {label!r}: models= takes "all", "primary", "fallbacks" or a list of the route\'s model IDs, got {models!r}'
+        )
+    if not picked:
+        raise ConfigError(f"route {label!r}: models={models!r} selects no model (the route has no fallbacks)")
+    return [RouteCase(label, m.model, position) for position, m in picked]
+
+
+# --------------------------------------------------------------------------- the session
+
+
+@dataclass
+class CaseResult:
+    """What one case did, for the reports."""
+
+    nodeid: str
+    route: str
+    model: str
+    fault: int | str | None
+    calls: list[Call]
+    passed: bool | None = None
+    violations: list[Any] = field(default_factory=list)
+    drift: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class CaseOutcome:
+    """The after-body verdict of a case: problems fail the test, warnings are shown."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    drift: list[Any] = field(default_factory=list)
+
+
+class _LogCapture(logging.Handler):
+    """Every log record emitted while a case runs, for the fallback-log check."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._old_level: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def start(self) -> "_LogCapture":
+        root = logging.getLogger()
+        root.addHandler(self)
+        if root.level > logging.INFO:
+            self._old_level = root.level
+            root.setLevel(logging.INFO)
+        return self
+
+    def stop(self) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        if self._old_level is not None:
+            root.setLevel(self._old_level)
+            self._old_level = None
+
+
+@dataclass
+class SessionOptions:
+    rootdir: Path
+    record_mode: str = "none"
+    config_path: str | None = None
+    cassette_dir: str = "cassettes"
+    contracts_mode: str = "fail"
+    contracts_dirs: tuple[str, ...] = ()
+    stream_timeout_s: float = 60.0
+    use_emulator: bool = False
+    drift_mode: str = "fail"
+
+
+class AnyIntSession:
+    """Holds the configuration, the mode and what every case did; one per pytest session."""
+
+    def __init__(self, options: SessionOptions, environ: dict[str, str] | None = None) -> None:
+        self.options = options
+        self.environ = os.environ if environ is None else environ
+        self._config: AnyIntConfig | None = None
+        self.emulator: Any = None
+        self.results: list[CaseResult] = []
+        self._contract_index: Any = None
+        self._output_schemas: dict[Path, dict[str, Any]] = {}
+
+    # ---- configuration
+
+    @property
+    def config(self) -> AnyIntConfig:
+        if self._config is None:
+            path = find_config(self.options.rootdir, self.options.config_path)
+            self._config = load_config(path, environ=self.environ)
+        return self._config
+
+    @property
+    def recording(self) -> bool:
+        return self.options.record_mode != "none"
+
+    @property
+    def cassette_dir(self) -> Path:
+        path = Path(self.options.cassette_dir)
+        return path if path.is_absolute() else self.options.rootdir / path
+
+    def gateway_url(self) -> str:
+        if self.options.use_emulator:
+            self.start_emulator()
+        return self.emulator.url if self.emulator is not None else self.config.base_url
+
+    def api_key(self) -> str:
+        """The real key when recording (the emulator's with --anyint-emulator), a placeholder in replay."""
+        if not self.recording:
+            return PLACEHOLDER_KEY
+        if self.emulator is not None:
+            return self.emulator.api_key
+        return self.environ.get(self.config.api_key_env, "")
+
+    def gateway(self) -> Gateway:
+        return Gateway(self.gateway_url(), self.api_key())
+
+    def start_emulator(self) -> Any:
+        if self.emulator is None:
+            from .emulator import Emulator
+
+            key = self.environ.get(self.config.api_key_env) if self._config is not None else None
+            self.emulator = Emulator(api_key=key or "emulator-key").start()
+        return self.emulator
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+    # ---- cases
+
+    def target(self, case: RouteCase) -> RouteTarget:
+        route = self.config.route(case.label)
+        model = route.chain[case.position]
+        family = FAMILIES[model.family]
+        key = self.api_key()
+        return RouteTarget(
+            label=route.label,
+            model=model.model,
+            role="primary" if case.position == 0 else "fallback",
+            position=case.position,
+            family=model.family,
+            optimize=route.optimize,
+            chain=route.chain,
+            base_url=family.base_url(self.gateway_url()),
+            api_key=key,
+            headers=family.auth_headers(key),
+        )
+
+    def scenario(self, case: RouteCase) -> Scenario | None:
+        if case.fault is None:
+            return None
+        return Scenario(case.fault, self.config.route(case.label).policy.expects_fallback(case.fault))
+
+    def open_case(
+        self,
+        case: RouteCase,
+        *,
+        nodeid: str,
+        module_path: str,
+        test_name: str,
+        other_params: str | None,
+        faults: Any = None,
+    ) -> interceptor.CaseContext:
+        """Load the case's cassette and make the interceptor answer for it."""
+        config = self.config
+        route = config.route(case.label)
+        mode = self.options.record_mode
+        if self.recording and not self.api_key():
+            raise ConfigError(
+                f"{nodeid}: recording needs the gateway key in ${config.api_key_env} "
+                f"(or --anyint-emulator to record against the bundled emulator)"
+            )
+        path = recording.cassette_path(
+            self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
+        )
+        cassette = self._cassette(path, route, mode)
+        display = _display(path, self.options.rootdir)
+        origins = {interceptor.origin_of(config.base_url)}
+        if self.emulator is not None:
+            origins.add(interceptor.origin_of(self.emulator.url))
+        secrets = tuple(s for s in (self.environ.get(config.api_key_env), getattr(self.emulator, "api_key", None)) if s)
+        recording.CassettePersister.known_secrets = secrets
+        context = interceptor.CaseContext(
+            test_id=nodeid,
+            route_label=case.label,
+            chain=tuple(m.model for m in route.chain),
+            case_model=case.model,
+            mode=mode,
+            cassette=cassette,
+            cassette_display=display,
+            gateway_origins=frozenset(origins),
+            record_command=f'pytest --anyint-record=once "{nodeid}" (with ${config.api_key_env} set)',
+            secrets=secrets,
+            key_placeholder=f"<{config.api_key_env}>",
+            stream_timeout_s=self.options.stream_timeout_s,
+            faults=faults,
+            contracts=self.contract_gate(route),
+            price=self._pricer(),
+        )
+        context.trail = CallTrail(primary=route.primary.model)
+        context.cassette_path = path  # type: ignore[attr-defined]
+        context.case = case  # type: ignore[attr-defined]
+        context.log_capture = _LogCapture().start()  # type: ignore[attr-defined]
+        interceptor.activate(context)
+        return context
+
+    def _cassette(self, path: Path, route: RouteConfig, mode: str) -> Any:
+        from vcr.cassette import Cassette
+
+        kwargs = dict(
+            path=str(path),
+            serializer=recording.CassetteSerializer,
+            persister=recording.CassettePersister,
+            record_mode=recording.record_mode(mode),
+            match_on=recording.match_on(route.match_ignore),
+        )
+        if mode == "rewrite":
+            return Cassette(**kwargs)  # the old file stays until the new one replaces it atomically
+        return Cassette.load(**kwargs)
+
+    def close_case(self, context: interceptor.CaseContext, *, passed: bool | None) -> "CaseOutcome":
+        """Stop intercepting, run the after-body checks, save what was recorded; say what failed."""
+        interceptor.activate(None)
+        case: RouteCase = context.case  # type: ignore[attr-defined]
+        route = self.config.route(case.label)
+        capture: _LogCapture = context.log_capture  # type: ignore[attr-defined]
+        capture.stop()
+        outcome = CaseOutcome(problems=list(context.problems))
+        refused = bool(context.problems)
+        if context.contracts is not None:
+            errors, warnings = context.contracts.outcome()
+            outcome.problems += errors
+            outcome.warnings += warnings
+        if case.fault is not None and not refused:
+            from .faults import check_policy
+
+            outcome.problems += check_policy(route, case.fault, context.trail, capture.records)
+        from .report import budget_problems
+
+        outcome.problems += budget_problems(route, list(context.trail), self.config.path)
+        if self.recording and not refused:
+            path: Path = context.cassette_path  # type: ignore[attr-defined]
+            if self.options.record_mode == "rewrite" and path.exists():
+                from .drift import compare_on_rewrite
+
+                drift_problems, drift_notes, findings = compare_on_rewrite(
+                    path, context.cassette, nodeid=context.test_id, model=case.model, mode=self.options.drift_mode
+                )
+                outcome.problems += drift_problems
+                outcome.warnings += drift_notes
+                outcome.drift = findings
+            try:
+                self._save(context)
+            except recording.CassetteError as exc:
+                outcome.problems.append(str(exc))
+        violations = context.contracts.violations if context.contracts is not None else []
+        self.results.append(
+            CaseResult(
+                nodeid=context.test_id,
+                route=case.label,
+                model=case.model,
+                fault=case.fault,
+                calls=list(context.trail),
+                passed=(passed and not outcome.problems) if passed is not None else None,
+                violations=list(violations),
+                drift=list(outcome.drift),
+            )
+        )
+        return outcome
+
+    def _save(self, context: interceptor.CaseContext) -> None:
+        cassette = context.cassette
+        path: Path = context.cassette_path  # type: ignore[attr-defined]
+        if not (cassette.dirty or not path.exists() or self.options.record_mode == "rewrite"):
+            return
+        case: RouteCase = context.case  # type: ignore[attr-defined]
+        route = self.config.route(case.label)
+        family = route.chain[case.position].family
+        cassette._metadata = {  # vcrpy 9.4 keeps metadata here; pinned and tested
+            "recorded_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "plugin_version": __version__,
+            "route": case.label,
+            "model": case.model,
+            "family": family,
+            "test": context.test_id,
+            **({"fault": case.fault} if case.fault is not None else {}),
+        }
+        cassette._save(force=True)
+
+    # ---- contracts and pricing
+
+    def contract_gate(self, route: RouteConfig) -> Any:
+        if self.options.contracts_mode == "off":
+            return None
+        try:
+            from .contracts import ContractGate
+        except ImportError:
+            return None
+        return ContractGate.for_route(self, route)
+
+    def _pricer(self) -> Callable[[Call], float | None]:
+        pricing = self.config.pricing
+
+        def price(call: Call) -> float | None:
+            rate = pricing.get(call.model or "")
+            if rate is None or call.input_tokens is None:
+                return None
+            cached = call.cached_tokens or 0
+            cached_rate = rate.cached_input if rate.cached_input is not None else rate.input
+            uncached = max((call.input_tokens or 0) - cached, 0)
+            return (uncached * rate.input + cached * cached_rate + (call.output_tokens or 0) * rate.output) / 1e6
+
+        return price
+
+
+def _display(path: Path, rootdir: Path) -> str:
+    try:
+        return str(path.relative_to(rootdir))
+    except ValueError:
+        return str(path)
+
+
+_AUTO_ID = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
+
+
+def automatic_ids(other_ids: Sequence[str], argnames: Sequence[str]) -> list[str]:
+    """The ids among another parametrization's that pytest made up from position (``arg0``…)."""
+    found = []
+    for value in other_ids:
+        match = _AUTO_ID.match(value)
+        if match and match.group("name") in argnames:
+            found.append(value)
+    return found
