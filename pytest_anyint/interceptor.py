@@ -54,6 +54,9 @@ class CaseContext:
     cassette_display: str
     gateway_origins: frozenset[str]
     record_command: str
+    #: The configured gateway origin; recordings made against the emulator are stored under it, so
+    #: re-recording never churns a cassette with a random loopback port.
+    canonical_origin: str | None = None
     secrets: tuple[str, ...] = ()
     key_placeholder: str = "<ANYINT_API_KEY>"
     stream_timeout_s: float = 60.0
@@ -316,7 +319,12 @@ class _Exchange:
         from vcr.request import Request
 
         context = self.context
-        url = recording.scrub_url(str(self.request.url), context.secrets, context.key_placeholder)
+        url = str(self.request.url)
+        if context.canonical_origin:
+            parts = urllib.parse.urlsplit(url)
+            canonical = urllib.parse.urlsplit(context.canonical_origin)
+            url = urllib.parse.urlunsplit(parts._replace(scheme=canonical.scheme, netloc=canonical.netloc))
+        url = recording.scrub_url(url, context.secrets, context.key_placeholder)
         headers = {}
         for name, value in self.request.headers.items():
             lower = name.lower()
@@ -410,7 +418,7 @@ class _Exchange:
         headers = {}
         for name, value in response.headers.multi_items():
             lower = name.lower()
-            if lower in ("content-encoding", "transfer-encoding", "content-length"):
+            if lower in ("content-encoding", "transfer-encoding", "content-length", "date"):
                 continue
             if lower in recording.SECRET_RESPONSE_HEADERS:
                 value = context.key_placeholder

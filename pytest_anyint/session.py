@@ -331,6 +331,7 @@ class AnyIntSession:
             cassette=cassette,
             cassette_display=display,
             gateway_origins=frozenset(origins),
+            canonical_origin=config.base_url,
             record_command=f'pytest --anyint-record=once "{nodeid}" (with ${config.api_key_env} set)',
             secrets=secrets,
             key_placeholder=f"<{config.api_key_env}>",
