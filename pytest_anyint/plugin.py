@@ -253,7 +253,12 @@ def anyint_scenario(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="session")
 def anyint_gateway(request: pytest.FixtureRequest) -> Any:
     """Base URLs, headers, key and SDK keyword arguments for clients built once per module or session."""
-    return _session(request.config).gateway()
+    from .config import ConfigError
+
+    try:
+        return _session(request.config).gateway()
+    except ConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

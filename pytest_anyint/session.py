@@ -248,9 +248,17 @@ class AnyIntSession:
         """The real key when recording (the emulator's with --anyint-emulator), a placeholder in replay."""
         if not self.recording:
             return PLACEHOLDER_KEY
+        if self.options.use_emulator:
+            self.start_emulator()
         if self.emulator is not None:
             return self.emulator.api_key
-        return self.environ.get(self.config.api_key_env, "")
+        key = self.environ.get(self.config.api_key_env, "")
+        if not key:
+            raise ConfigError(
+                f"recording needs the gateway key in ${self.config.api_key_env} "
+                f"(or --anyint-emulator to record against the bundled emulator)"
+            )
+        return key
 
     def gateway(self) -> Gateway:
         return Gateway(self.gateway_url(), self.api_key())
@@ -307,11 +315,10 @@ class AnyIntSession:
         config = self.config
         route = config.route(case.label)
         mode = self.options.record_mode
-        if self.recording and not self.api_key():
-            raise ConfigError(
-                f"{nodeid}: recording needs the gateway key in ${config.api_key_env} "
-                f"(or --anyint-emulator to record against the bundled emulator)"
-            )
+        try:
+            self.api_key()
+        except ConfigError as exc:
+            raise ConfigError(f"{nodeid}: {exc}") from None
         path = recording.cassette_path(
             self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
         )

@@ -1,0 +1,74 @@
+"""Shared helpers for the project's own tests: a throwaway user project inside ``pytester``."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# pytester's in-process runs forget the modules a run imported; C extensions (PyYAML's, rpds for
+# jsonschema) cannot be imported twice into one process, so the outer session imports them once.
+import jsonschema  # noqa: F401
+import vcr  # noqa: F401
+import yaml  # noqa: F401
+
+BASIC_CONFIG = """
+version: 1
+routes:
+  extract:
+    family: openai
+    optimize: cost
+    primary: gpt-5-mini
+    fallbacks: [deepseek-v3.2-exp]
+  chat:
+    family: anthropic
+    primary: claude-sonnet-4-6
+    fallbacks: [claude-haiku-4-5]
+  summarize:
+    family: gemini
+    primary: gemini-2.5-flash
+    fallbacks: [gemini-2.5-pro]
+pricing:
+  gpt-5-mini: {input: 0.25, output: 2.0}
+  deepseek-v3.2-exp: {input: 0.28, output: 0.42}
+"""
+
+
+class Project:
+    """A user project: anyint.yaml, test files, and the cassettes a run leaves behind."""
+
+    def __init__(self, pytester: pytest.Pytester) -> None:
+        self.pytester = pytester
+        self.root = Path(pytester.path)
+
+    def config(self, text: str = BASIC_CONFIG) -> Path:
+        path = self.root / "anyint.yaml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def tests(self, **files: str) -> None:
+        self.pytester.makepyfile(**{name: textwrap.dedent(body) for name, body in files.items()})
+
+    def cassettes(self) -> list[str]:
+        base = self.root / "cassettes"
+        return sorted(str(p.relative_to(base)) for p in base.rglob("*.yaml")) if base.exists() else []
+
+    def cassette(self, relative: str) -> Path:
+        return self.root / "cassettes" / relative
+
+    def record(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest("--anyint-record=once", "--anyint-emulator", "-p", "no:randomly", *args)
+
+    def replay(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest(*args)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.delenv("ANYINT_API_KEY", raising=False)
+    monkeypatch.delenv("ANYINT_BASE_URL", raising=False)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    proj = Project(pytester)
+    proj.config()
+    return proj
