@@ -158,6 +158,8 @@ class CaseResult:
     passed: bool | None = None
     violations: list[Any] = field(default_factory=list)
     drift: list[Any] = field(default_factory=list)
+    #: The plugin's checks that failed the case (contract, drift, budget, policy), one line each.
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -181,6 +183,8 @@ class _LogCapture(logging.Handler):
         self.records.append(record)
 
     def start(self) -> "_LogCapture":
+        # vcrpy logs every appended interaction at INFO; that is the plugin's business, not the app's.
+        logging.getLogger("vcr").setLevel(logging.WARNING)
         root = logging.getLogger()
         root.addHandler(self)
         if root.level > logging.INFO:
@@ -218,6 +222,8 @@ class AnyIntSession:
         self._config: AnyIntConfig | None = None
         self.emulator: Any = None
         self.results: list[CaseResult] = []
+        #: report.ReportState (pytest's outcome per test, files written), owned by report.py.
+        self.report: Any = None
         self._contract_index: Any = None
         self._output_schemas: dict[Path, dict[str, Any]] = {}
 
@@ -381,10 +387,11 @@ class AnyIntSession:
             errors, warnings = context.contracts.outcome()
             outcome.problems += errors
             outcome.warnings += warnings
-        if case.fault is not None and not refused:
+        if case.fault is not None:
             from .faults import check_policy
 
-            outcome.problems += check_policy(route, case.fault, context.trail, capture.records)
+            # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
+            outcome.problems[:0] = check_policy(route, case.fault, context.trail, capture.records, refused=refused)
         from .report import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
@@ -414,6 +421,7 @@ class AnyIntSession:
                 passed=(passed and not outcome.problems) if passed is not None else None,
                 violations=list(violations),
                 drift=list(outcome.drift),
+                problems=list(outcome.problems),
             )
         )
         return outcome
