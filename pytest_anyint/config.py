@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
-from .faults import FAULT_KINDS
+from .faults import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
 BASE_URL_ENV = "ANYINT_BASE_URL"
@@ -36,6 +36,7 @@ _POLICY = {
         "fallback_on": {"type": "array", "items": _FAULT},
         "never_fallback_on": {"type": "array", "items": _FAULT},
         "require_fallback_log": {"type": "boolean"},
+        "max_attempts_per_model": {"type": "integer", "minimum": 1},
     },
 }
 _MODEL_ID = {"type": "string", "minLength": 1, "pattern": r"^\S+$"}
@@ -123,6 +124,8 @@ class Policy:
     fallback_on: tuple[int | str, ...] = DEFAULT_FALLBACK_ON
     never_fallback_on: tuple[int | str, ...] = DEFAULT_NEVER_FALLBACK_ON
     require_fallback_log: bool = True
+    #: Most calls in a row a fault case may make to a failing model (one call + the SDKs' 2 retries).
+    max_attempts_per_model: int = DEFAULT_MAX_ATTEMPTS
 
     def expects_fallback(self, fault: int | str) -> bool:
         """Whether a fault should make the app fall back (statuses in neither list follow their class)."""
@@ -204,10 +207,14 @@ class AnyIntConfig:
                 if fallback.family != route.family and not route.cross_family:
                     found.append(
                         f"{self.path}: routes.{route.label}.fallbacks[{position - 1}]: {fallback.model} is a "
-                        f"{fallback.family} model on a {route.family} route: request shape differs "
+                        f"{fallback.family} model on {_article(route.family)} {route.family} route: request shape differs "
                         f"(set cross_family: true on the route if that is intended)"
                     )
         return found
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 # --------------------------------------------------------------------------- loading
@@ -325,6 +332,7 @@ def _policy(raw: Mapping[str, Any] | None, base: Policy, where: str, path: Path)
         fallback_on=tuple(raw.get("fallback_on", base.fallback_on)),
         never_fallback_on=tuple(raw.get("never_fallback_on", base.never_fallback_on)),
         require_fallback_log=raw.get("require_fallback_log", base.require_fallback_log),
+        max_attempts_per_model=raw.get("max_attempts_per_model", base.max_attempts_per_model),
     )
     both = [f for f in policy.fallback_on if f in policy.never_fallback_on]
     if both:
