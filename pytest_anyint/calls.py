@@ -18,7 +18,7 @@ class Call:
     stream: bool = False
     #: None, or what was injected: an HTTP status or a fault kind such as "timeout".
     fault: int | str | None = None
-    #: "cassette", "network" or "fault".
+    #: "cassette", "network", "fault", or "refused" (not recorded: answered 404 in replay).
     source: str = "network"
     #: The recorded time to the last byte (from the cassette when replaying).
     latency_s: float | None = None

@@ -63,11 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate every cassette under DIR against the contracts, scan for secrets "
         "(also the value of the configured key variable when set), lint anyint.yaml.",
     )
-    check.add_argument("dir", nargs="?", default=None, help="cassette directory (default: the configured one)")
-    check.add_argument("--config", default=None, help="anyint.yaml (default: ./anyint.yaml)")
-    check.add_argument("--contracts", choices=("strict", "fail", "warn"), default="fail")
-    check.add_argument("--contracts-dir", action="append", default=[], help="extra contract directory")
-    check.add_argument("--unused", action="store_true", help="also list cassettes no test case maps to")
+    from .check import add_arguments
+
+    add_arguments(check)
     check.set_defaults(func=_run_check)
 
     prune = sub.add_parser("prune", help="remove cassettes that no test case maps to any more")

@@ -94,6 +94,8 @@ class _Fault:
     times: int | None
     envelope: str
     retry_after: float | None
+    should_retry: bool | None = None
+    variant: str | None = None
 
 
 @dataclass
@@ -276,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus the client's
+        # delayed ACK add ~40 ms to every non-streamed answer (and to recorded latencies).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.emulator._track(self.connection, True)
 
     def finish(self) -> None:
@@ -503,13 +508,26 @@ class Emulator:
         times: int | None = None,
         envelope: str = "gateway",
         retry_after: float | None = None,
+        should_retry: bool | None = None,
+        variant: str | None = None,
     ) -> None:
         """Make the next ``times`` requests naming ``model`` (None: any model) fail.
 
         ``status=`` answers that HTTP status with the gateway's envelope, or the upstream family's
-        own with ``envelope="native"``; ``kind=`` is one of :data:`FAULT_KINDS`. Faults stack and
-        are used in the order given.
+        own with ``envelope="native"``; ``variant=`` picks a named native body ("insufficient_quota",
+        "api_key_invalid") and implies its status; ``should_retry`` sends ``x-should-retry``;
+        ``kind=`` is one of :data:`FAULT_KINDS`. Faults stack and are used in the order given.
+        Bodies and headers are the ones :mod:`pytest_anyint.faults` injects.
         """
+        if variant is not None:
+            from .faults import NATIVE_VARIANTS
+
+            if variant.lower() not in NATIVE_VARIANTS:
+                raise ValueError(f"unknown variant {variant!r}; known native variants: {', '.join(NATIVE_VARIANTS)}")
+            implied = NATIVE_VARIANTS[variant.lower()][1]
+            if (status is not None and status != implied) or kind is not None:
+                raise ValueError(f"variant {variant!r} is a {implied} error body; pass status={implied} or no status")
+            status, envelope, variant = implied, "native", variant.lower()
         if (status is None) == (kind is None):
             raise ValueError("fail() takes exactly one of status= or kind=")
         if kind is not None and kind not in FAULT_KINDS:
@@ -524,7 +542,7 @@ class Emulator:
         if model is not None and model not in self.models:
             raise ValueError(f"unknown model {model!r}; the emulator serves {', '.join(self.models)}")
         with self._lock:
-            self._faults.append(_Fault(model, status, kind, times, envelope, retry_after))
+            self._faults.append(_Fault(model, status, kind, times, envelope, retry_after, should_retry, variant))
 
     def drift(self, change: str, *, family: str | None = None) -> None:
         """Change every following answer of ``family`` (None: all): additive, breaking or wording."""
@@ -645,13 +663,22 @@ class Emulator:
     def _fault_reply(self, fault: _Fault, call: _Call) -> _Reply:
         family = call.family
         if fault.status is not None:
+            from .faults import error_body
+
             status = int(fault.status)
-            body = family.native_error(status, None) if fault.envelope == "native" else gateway_error(status)
+            body = error_body(status, family.name, envelope=fault.envelope, variant=fault.variant, retry_after=fault.retry_after)
             headers = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            if fault.should_retry is not None:
+                headers["x-should-retry"] = "true" if fault.should_retry else "false"
             return _json_reply(status, body, headers)
         kind = fault.kind
         if kind in ("timeout", "reset"):
             return _Reply(action=kind)
+        if kind in ("malformed-json", "empty-body") and call.stream:  # framed as the family streams
+            from .faults import body_fault_wire
+
+            wire = body_fault_wire(kind, family.name, call.model, stream=True, sse=family.name != "gemini" or call.query.get("alt") == "sse")
+            return _Reply(content_type=wire.content_type, events=list(wire.chunks))
         if kind == "malformed-json":
             return _Reply(body=MALFORMED_JSON)
         if kind == "empty-body":

@@ -107,12 +107,18 @@ class Usage:
     cached: int = 0
 
 
+def _n(value: Any) -> int:
+    """A token count; anything else (a drifted string, null) counts 0: the contract check reports it."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _openai_usage(body: Any) -> Usage | None:
     usage = body.get("usage") if isinstance(body, dict) else None
     if not isinstance(usage, dict):
         return None
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-    return Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0, cached)
+    details = usage.get("prompt_tokens_details")
+    cached = _n(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    return Usage(_n(usage.get("prompt_tokens")), _n(usage.get("completion_tokens")), cached)
 
 
 def _anthropic_usage(body: Any) -> Usage | None:
@@ -122,17 +128,17 @@ def _anthropic_usage(body: Any) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     # Anthropic reports cache tokens in addition to input_tokens.
-    created = usage.get("cache_creation_input_tokens") or 0
-    read = usage.get("cache_read_input_tokens") or 0
-    return Usage((usage.get("input_tokens") or 0) + created + read, usage.get("output_tokens") or 0, read)
+    created = _n(usage.get("cache_creation_input_tokens"))
+    read = _n(usage.get("cache_read_input_tokens"))
+    return Usage(_n(usage.get("input_tokens")) + created + read, _n(usage.get("output_tokens")), read)
 
 
 def _gemini_usage(body: Any) -> Usage | None:
     usage = body.get("usageMetadata") if isinstance(body, dict) else None
     if not isinstance(usage, dict):
         return None
-    output = (usage.get("candidatesTokenCount") or 0) + (usage.get("thoughtsTokenCount") or 0)
-    return Usage(usage.get("promptTokenCount") or 0, output, usage.get("cachedContentTokenCount") or 0)
+    output = _n(usage.get("candidatesTokenCount")) + _n(usage.get("thoughtsTokenCount"))
+    return Usage(_n(usage.get("promptTokenCount")), output, _n(usage.get("cachedContentTokenCount")))
 
 
 def _no_usage(body: Any) -> Usage | None:
@@ -296,8 +302,15 @@ class Family:
         base_url = self.base_url(gateway_url)
         if self.name == "anthropic":
             # The SDK sends Bearer and a newer anthropic-version by default; the gateway documents
-            # x-api-key with 2023-06-01. default_headers overrides both.
-            return {"base_url": base_url, "api_key": api_key, "default_headers": self.auth_headers(api_key)}
+            # x-api-key with 2023-06-01. default_headers sets both and drops the Bearer copy of the key.
+            headers: dict[str, Any] = dict(self.auth_headers(api_key))
+            try:
+                from anthropic import Omit
+
+                headers["Authorization"] = Omit()
+            except ImportError:  # no anthropic SDK installed: nobody will use these kwargs with it
+                pass
+            return {"base_url": base_url, "api_key": api_key, "default_headers": headers}
         if self.name == "gemini":
             # google-genai defaults to api_version v1 (not a published route) and x-goog-api-key.
             return {

@@ -19,7 +19,7 @@ from typing import Any, Callable, Protocol
 
 from . import recording, sse
 from .calls import Call, CallTrail
-from .families import FAMILIES, Family, family_for_path, model_in_request
+from .families import FAMILIES, Family, family_for_path, gateway_error, model_in_request
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -271,8 +271,27 @@ class _Exchange:
         if cassette.can_play_response_for(self.vcr_request):
             return self._play()
         if context.mode == "none" or cassette.write_protected:
-            raise context.fail(self._miss_message(call))
+            return self._refuse_unrecorded(call)
         return None
+
+    def _refuse_unrecorded(self, call: Call) -> Any:
+        """Answer a request that has no recording with a final 404, not a connection error.
+
+        An exception would reach the app as a connection error, which SDKs retry with backoff and
+        fallback chains treat as temporary; a 404 with ``x-should-retry: false`` stops both, and the
+        test fails with the message that says how to record it.
+        """
+        message = self._miss_message(call)
+        self.context.fail(message)
+        call.source = "refused"
+        call.status = 404
+        family = self.family.name if self.family else "openai"
+        body = FAMILIES[family].native_error(404, None) if family in ("anthropic", "gemini") else gateway_error(404, message)
+        return self.httpx.Response(
+            404,
+            headers={"content-type": "application/json", "x-should-retry": "false"},
+            content=json.dumps(body).encode(),
+        )
 
     def prepare_network(self) -> None:
         """Record mode: ask for encodings the plugin can decode, and bound the wait for a stream."""
@@ -452,7 +471,10 @@ class _Exchange:
         context, call = self.context, self.call
         assert call is not None
         if self.family is not None and 200 <= status < 300:
-            _fill_usage(call, self.family, content_type, body)
+            try:
+                _fill_usage(call, self.family, content_type, body)
+            except (TypeError, ValueError, AttributeError):
+                pass  # a drifted usage shape (e.g. a count as a string): contracts and drift report it
             if context.price is not None:
                 call.cost_usd = context.price(call)
         if context.contracts is not None:

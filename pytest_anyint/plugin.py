@@ -77,12 +77,36 @@ def pytest_configure(config: pytest.Config) -> None:
         'route(label, *, models="all", faults=None): run the test once per model of the anyint.yaml route '
         '(or once per fault on the primary with faults="policy" or a list)',
     )
+    config.pluginmanager.register(_OutcomeRecorder(config), "anyint-outcomes")
     if _explicitly_used(config):
         session = _session(config)
         try:
             session.config  # noqa: B018 - fail fast, as one line, on a bad anyint.yaml
         except Exception as exc:  # ConfigError
             raise pytest.UsageError(str(exc)) from None
+    if config.getoption("--anyint-max-age"):
+        from .age import parse_max_age
+
+        try:
+            parse_max_age(config.getoption("--anyint-max-age"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The Models API check (§9): once per session, on the xdist controller (never on workers)."""
+    config = session.config
+    enabled = config.getoption("--anyint-check-models")
+    if enabled is None:
+        enabled = (config.getoption("--anyint-record") or "none") != "none"
+    if not enabled or hasattr(config, "workerinput"):
+        return
+    from .models import session_check
+
+    problems = session_check(_session(config))
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
 
 
 _OPTIONS = (
@@ -187,13 +211,31 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
     if placeholder_set:
         os.environ[env_name] = session.api_key()  # apps that read the key from the environment run keyless
     try:
+        _check_age(request, session, context)
         yield context
     finally:
         if placeholder_set:
             os.environ.pop(env_name, None)
         if item.stash.get(_CONTEXT, None) is context:  # the call phase never ran
             del item.stash[_CONTEXT]
-            session.close_case(context, passed=None)
+            late = session.close_case(context, passed=None)
+            if late.problems:  # e.g. calls made by a fixture before a skip: a failed check still fails
+                pytest.fail("\n".join(late.problems), pytrace=False)
+
+
+def _check_age(request: pytest.FixtureRequest, session: "AnyIntSession", context: Any) -> None:
+    """``--anyint-max-age``: warn (or fail with ``--anyint-max-age-fail``) when the cassette is too old."""
+    max_age = request.config.getoption("--anyint-max-age")
+    if not max_age:
+        return
+    from .age import check_case
+
+    message = check_case(context, max_age, session.options.record_mode)
+    if message is None:
+        return
+    if request.config.getoption("--anyint-max-age-fail"):
+        pytest.fail(message, pytrace=False)
+    request.node.warn(pytest.PytestWarning(message))
 
 
 def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]:
@@ -316,6 +358,30 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         from .report import terminal_summary
 
         terminal_summary(session, terminalreporter)
+
+
+class _OutcomeRecorder:
+    """pytest's final outcome per test (xfail and teardown errors included), so reports agree with it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        session = self.config.stash.get(_SESSION, None)
+        if session is not None:
+            from .report import note_outcome
+
+            note_outcome(session, report)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: take over a finished worker's route results for the merged reports."""
+    output = getattr(node, "workeroutput", None) or {}
+    if "anyint" in output:
+        from .report import merge_worker
+
+        merge_worker(_session(node.config), output["anyint"])
 
 
 @pytest.hookimpl(trylast=True)

@@ -177,27 +177,44 @@ class _LogCapture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.records: list[logging.LogRecord] = []
-        self._old_level: int | None = None
+        self._old_factory: Callable[..., logging.LogRecord] | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def start(self) -> "_LogCapture":
-        # vcrpy logs every appended interaction at INFO; that is the plugin's business, not the app's.
-        logging.getLogger("vcr").setLevel(logging.WARNING)
-        root = logging.getLogger()
-        root.addHandler(self)
-        if root.level > logging.INFO:
-            self._old_level = root.level
-            root.setLevel(logging.INFO)
+    def start(self, secrets: Sequence[str] = (), placeholder: str = "<ANYINT_API_KEY>") -> "_LogCapture":
+        # The logging configuration is the user's: records below its level are never made, so an app
+        # must log its fallbacks at a level that gets through (WARNING does by default).
+        logging.getLogger().addHandler(self)
+        if secrets:
+            self._old_factory = logging.getLogRecordFactory()
+            logging.setLogRecordFactory(_scrubbing_factory(self._old_factory, tuple(secrets), placeholder))
         return self
 
     def stop(self) -> None:
-        root = logging.getLogger()
-        root.removeHandler(self)
-        if self._old_level is not None:
-            root.setLevel(self._old_level)
-            self._old_level = None
+        logging.getLogger().removeHandler(self)
+        if self._old_factory is not None:
+            logging.setLogRecordFactory(self._old_factory)
+            self._old_factory = None
+
+
+def _scrubbing_factory(
+    factory: Callable[..., logging.LogRecord], secrets: tuple[str, ...], placeholder: str
+) -> Callable[..., logging.LogRecord]:
+    """Log records with the key replaced, whoever logs (httpx logs request URLs, query keys included)."""
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken log call stays the logging module's business
+            return record
+        scrubbed = recording.scrub_text(message, secrets, placeholder)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
+        return record
+
+    return make
 
 
 @dataclass
@@ -335,6 +352,10 @@ class AnyIntSession:
             origins.add(interceptor.origin_of(self.emulator.url))
         secrets = tuple(s for s in (self.environ.get(config.api_key_env), getattr(self.emulator, "api_key", None)) if s)
         recording.CassettePersister.known_secrets = secrets
+        if not self.recording:
+            # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
+            # must read as the recording's placeholder for the request to match.
+            secrets += (PLACEHOLDER_KEY,)
         context = interceptor.CaseContext(
             test_id=nodeid,
             route_label=case.label,
@@ -345,7 +366,10 @@ class AnyIntSession:
             cassette_display=display,
             gateway_origins=frozenset(origins),
             canonical_origin=config.base_url,
-            record_command=f'pytest --anyint-record=once "{nodeid}" (with ${config.api_key_env} set)',
+            record_command=(
+                f'pytest --anyint-record=once "{nodeid}" (with ${config.api_key_env} set, '
+                f"or add --anyint-emulator to record against the bundled emulator)"
+            ),
             secrets=secrets,
             key_placeholder=f"<{config.api_key_env}>",
             stream_timeout_s=self.options.stream_timeout_s,
@@ -356,7 +380,7 @@ class AnyIntSession:
         context.trail = CallTrail(primary=route.primary.model)
         context.cassette_path = path  # type: ignore[attr-defined]
         context.case = case  # type: ignore[attr-defined]
-        context.log_capture = _LogCapture().start()  # type: ignore[attr-defined]
+        context.log_capture = _LogCapture().start(secrets, context.key_placeholder)  # type: ignore[attr-defined]
         interceptor.activate(context)
         return context
 
@@ -391,7 +415,9 @@ class AnyIntSession:
             from .faults import check_policy
 
             # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
-            outcome.problems[:0] = check_policy(route, case.fault, context.trail, capture.records, refused=refused)
+            outcome.problems[:0] = check_policy(
+                route, case.fault, context.trail, capture.records, refused=refused, passed=passed
+            )
         from .report import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
@@ -450,10 +476,8 @@ class AnyIntSession:
     def contract_gate(self, route: RouteConfig) -> Any:
         if self.options.contracts_mode == "off":
             return None
-        try:
-            from .contracts import ContractGate
-        except ImportError:
-            return None
+        from .contracts import ContractGate
+
         return ContractGate.for_route(self, route)
 
     def _pricer(self) -> Callable[[Call], float | None]:

@@ -1,0 +1,76 @@
+"""Email digests on every model of the ``summarize`` route (google-genai), and its fallback policy."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from invoice_app import ChainExhausted, classify
+from invoice_app.summarize import astream_summary, stream_summary, summarize, summarize_async
+
+
+@pytest.mark.route("summarize")
+def test_summarizes_an_email(clients, anyint_route, anyint_calls, email_text):
+    answered = summarize(email_text, clients=clients, chain=[anyint_route])
+
+    assert answered.value.text.strip()
+    assert answered.model == anyint_route.model and not answered.fell_back
+    assert [(call.model, call.status) for call in anyint_calls] == [(anyint_route.model, 200)]
+
+
+@pytest.mark.route("summarize")
+def test_streams_the_summary(clients, anyint_route, anyint_calls, email_text):
+    pieces: list[str] = []
+    answered = stream_summary(email_text, clients=clients, chain=[anyint_route], on_text=pieces.append)
+
+    assert len(pieces) > 1 and "".join(pieces) == answered.value.text
+    assert [call.endpoint for call in anyint_calls] == [f"/gemini/v1beta/models/{anyint_route.model}:streamGenerateContent"]
+
+
+@pytest.mark.route("summarize")
+@pytest.mark.asyncio
+async def test_summarizes_with_the_async_client(clients, anyint_route, email_text):
+    answered = await summarize_async(email_text, clients=clients, chain=[anyint_route])
+
+    assert answered.value.text.strip() and answered.model == anyint_route.model
+
+
+@pytest.mark.route("summarize")
+@pytest.mark.anyio
+async def test_streams_with_the_async_client(clients, anyint_route, anyint_calls, email_text):
+    pieces: list[str] = []
+    with anyio.fail_after(30):
+        answered = await astream_summary(email_text, clients=clients, chain=[anyint_route], on_text=pieces.append)
+
+    assert "".join(pieces) == answered.value.text and answered.value.text.strip()
+    assert [call.stream for call in anyint_calls] == [True]
+
+
+# --------------------------------------------------------------------------- fallback policy
+
+
+@pytest.mark.route("summarize", faults="policy")
+@pytest.mark.asyncio
+async def test_async_stream_falls_back_only_on_temporary_failures(clients, anyint_route, anyint_calls, anyint_scenario, email_text):
+    screen: list[str] = []
+
+    async def run():
+        return await astream_summary(
+            email_text, clients=clients, chain=anyint_route.chain, on_text=screen.append, on_restart=lambda model: screen.clear()
+        )
+
+    if anyint_scenario.expect_fallback:
+        answered = await run()
+
+        fallback = anyint_route.chain[1].model
+        assert answered.fell_back and answered.model == fallback
+        assert "".join(screen) == answered.value.text
+        anyint_calls.assert_fallback(from_model=anyint_route.model, to_model=fallback)
+    else:
+        with pytest.raises(Exception) as raised:
+            await run()
+
+        failure = classify(raised.value)
+        assert not isinstance(raised.value, ChainExhausted)
+        assert failure is not None and failure.status == anyint_scenario.fault
+        anyint_calls.assert_no_fallback()

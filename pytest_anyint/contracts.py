@@ -1,0 +1,1466 @@
+"""Contracts: is every gateway answer shaped the way its route family promises?
+
+The shipped index (``_contracts/index.yaml``, exposed as top-level ``contracts/``) maps a route
+(method, path pattern, status, streaming) to a JSON Schema, draft 2020-12. Schemas require core
+keys only and leave objects open, so normal API growth is never a violation. Sets that grow (finish
+reasons, stop reasons, task states) are ``x-known-values`` lists rather than ``enum``: an unknown
+value is a warning, because failing on it would turn a provider's new feature into a red build.
+
+This module is plain library code (no pytest): the interceptor calls :meth:`ContractIndex.validate`
+on every recorded or replayed answer, ``pytest-anyint check`` on every cassette. It is on the hot
+path, so a body is parsed once, validators are compiled once per index and cached, and a body that
+validates cleanly builds nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import difflib
+import json
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from . import sse
+from .families import FAMILY_NAMES, PLACEHOLDER_KEY, family_for_path, get_family
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "_contracts"
+INDEX_NAME = "index.yaml"
+
+CONFIDENCES = ("documented", "upstream", "assumed")
+GRAMMARS = ("openai", "anthropic", "gemini")
+MODES = ("strict", "fail", "warn", "off")
+KNOWN_VALUES = "x-known-values"
+
+#: Rules that report API growth rather than breakage: warnings in every mode.
+GROWTH_RULES = frozenset({"enum.unknown", "stream.unknown-event"})
+
+_MAX_VIOLATIONS = 50  # per body: past this a report helps nobody
+_VALUE_LIMIT = 80
+
+
+class ContractError(Exception):
+    """A contract index or schema that cannot be used; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule in one recorded answer, located precisely enough to fix it."""
+
+    cassette: str | None
+    interaction: int | None
+    pointer: str
+    rule: str
+    value: Any
+    severity: str  # "error" | "warning"
+    confidence: str  # documented | upstream | assumed
+    message: str
+    #: For streams: the 1-based number of the event the pointer lies in.
+    event: int | None = None
+
+    def fails(self, mode: str = "fail") -> bool:
+        """Whether this violation fails a test under ``--anyint-contracts=mode``.
+
+        ``fail`` fails errors; ``strict`` also fails warnings of ``assumed`` rules (API growth such
+        as an unknown enum value still only warns); ``warn`` and ``off`` never fail.
+        """
+        if mode == "fail":
+            return self.severity == "error"
+        if mode == "strict":
+            return self.severity == "error" or (self.confidence == "assumed" and self.rule not in GROWTH_RULES)
+        return False
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One index row: which schema a route's answer must satisfy and how sure we are of it."""
+
+    family: str
+    name: str
+    methods: tuple[str, ...]  # upper case; ("*",) = any
+    path: str | None  # pattern; "*" = every path of the family; None for callbacks
+    statuses: tuple[str, ...]  # "2xx" or "200"
+    stream: bool | None  # None = any
+    schema: str | None  # absolute schema reference (file URI, maybe with a fragment)
+    event_schemas: Mapping[str, str]
+    grammar: str | None
+    confidence: str
+    published: bool
+    kind: str
+    source: str  # the index file it came from
+    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What a user entry must repeat to override this one."""
+        if self.kind == "callback":
+            return ("callback", self.name)
+        path = f"{self.family}:*" if self.path == "*" else self.path  # family-wide entries: one per family
+        return ("response", tuple(sorted(self.methods)), path, tuple(sorted(self.statuses)), self.stream)
+
+    @property
+    def label(self) -> str:
+        return f"{self.family} {self.name}"
+
+    def route(self, method: str | None = None) -> str:
+        """``"GET /openai/v1/models"``; an any-method entry shows the method asked about."""
+        shown = self.methods[0] if self.methods != ("*",) else (method or "ANY").upper()
+        return f"{shown} {self.path}"
+
+    def matches_method(self, method: str) -> bool:
+        return self.methods == ("*",) or method.upper() in self.methods
+
+    def matches_status(self, status: int) -> int:
+        """0 = no match, 1 = status class, 2 = exact code (more specific wins)."""
+        code = str(status)
+        best = 0
+        for pattern in self.statuses:
+            if pattern == code:
+                return 2
+            if pattern.endswith("xx") and code[:1] == pattern[:1]:
+                best = 1
+        return best
+
+
+# --------------------------------------------------------------------------- schema loading
+
+
+def _read_document(path: Path) -> Any:
+    """JSON or YAML (by extension) from a file, or ContractError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContractError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: cannot be read: {exc}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as exc:
+            raise ContractError(f"{path}: not valid YAML: {_one_line(str(exc))}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ContractError(f"{path}: not valid JSON: {exc}") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _validator_class() -> Any:
+    """Draft 2020-12 plus ``x-known-values``: a known-value list whose misses are warnings."""
+    global _VALIDATOR_CLASS
+    if _VALIDATOR_CLASS is None:
+        from jsonschema import Draft202012Validator, ValidationError, validators
+
+        def known_values(validator: Any, known: Any, instance: Any, schema: Any) -> Iterator[Any]:
+            if isinstance(instance, str) and instance not in known:
+                yield ValidationError(f"{instance!r} is not a known value")
+
+        _VALIDATOR_CLASS = validators.extend(Draft202012Validator, {KNOWN_VALUES: known_values})
+    return _VALIDATOR_CLASS
+
+
+_VALIDATOR_CLASS: Any = None
+
+
+def _check_schema(schema: Any, path: Path) -> None:
+    """Raise ContractError when a schema is itself invalid (caught at load, not mid-test)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    if not isinstance(schema, (dict, bool)):
+        raise ContractError(f"{path}: not a JSON Schema (expected an object, got {type(schema).__name__})")
+    errors = list(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema))
+    if errors:
+        error = best_match(errors)
+        where = "/" + "/".join(str(p) for p in error.absolute_path)
+        raise ContractError(f"{path}: not a valid JSON Schema: at {where}: {_one_line(error.message)}")
+
+
+# --------------------------------------------------------------------------- index loading
+
+_ENTRY_KEYS = {
+    "family", "name", "method", "path", "status", "stream", "schema", "event_schemas", "grammar",
+    "confidence", "published", "kind", "note",
+}
+_STATUS = re.compile(r"^[1-5](xx|\d\d)$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _path_regex(pattern: str) -> re.Pattern[str]:
+    """A path pattern as a regex: each ``{param}`` is one non-empty segment (or part of one)."""
+    out, last = [], 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        out.append(re.escape(pattern[last : match.start()]))
+        out.append(r"[^/]+?")
+        last = match.end()
+    out.append(re.escape(pattern[last:]))
+    return re.compile("^" + "".join(out) + "/?$")
+
+
+def _schema_ref(base: Path, rel: Any, where: str, check: bool) -> str:
+    if not isinstance(rel, str) or not rel:
+        raise ContractError(f"{where}: a schema must be a relative file path")
+    file_part, _, fragment = rel.partition("#")
+    path = (base / file_part).resolve()
+    if not path.is_file():
+        raise ContractError(f"{where}: schema file {file_part} not found (looked at {path})")
+    if check:
+        schema = _read_document(path)
+        _check_schema(schema, path)
+        for ref in _file_refs(schema):
+            if not (path.parent / ref).resolve().is_file():
+                raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
+    return path.as_uri() + (f"#{fragment}" if fragment else "")
+
+
+def _file_refs(node: Any) -> Iterator[str]:
+    """The relative file parts of every ``$ref`` in a schema (``other.json#/x`` gives ``other.json``)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            file_part = ref.partition("#")[0]
+            if file_part and "://" not in file_part and not file_part.startswith("urn:"):
+                yield urllib.parse.unquote(file_part)
+        for value in node.values():
+            yield from _file_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _file_refs(value)
+
+
+def _parse_entries(directory: Path, *, user: bool) -> list[IndexEntry]:
+    index_path = directory / INDEX_NAME
+    if not index_path.is_file():
+        raise ContractError(
+            f"{index_path}: not found: a contracts directory needs an {INDEX_NAME} in the same format as the shipped one"
+        )
+    document = _read_document(index_path)
+    if isinstance(document, Mapping):
+        version = document.get("version", 1)
+        if version != 1:
+            raise ContractError(f"{index_path}: unsupported index version {version!r} (expected 1)")
+        raw_entries = document.get("entries")
+    else:
+        raw_entries = document
+    if not isinstance(raw_entries, list):
+        raise ContractError(f"{index_path}: expected a mapping with an 'entries' list")
+    entries = []
+    for number, raw in enumerate(raw_entries, 1):
+        entries.append(_parse_entry(raw, index_path, number, check=user))
+    return entries
+
+
+def _parse_entry(raw: Any, index_path: Path, number: int, *, check: bool) -> IndexEntry:
+    where = f"{index_path}: entry #{number}"
+    if not isinstance(raw, Mapping):
+        raise ContractError(f"{where}: expected a mapping")
+    unknown = sorted(set(raw) - _ENTRY_KEYS)
+    if unknown:
+        raise ContractError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_ENTRY_KEYS))})")
+    family = raw.get("family")
+    if family not in FAMILY_NAMES:
+        raise ContractError(f"{where}: family must be one of {', '.join(FAMILY_NAMES)}, got {family!r}")
+    kind = raw.get("kind", "response")
+    if kind not in ("response", "callback"):
+        raise ContractError(f"{where}: kind must be response or callback, got {kind!r}")
+    confidence = raw.get("confidence")
+    if confidence not in CONFIDENCES:
+        raise ContractError(f"{where}: confidence must be one of {', '.join(CONFIDENCES)}, got {confidence!r}")
+    base = index_path.parent
+    schema = raw.get("schema")
+    schema_ref = None if schema is None else _schema_ref(base, schema, where, check)
+    event_schemas_raw = raw.get("event_schemas") or {}
+    if not isinstance(event_schemas_raw, Mapping):
+        raise ContractError(f"{where}: event_schemas must map event names to schema files")
+    event_schemas = {str(k): _schema_ref(base, v, where, check) for k, v in event_schemas_raw.items()}
+    grammar = raw.get("grammar")
+    if grammar is not None and grammar not in GRAMMARS:
+        raise ContractError(f"{where}: grammar must be one of {', '.join(GRAMMARS)}, got {grammar!r}")
+    published = raw.get("published", True)
+    if not isinstance(published, bool):
+        raise ContractError(f"{where}: published must be true or false")
+    name = raw.get("name") or (Path(str(schema)).stem if schema else "route")
+    if kind == "callback":
+        if schema_ref is None:
+            raise ContractError(f"{where}: a callback entry needs a schema")
+        return IndexEntry(family, str(name), ("*",), None, (), None, schema_ref, {}, None, confidence, False,
+                          kind, str(index_path))
+
+    methods_raw = raw.get("method")
+    methods_list = methods_raw if isinstance(methods_raw, list) else [methods_raw]
+    if not methods_list or not all(isinstance(m, str) and m for m in methods_list):
+        raise ContractError(f"{where}: method must be an HTTP method, a list of them, or \"*\"")
+    methods = ("*",) if "*" in methods_list else tuple(m.upper() for m in methods_list)
+    path = raw.get("path")
+    if not isinstance(path, str) or not (path == "*" or path.startswith("/")):
+        raise ContractError(f"{where}: path must start with / (or be \"*\" for every path of the family), got {path!r}")
+    statuses_raw = raw.get("status")
+    statuses_list = statuses_raw if isinstance(statuses_raw, list) else [statuses_raw]
+    statuses = tuple(str(s).lower() for s in statuses_list)
+    if not statuses or not all(_STATUS.match(s) for s in statuses):
+        raise ContractError(f"{where}: status must be 2xx, 4xx, 5xx or an exact code (or a list), got {statuses_raw!r}")
+    stream_raw = raw.get("stream", "any")
+    if stream_raw not in (True, False, "any"):
+        raise ContractError(f"{where}: stream must be true, false or any, got {stream_raw!r}")
+    stream = None if stream_raw == "any" else bool(stream_raw)
+    regex = None if path == "*" else _path_regex(path)
+    return IndexEntry(family, str(name), methods, path, statuses, stream, schema_ref, event_schemas, grammar,
+                      confidence, published, kind, str(index_path), regex)
+
+
+_SHIPPED_CACHE: list[IndexEntry] | None = None
+
+
+def _shipped_entries() -> list[IndexEntry]:
+    global _SHIPPED_CACHE
+    if _SHIPPED_CACHE is None:
+        _SHIPPED_CACHE = _parse_entries(SHIPPED_DIR, user=False)
+    return _SHIPPED_CACHE
+
+
+# --------------------------------------------------------------------------- violations
+
+
+def _pointer(parts: Iterable[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _short(value: Any, limit: int = _VALUE_LIMIT) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+               (dict, "object"), (type(None), "null"))
+
+
+def _json_type(value: Any) -> str:
+    for kind, name in _JSON_TYPES:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _compact_value(value: Any) -> Any:
+    """Scalars as they are; containers summarised so reports stay small."""
+    if isinstance(value, (dict, list)):
+        return _short(value)
+    return value
+
+
+def _explain(error: Any) -> tuple[str, str, Any, str]:
+    """(pointer, rule, value, detail) for one jsonschema error, in words a user understands."""
+    keyword = error.validator
+    path = list(error.absolute_path)
+    instance = error.instance
+    if keyword in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
+        return _explain(best_match(error.context))
+    if keyword == "required":
+        missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
+        key = next((k for k in missing if error.message.startswith(repr(k))), missing[0] if missing else "?")
+        return _pointer(path + [key]), "schema.required", None, "required key is missing"
+    if keyword == "type":
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return (_pointer(path), "schema.type", _compact_value(instance),
+                f"expected {expected_text}, got {_json_type(instance)} {_short(instance)}")
+    if keyword == "const":
+        return (_pointer(path), "schema.const", _compact_value(instance),
+                f"expected {_short(error.validator_value)}, got {_short(instance)}")
+    if keyword == "enum":
+        return (_pointer(path), "schema.enum", _compact_value(instance),
+                f"{_short(instance)} is not one of {_short(error.validator_value, 200)}")
+    if keyword == KNOWN_VALUES:
+        known = ", ".join(map(str, error.validator_value))
+        known = known if len(known) <= 200 else known[:199] + "…"
+        return (_pointer(path), "enum.unknown", instance, f"{_short(instance)} is not a known value (known: {known})")
+    return _pointer(path), f"schema.{keyword}", _compact_value(instance), _one_line(error.message)[:200]
+
+
+def _where(cassette: str | None, interaction: int | None, event: int | None, event_name: str | None) -> str:
+    parts = []
+    if cassette:
+        parts.append(cassette)
+    if interaction is not None:
+        parts.append(f"interaction #{interaction}")
+    if event is not None:
+        parts.append(f"event #{event}" + (f" ({event_name})" if event_name else ""))
+    return " ".join(parts) + ": " if parts else ""
+
+
+@dataclass
+class _Reporter:
+    """Builds the violations of one body; only ever created when something is wrong."""
+
+    entry: IndexEntry
+    cassette: str | None
+    interaction: int | None
+    out: list[Violation] = field(default_factory=list)
+
+    def add(self, pointer: str, rule: str, value: Any, detail: str, *, event: int | None = None,
+            event_name: str | None = None, label: str | None = None, severity: str | None = None) -> None:
+        if len(self.out) >= _MAX_VIOLATIONS:
+            return
+        if severity is None:
+            severity = "warning" if (self.entry.confidence == "assumed" or rule in GROWTH_RULES) else "error"
+        where = _where(self.cassette, self.interaction, event, event_name)
+        located = f"{pointer}: " if pointer else ""
+        message = f"{where}{located}{detail} ({self.entry.confidence} rule, {label or self.entry.label})"
+        self.out.append(Violation(self.cassette, self.interaction, pointer, rule, value, severity,
+                                  self.entry.confidence, message, event))
+
+    def schema_errors(self, errors: Iterable[Any], *, prefix: str = "", event: int | None = None,
+                      event_name: str | None = None, label: str | None = None) -> None:
+        seen = set()
+        for error in errors:
+            pointer, rule, value, detail = _explain(error)
+            if (pointer, rule) in seen:
+                continue
+            seen.add((pointer, rule))
+            self.add(prefix + pointer, rule, value, detail, event=event, event_name=event_name, label=label)
+
+
+# --------------------------------------------------------------------------- the index
+
+
+class ContractIndex:
+    """The shipped contracts plus the user's, with validators compiled lazily and cached."""
+
+    def __init__(self, entries: Sequence[IndexEntry]) -> None:
+        self.entries: tuple[IndexEntry, ...] = tuple(entries)
+        self._routes = [e for e in self.entries if e.kind == "response"]
+        self._published = [e for e in self._routes if e.published and e.path != "*"]
+        self._callbacks = {e.name: e for e in self.entries if e.kind == "callback"}
+        self._validators: dict[str, Any] = {}
+        self._resources: dict[str, Any] = {}
+        self._registry: Any = None
+        self._entry_cache: dict[tuple[str, str, int, bool], IndexEntry | None] = {}
+        self._published_cache: dict[tuple[str, str], bool] = {}
+        self._output_validators: dict[str, tuple[Any, Any]] = {}
+        self._fast_checks: dict[str, Callable[[Any], bool] | None] = {}
+        self._fast_compiler: _FastCompiler | None = None
+
+    # ---- loading
+
+    @classmethod
+    def load(cls, extra_dirs: Sequence[Path | str] = ()) -> "ContractIndex":
+        """The shipped index plus user contract directories; a user entry replaces a shipped one
+        with the same method, path, status and stream (callbacks: the same name)."""
+        merged: dict[tuple[Any, ...], IndexEntry] = {}
+        for entry in _shipped_entries():
+            merged[entry.key] = entry
+        for directory in extra_dirs:
+            directory = Path(directory)
+            if not directory.is_dir():
+                raise ContractError(f"{directory}: contracts directory not found")
+            for entry in _parse_entries(directory, user=True):
+                merged.pop(entry.key, None)  # re-insert so user entries win ties on specificity
+                merged[entry.key] = entry
+        return cls(list(merged.values()))
+
+    def published_routes(self) -> list[str]:
+        """Every published route as ``"METHOD /path/pattern"``."""
+        return [e.route() for e in self._published]
+
+    # ---- routing
+
+    def entry_for(self, method: str, path: str, status: int, stream: bool) -> IndexEntry | None:
+        """The most specific entry for an answer: concrete path over family-wide, exact status over
+        class, exact stream over any, exact method over any; later (user) entries win ties."""
+        path = path.split("?", 1)[0]
+        cache_key = (method.upper(), path, status, stream)
+        try:
+            return self._entry_cache[cache_key]
+        except KeyError:
+            pass
+        family = family_for_path(path)
+        best: tuple[tuple[int, ...], IndexEntry] | None = None
+        for order, entry in enumerate(self._routes):
+            if not entry.matches_method(method):
+                continue
+            status_score = entry.matches_status(status)
+            if not status_score:
+                continue
+            if entry.stream is not None and entry.stream != stream:
+                continue
+            if entry.path == "*":
+                if family is None or family.name != entry.family:
+                    continue
+                path_score = 0
+            elif entry.regex is not None and entry.regex.match(path):
+                path_score = 1
+            else:
+                continue
+            score = (path_score, status_score, int(entry.stream is not None), int(entry.methods != ("*",)), order)
+            if best is None or score > best[0]:
+                best = (score, entry)
+        found = best[1] if best else None
+        if len(self._entry_cache) > 4096:
+            self._entry_cache.clear()
+        self._entry_cache[cache_key] = found
+        return found
+
+    def is_published(self, method: str, path: str) -> bool:
+        """Whether the gateway publishes this route (some concrete index path matches it)."""
+        path = path.split("?", 1)[0]
+        key = (method.upper(), path)
+        found = self._published_cache.get(key)
+        if found is None:
+            found = any(e.matches_method(method) and e.regex is not None and e.regex.match(path)
+                        for e in self._published)
+            if len(self._published_cache) > 4096:
+                self._published_cache.clear()
+            self._published_cache[key] = found
+        return found
+
+    def closest_route(self, method: str, path: str) -> str:
+        """The published route nearest to an unpublished request, e.g. ``"GET /openai/v1/models"``
+        for ``/v1/models``. In order: a published route whose tail is the path (a missing family
+        prefix), one the path is the start of, the most similar path (placeholders filled from the
+        request, the same method preferred); when nothing is close (a guessed ``/smart-routing``),
+        the family's main route for that method, which is where such a request belongs."""
+        path = path.split("?", 1)[0].rstrip("/") or "/"
+        method = method.upper()
+        best: tuple[tuple[float, ...], IndexEntry] | None = None
+        for order, entry in enumerate(self._published):
+            assert entry.path is not None
+            concrete = _fill_placeholders(entry.path, path)
+            segments = entry.path.strip("/").split("/")
+            tail = max((sum("{" not in seg for seg in segments[cut:]) for cut in range(1, len(segments))
+                        if _path_regex("/" + "/".join(segments[cut:])).match(path)), default=0)
+            prefix = int(concrete.startswith(path + "/"))
+            similarity = difflib.SequenceMatcher(None, path, concrete, autojunk=False).ratio()
+            same_method = int(entry.matches_method(method) and entry.methods != ("*",))
+            score = (tail, prefix, round(similarity, 3) + 0.05 * same_method, -order)
+            if best is None or score > best[0]:
+                best = (score, entry)
+        if best is None:
+            return ""
+        (tail, prefix, similarity, _), entry = best
+        if not tail and not prefix and similarity < 0.5:
+            entry = next((e for e in self._published if method in e.methods), self._published[0])
+        return entry.route(method)
+
+    # ---- validation
+
+    def validate(self, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
+                 cassette: str | None = None, interaction: int | None = None) -> list[Violation]:
+        """Every contract violation of one answer (empty when it conforms or no entry covers it).
+
+        ``interaction`` is the human (1-based) number shown in messages. Streams are checked
+        event by event plus their family's grammar; a Gemini stream without ``alt=sse`` (a JSON
+        array) is checked chunk by chunk.
+        """
+        stream = sse.is_event_stream(content_type) or (
+            not content_type and body[:6] in (b"data: ", b"data:{", b"event:")
+        )
+        entry = self.entry_for(method, path, status, stream)
+        if entry is None:
+            return []
+        if stream:
+            if not entry.event_schemas and entry.grammar is None and entry.schema is None:
+                return []
+            return self._validate_stream(entry, body, cassette, interaction)
+        if entry.schema is None:
+            return []
+        if not body:
+            reporter = _Reporter(entry, cassette, interaction)
+            reporter.add("", "body.empty", None, f"HTTP {status} answer has an empty body where JSON is expected")
+            return reporter.out
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            reporter = _Reporter(entry, cassette, interaction)
+            reporter.add("", "json.invalid", _short(body[:60].decode("utf-8", "replace")),
+                         f"body is not JSON ({_one_line(str(exc))})")
+            return reporter.out
+        if entry.grammar is not None and isinstance(data, list) and "*" in entry.event_schemas:
+            return self._validate_events(entry, [(None, item, None) for item in data], True, cassette,
+                                         interaction, array=True)
+        errors = self._errors(entry.schema, data)
+        if errors is None:
+            return []
+        reporter = _Reporter(entry, cassette, interaction)
+        reporter.schema_errors(errors)
+        return reporter.out
+
+    def validate_document(self, name: str, body: bytes | str | Any, *, source: str | None = None) -> list[Violation]:
+        """Check a payload that is not a gateway answer, e.g. the music ``suno callback`` the gateway
+        POSTs to the app (bytes and str are parsed as JSON; anything else is taken as parsed)."""
+        entry = self._callbacks.get(name)
+        if entry is None:
+            raise ContractError(f"no contract named {name!r} (known: {', '.join(sorted(self._callbacks)) or 'none'})")
+        data = body
+        if isinstance(body, (bytes, str)):
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                reporter = _Reporter(entry, source, None)
+                reporter.add("", "json.invalid", None, f"body is not JSON ({_one_line(str(exc))})")
+                return reporter.out
+        assert entry.schema is not None
+        errors = self._errors(entry.schema, data)
+        if errors is None:
+            return []
+        reporter = _Reporter(entry, source, None)
+        reporter.schema_errors(errors)
+        return reporter.out
+
+    # ---- streams
+
+    def _validate_stream(self, entry: IndexEntry, body: bytes, cassette: str | None,
+                         interaction: int | None) -> list[Violation]:
+        text = body.decode("utf-8", "replace")
+        events = sse.parse(text)
+        terminated = sse.is_terminated(text)
+        parsed: list[tuple[str | None, Any, str | None]] = []  # (event name, data, problem)
+        for number, event in enumerate(events, 1):
+            if event.is_done:
+                parsed.append((event.event, _DONE, None))
+                continue
+            try:
+                parsed.append((event.event, json.loads(event.data), None))
+            except ValueError:
+                partial = number == len(events) and not terminated
+                parsed.append((event.event, _PARTIAL if partial else _BAD_JSON, event.data))
+        if not terminated and parsed and parsed[-1][1] is _DONE:
+            terminated = True  # "data: [DONE]" without its blank line is a finished stream
+        return self._validate_events(entry, parsed, terminated, cassette, interaction, array=False)
+
+    def _validate_events(self, entry: IndexEntry, parsed: list[tuple[str | None, Any, str | None]],
+                         terminated: bool, cassette: str | None, interaction: int | None, *,
+                         array: bool) -> list[Violation]:
+        reporter: _Reporter | None = None
+
+        def report() -> _Reporter:
+            nonlocal reporter
+            if reporter is None:
+                reporter = _Reporter(entry, cassette, interaction)
+            return reporter
+
+        grammar = _GRAMMARS.get(entry.grammar or "", _GenericGrammar)(entry.family)
+        for number, (name, data, raw) in enumerate(parsed, 1):
+            if data is _PARTIAL:
+                continue  # the cut-off tail: reported once as stream.truncated below
+            kind = name or (data.get("type") if isinstance(data, dict) and isinstance(data.get("type"), str) else None)
+            event_kw: dict[str, Any] = {"event": None if array else number, "event_name": kind}
+            prefix = f"/{number - 1}" if array else ""
+            if data is _BAD_JSON:
+                report().add(prefix, "json.invalid", _short(raw or ""), "event data is not JSON", **event_kw)
+                continue
+            for rule, detail in grammar.step(number, name, data):
+                report().add(prefix, rule, None, detail, **event_kw)
+            if data is _DONE or grammar.skip_schema:
+                continue
+            schema = entry.event_schemas.get(kind or "") if kind else None
+            if schema is None:
+                schema = entry.event_schemas.get("*") or (None if array else entry.schema)
+            if schema is None:
+                if entry.event_schemas and kind and entry.grammar == "anthropic":
+                    report().add(prefix, "stream.unknown-event", kind,
+                                 f"unknown event type {kind!r} (clients ignore it)", **event_kw)
+                continue
+            errors = self._errors(schema, data)
+            if errors is not None:
+                label = f"{entry.family} {kind}" if entry.grammar == "anthropic" and kind else None
+                report().schema_errors(errors, prefix=prefix, label=label, **event_kw)
+        for rule, detail in grammar.finish(terminated, len(parsed)):
+            report().add("", rule, None, detail)
+        return reporter.out if reporter is not None else []
+
+    # ---- compiled validators
+
+    def _fast(self, ref: str) -> Callable[[Any], bool] | None:
+        """The fast "valid?" check of a schema, or None when only jsonschema can judge it."""
+        try:
+            return self._fast_checks[ref]
+        except KeyError:
+            pass
+        compiler = self._fast_compiler
+        if compiler is None:
+            compiler = self._fast_compiler = _FastCompiler(lambda uri: self._resource(uri).contents)
+        try:
+            check: Callable[[Any], bool] | None = compiler.ref(ref if "#" in ref else ref + "#")
+        except (_Unsupported, ContractError, KeyError, TypeError, ValueError, IndexError):
+            check = None
+        self._fast_checks[ref] = check
+        return check
+
+    def _errors(self, ref: str, data: Any) -> Iterator[Any] | None:
+        """None when ``data`` satisfies the schema, else an iterator over its errors (non-empty)."""
+        fast = self._fast(ref)
+        if fast is not None and fast(data):
+            return None
+        try:
+            errors = list(self._validator(ref).iter_errors(data))
+        except ContractError:
+            raise
+        except Exception as exc:  # an unresolvable $ref in a user schema, surfacing mid-validation
+            raise ContractError(f"{_schema_file(ref)}: cannot be used: {_one_line(str(exc))[:200]}") from None
+        return iter(errors) if errors else None
+
+    def _validator(self, ref: str) -> Any:
+        validator = self._validators.get(ref)
+        if validator is None:
+            cls = _validator_class()
+            uri, _, fragment = ref.partition("#")
+            if fragment:
+                schema: Any = {"$ref": ref}
+            else:
+                schema = dict(self._resource(uri).contents)
+            validator = cls(schema, registry=self._get_registry(), format_checker=None)
+            self._validators[ref] = validator
+        return validator
+
+    def _resource(self, uri: str) -> Any:
+        resource = self._resources.get(uri)
+        if resource is None:
+            from referencing import Resource
+            from referencing.jsonschema import DRAFT202012
+
+            if not uri.startswith("file:"):
+                from referencing.exceptions import NoSuchResource
+
+                raise NoSuchResource(ref=uri)
+            path = Path(urllib.parse.unquote(urllib.parse.urlsplit(uri).path))
+            contents = _read_document(path)
+            if isinstance(contents, dict):
+                # Relative $refs resolve beside the file; without "$schema" jsonschema keeps our
+                # class (with x-known-values) when a $ref crosses into this file.
+                contents = {**{k: v for k, v in contents.items() if k != "$schema"}, "$id": uri}
+            resource = Resource(contents=contents, specification=DRAFT202012)
+            self._resources[uri] = resource
+        return resource
+
+    def _get_registry(self) -> Any:
+        if self._registry is None:
+            from referencing import Registry
+
+            self._registry = Registry(retrieve=self._resource)
+        return self._registry
+
+    # ---- app-level output schema
+
+    def check_output(self, *, family: str, model: str, body: bytes, content_type: str | None, schema: dict,
+                     schema_path: str) -> Violation | None:
+        """Whether the model's own answer (its text, streams assembled) is JSON matching the route's
+        ``output_schema``. Fenced JSON (```json …```) is a failure naming the model: that is the
+        silent fallback breakage this exists to catch."""
+        fam = get_family(family)
+        text = _assistant_text(fam, body, content_type)
+        label = f"output_schema {schema_path}"
+
+        def violation(pointer: str, rule: str, value: Any, detail: str) -> Violation:
+            return Violation(None, None, pointer, rule, value, "error", "documented", f"model {model}: {detail}")
+
+        if not text or not text.strip():
+            return violation("", "output.no-text", None, f"the answer has no assistant text to check against {label}")
+        stripped = text.strip()
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            if stripped.startswith("```"):
+                fence = "```" + stripped[3:].split("\n", 1)[0].strip()
+                how = f"fenced in {fence} … ``` instead of bare JSON"
+            else:
+                how = "not JSON"
+            return violation("", "output.not-json", stripped[:60],
+                             f"the answer is {how} (it starts {_short(stripped, 40)}); {label} needs a bare JSON document")
+        errors = self._output_validator(schema, schema_path).iter_errors(data)
+        first = next(errors, None)
+        if first is None:
+            return None
+        from jsonschema.exceptions import best_match
+
+        pointer, rule, value, detail = _explain(best_match(_chain(first, errors)))
+        at = f" at {pointer}" if pointer else ""
+        return violation(pointer, "output.schema", value, f"the answer breaks {label}{at}: {detail}")
+
+    def _output_validator(self, schema: dict, schema_path: str) -> Any:
+        cached = self._output_validators.get(schema_path)
+        if cached is not None and (cached[0] is schema or cached[0] == schema):
+            return cached[1]
+        from jsonschema import Draft202012Validator
+
+        validator = Draft202012Validator(schema, format_checker=None)
+        self._output_validators[schema_path] = (schema, validator)
+        return validator
+
+
+# --------------------------------------------------------------------------- fast path
+#
+# jsonschema explains failures well but costs ~100 µs per chat completion; replay must add under
+# 0.5 ms per test and a 2,000-chunk stream under 50 ms. So each schema is also compiled into plain
+# closures that only answer "valid?" for the keywords our schemas use. Clean bodies (nearly all)
+# stop there; a "no" (or a schema using anything else) goes to jsonschema for the explanation.
+# The closures may say "no" wrongly (harmless: jsonschema decides) but never "yes" wrongly.
+
+
+class _Unsupported(Exception):
+    """A keyword the fast path does not implement: use jsonschema for this schema."""
+
+
+_MISSING = object()
+_SUPPORTED = {
+    "$ref", "additionalProperties", "allOf", "anyOf", "const", "enum", "exclusiveMaximum", "exclusiveMinimum",
+    "format", "if", "items", "maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum", "not",
+    "oneOf", "pattern", "properties", "required", "type",
+}
+_EXACT_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "object": (dict,), "array": (list,), "boolean": (bool,), "null": (type(None),),
+    "integer": (int,), "number": (int, float),
+}
+
+
+def _type_check(names: Any) -> Callable[[Any], bool]:
+    """``type`` by exact Python type (what json.loads and YAML produce; bool is not int here);
+    anything else, e.g. a dict subclass, answers "no" and jsonschema decides."""
+    names = names if isinstance(names, list) else [names]
+    exact = frozenset(t for n in names for t in _EXACT_TYPES[n])
+    if "integer" in names and "number" not in names:
+        return lambda x: type(x) in exact or (type(x) is float and x.is_integer())
+    if len(exact) == 1:
+        (only,) = exact
+        return lambda x: type(x) is only
+    return lambda x: type(x) in exact
+
+
+def _any_of(parts: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    def check(x: Any) -> bool:
+        for part in parts:
+            if part(x):
+                return True
+        return False
+
+    return check
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON Schema means it: true is not 1, 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False
+    return type(a) is type(b) and a == b or (
+        isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
+    )
+
+
+def _all_of(checks: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    if not checks:
+        return lambda x: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda x: first(x) and second(x)
+
+    def check(x: Any) -> bool:
+        for c in checks:
+            if not c(x):
+                return False
+        return True
+
+    return check
+
+
+class _FastCompiler:
+    """Compiles schemas (following $refs through ``load``) into "valid?" closures."""
+
+    known_keywords = frozenset(_SUPPORTED) | {
+        "$dynamicRef", "contains", "dependentRequired", "dependentSchemas", "maxProperties", "minProperties",
+        "multipleOf", "patternProperties", "prefixItems", "propertyNames", "unevaluatedItems",
+        "unevaluatedProperties", "uniqueItems", "$anchor", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor",
+    }
+
+    def __init__(self, load: Callable[[str], Any]) -> None:
+        self.load = load
+        self.memo: dict[str, list[Any]] = {}
+
+    def ref(self, target: str) -> Callable[[Any], bool]:
+        cell = self.memo.get(target)
+        if cell is None:
+            cell = [None]
+            self.memo[target] = cell
+            try:
+                uri, _, fragment = target.partition("#")
+                node = self.load(uri)
+                for part in [p for p in fragment.split("/") if p]:
+                    part = urllib.parse.unquote(part).replace("~1", "/").replace("~0", "~")
+                    if isinstance(node, list):
+                        node = node[int(part)]
+                    elif isinstance(node, dict) and part in node:
+                        node = node[part]
+                    else:
+                        raise _Unsupported(f"cannot resolve {target}")
+                cell[0] = self.compile(node, uri)
+            except Exception:
+                del self.memo[target]  # never leave a half-built check for the next schema to call
+                raise
+        if cell[0] is not None:
+            return cell[0]
+        return lambda x: cell[0](x)  # a cycle: resolved by the time it runs
+
+    def compile(self, schema: Any, base: str, root: bool = True) -> Callable[[Any], bool]:
+        if schema is True:
+            return lambda x: True
+        if schema is False:
+            return lambda x: False
+        if not isinstance(schema, dict):
+            raise _Unsupported("schema is not an object")
+        unknown = (set(schema) & self.known_keywords) - _SUPPORTED
+        if unknown or (not root and ("$id" in schema or "id" in schema)):
+            raise _Unsupported(", ".join(sorted(unknown)) or "$id")
+        sub = lambda s: self.compile(s, base, root=False)  # noqa: E731
+        checks: list[Callable[[Any], bool]] = []
+        if "type" in schema:
+            checks.append(_type_check(schema["type"]))
+        if "const" in schema:
+            const = schema["const"]
+            checks.append(lambda x: _json_equal(x, const))
+        if "enum" in schema:
+            options = list(schema["enum"])
+            checks.append(lambda x: any(_json_equal(x, o) for o in options))
+        if KNOWN_VALUES in schema:
+            known = frozenset(v for v in schema[KNOWN_VALUES] if isinstance(v, str))
+            checks.append(lambda x: not isinstance(x, str) or x in known)
+        if "$ref" in schema:
+            checks.append(self.ref(urllib.parse.urljoin(base, schema["$ref"])))
+        checks.extend(self._object(schema, sub))
+        checks.extend(self._array(schema, sub))
+        checks.extend(self._scalar(schema))
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            if keyword in schema:
+                parts = [sub(s) for s in schema[keyword]]
+                if keyword == "allOf":
+                    checks.append(_all_of(parts))
+                elif keyword == "anyOf":
+                    checks.append(_any_of(parts))
+                else:
+                    checks.append(lambda x, parts=parts: sum(1 for p in parts if p(x)) == 1)
+        if "not" in schema:
+            negated = sub(schema["not"])
+            checks.append(lambda x: not negated(x))
+        if "if" in schema:
+            cond = sub(schema["if"])
+            then = sub(schema["then"]) if "then" in schema else (lambda x: True)
+            other = sub(schema["else"]) if "else" in schema else (lambda x: True)
+            checks.append(lambda x: then(x) if cond(x) else other(x))
+        return _all_of(checks)
+
+    @staticmethod
+    def _object(schema: dict, sub: Callable[[Any], Callable[[Any], bool]]) -> list[Callable[[Any], bool]]:
+        required = tuple(schema.get("required") or ())
+        props = tuple((k, sub(v)) for k, v in (schema.get("properties") or {}).items())
+        additional = schema.get("additionalProperties", True)
+        if not required and not props and additional is True:
+            return []
+        extra = None if additional is True else sub(additional)
+        names = frozenset(schema.get("properties") or ())
+
+        def check(x: Any) -> bool:
+            if not isinstance(x, dict):
+                return True
+            for key in required:
+                if key not in x:
+                    return False
+            for key, c in props:
+                value = x.get(key, _MISSING)
+                if value is not _MISSING and not c(value):
+                    return False
+            if extra is not None:
+                for key, value in x.items():
+                    if key not in names and not extra(value):
+                        return False
+            return True
+
+        return [check]
+
+    @staticmethod
+    def _array(schema: dict, sub: Callable[[Any], Callable[[Any], bool]]) -> list[Callable[[Any], bool]]:
+        out: list[Callable[[Any], bool]] = []
+        if "items" in schema:
+            item = sub(schema["items"])
+
+            def items(x: Any) -> bool:
+                if isinstance(x, list):
+                    for value in x:
+                        if not item(value):
+                            return False
+                return True
+
+            out.append(items)
+        low, high = schema.get("minItems"), schema.get("maxItems")
+        if low is not None:
+            out.append(lambda x: not isinstance(x, list) or len(x) >= low)
+        if high is not None:
+            out.append(lambda x: not isinstance(x, list) or len(x) <= high)
+        return out
+
+    @staticmethod
+    def _scalar(schema: dict) -> list[Callable[[Any], bool]]:
+        out: list[Callable[[Any], bool]] = []
+
+        def number(x: Any) -> bool:
+            return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+        bounds = [
+            ("minimum", lambda x, b: x >= b), ("maximum", lambda x, b: x <= b),
+            ("exclusiveMinimum", lambda x, b: x > b), ("exclusiveMaximum", lambda x, b: x < b),
+        ]
+        for keyword, op in bounds:
+            if keyword in schema:
+                bound = schema[keyword]
+                out.append(lambda x, bound=bound, op=op: not number(x) or op(x, bound))
+        if "minLength" in schema:
+            low = schema["minLength"]
+            out.append(lambda x: not isinstance(x, str) or len(x) >= low)
+        if "maxLength" in schema:
+            high = schema["maxLength"]
+            out.append(lambda x: not isinstance(x, str) or len(x) <= high)
+        if "pattern" in schema:
+            try:
+                regex = re.compile(schema["pattern"])
+            except re.error:
+                raise _Unsupported("pattern") from None
+            out.append(lambda x: not isinstance(x, str) or regex.search(x) is not None)
+        return out
+
+
+def _schema_file(ref: str) -> str:
+    uri = ref.partition("#")[0]
+    return urllib.parse.unquote(urllib.parse.urlsplit(uri).path) if uri.startswith("file:") else uri
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+_DONE = object()  # data: [DONE]
+_BAD_JSON = object()  # data that is not JSON
+_PARTIAL = object()  # the cut-off last event of a truncated stream
+
+
+# --------------------------------------------------------------------------- stream grammars
+
+
+class _GenericGrammar:
+    """No ordering rules: just the truncation check every stream gets."""
+
+    skip_schema = False
+
+    def __init__(self, family: str) -> None:
+        self.family = family
+        self.error_seen = False
+
+    def step(self, number: int, name: str | None, data: Any) -> list[tuple[str, str]]:
+        return []
+
+    def finish(self, terminated: bool, count: int) -> list[tuple[str, str]]:
+        if count == 0:
+            return [("stream.empty", "stream has no events")]
+        if not terminated:
+            return [("stream.truncated", "stream was cut off mid-event (no blank line after the last event)")]
+        return []
+
+
+def _error_text(data: Any) -> str:
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return _short(error)
+    kind = error.get("type") or error.get("status") or error.get("code") or "error"
+    return f"{kind}: {error.get('message', '')}".rstrip(": ")
+
+
+class _OpenAIGrammar(_GenericGrammar):
+    """Data-only chunks, ending with ``data: [DONE]``; an error after 200 is ``{"error": …}``."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.done_at: int | None = None
+        self.after_done = False
+
+    def step(self, number: int, name: str | None, data: Any) -> list[tuple[str, str]]:
+        self.skip_schema = False
+        out = []
+        if self.done_at is not None and not self.after_done:
+            self.after_done = True
+            out.append(("stream.order", f"event after data: [DONE] (which was event #{self.done_at})"))
+        if data is _DONE:
+            self.done_at = self.done_at or number
+            return out
+        if isinstance(data, dict) and "error" in data and "choices" not in data:
+            self.error_seen = True
+            self.skip_schema = True
+            out.append(("stream.error-event", f"OpenAI stream sent an error after HTTP 200: {_error_text(data)}"))
+        return out
+
+    def finish(self, terminated: bool, count: int) -> list[tuple[str, str]]:
+        base = super().finish(terminated, count)
+        if base or self.error_seen:
+            return base
+        if self.done_at is None:
+            return [("stream.done-missing", "OpenAI stream ended without data: [DONE]")]
+        return []
+
+
+class _AnthropicGrammar(_GenericGrammar):
+    """message_start, then per block start/delta…/stop, then message_delta, then message_stop;
+    ``ping`` anywhere; an ``error`` event after HTTP 200 is an upstream failure (e.g. overloaded)."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.started = False
+        self.stopped = False
+        self.open: set[Any] = set()
+        self.seen: set[Any] = set()
+        self.order_reports = 0
+
+    def _order(self, detail: str) -> list[tuple[str, str]]:
+        self.order_reports += 1
+        return [("stream.order", detail)] if self.order_reports <= 3 else []
+
+    def step(self, number: int, name: str | None, data: Any) -> list[tuple[str, str]]:
+        self.skip_schema = False
+        out: list[tuple[str, str]] = []
+        if data is _DONE:
+            return self._order("Anthropic streams carry no data: [DONE]")
+        kind = data.get("type") if isinstance(data, dict) else None
+        if name and kind and name != kind:
+            out.append(("stream.event-type", f"event: {name} carries data of type {kind!r}"))
+        kind = name or kind
+        if kind == "ping":
+            return out
+        if kind == "error":
+            self.error_seen = True
+            out.append(("stream.error-event", f"Anthropic stream sent an error event after HTTP 200: {_error_text(data)}"))
+            return out
+        index = data.get("index") if isinstance(data, dict) else None
+        if self.stopped:
+            out += self._order(f"{kind} after message_stop")
+        elif kind == "message_start":
+            if self.started:
+                out += self._order("a second message_start")
+            self.started = True
+        elif not self.started and kind in _ANTHROPIC_FLOW:
+            self.started = True  # report once, then follow the rest of the stream
+            out += self._order(f"{kind} before message_start")
+        if kind == "content_block_start":
+            if index in self.seen:
+                out += self._order(f"content_block_start for block {index}, which was already started")
+            self.seen.add(index)
+            self.open.add(index)
+        elif kind == "content_block_delta":
+            if index not in self.open:
+                when = "after its content_block_stop" if index in self.seen else "before its content_block_start"
+                out += self._order(f"content_block_delta for block {index} {when}")
+        elif kind == "content_block_stop":
+            if index not in self.open:
+                when = "twice" if index in self.seen else "before its content_block_start"
+                out += self._order(f"content_block_stop for block {index} {when}")
+            self.open.discard(index)
+        elif kind in ("message_delta", "message_stop"):
+            if self.open:
+                blocks = ", ".join(str(i) for i in sorted(self.open, key=str))
+                out += self._order(f"{kind} while content block {blocks} was never stopped")
+                self.open.clear()
+            if kind == "message_stop":
+                self.stopped = True
+        return out
+
+    def finish(self, terminated: bool, count: int) -> list[tuple[str, str]]:
+        base = super().finish(terminated, count)
+        if base or self.error_seen:
+            return base
+        if not self.stopped:
+            return [("stream.message_stop-missing", "Anthropic stream ended without message_stop")]
+        return []
+
+
+_ANTHROPIC_FLOW = ("content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop")
+
+
+class _GeminiGrammar(_GenericGrammar):
+    """Each chunk is a full GenerateContentResponse; no [DONE]; the last one carries finishReason."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.finished = False
+        self.blocked = False
+        self.done_reported = False
+
+    def step(self, number: int, name: str | None, data: Any) -> list[tuple[str, str]]:
+        self.skip_schema = False
+        if data is _DONE:
+            if self.done_reported:
+                return []
+            self.done_reported = True
+            return [("stream.order", "Gemini streams carry no data: [DONE]")]
+        if isinstance(data, dict):
+            if "error" in data and "candidates" not in data:
+                self.error_seen = True
+                self.skip_schema = True
+                return [("stream.error-event", f"Gemini stream sent an error after HTTP 200: {_error_text(data)}")]
+            for candidate in data.get("candidates") or ():
+                if isinstance(candidate, dict) and candidate.get("finishReason"):
+                    self.finished = True
+            feedback = data.get("promptFeedback")
+            if isinstance(feedback, dict) and feedback.get("blockReason"):
+                self.blocked = True
+        return []
+
+    def finish(self, terminated: bool, count: int) -> list[tuple[str, str]]:
+        base = super().finish(terminated, count)
+        if base or self.error_seen or self.finished or self.blocked:
+            return base
+        return [("stream.finish-missing", "Gemini stream ended without a chunk carrying finishReason (cut off?)")]
+
+
+_GRAMMARS: dict[str, Callable[[str], _GenericGrammar]] = {
+    "openai": _OpenAIGrammar,
+    "anthropic": _AnthropicGrammar,
+    "gemini": _GeminiGrammar,
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _fill_placeholders(pattern: str, path: str) -> str:
+    """The pattern with each ``{param}`` replaced by the request's segment, when segments align."""
+    p_segments = pattern.strip("/").split("/")
+    r_segments = path.strip("/").split("/")
+    if len(p_segments) != len(r_segments):
+        return _PLACEHOLDER.sub("", pattern)
+    out = []
+    for p_seg, r_seg in zip(p_segments, r_segments):
+        if "{" in p_seg and _path_regex(p_seg).match(r_seg):
+            out.append(r_seg)
+        else:
+            out.append(p_seg)
+    return "/" + "/".join(out)
+
+
+def _assistant_text(family: Any, body: bytes, content_type: str | None) -> str | None:
+    """The assistant's text in an answer, per family; streams (SSE or a Gemini array) assembled."""
+    if sse.is_event_stream(content_type) or (not content_type and body[:5] in (b"data:", b"event")):
+        events = []
+        for event in sse.parse(body.decode("utf-8", "replace")):
+            if event.is_done:
+                continue
+            try:
+                events.append(event.json())
+            except ValueError:
+                continue
+        return family.stream_text(events)
+    try:
+        data = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, list):
+        return family.stream_text(data)
+    return family.text(data)
+
+
+def load_output_schema(path: Path) -> dict:
+    """A route's ``output_schema`` file (JSON, or YAML by extension), checked against the draft
+    2020-12 metaschema so a broken schema fails at load with its file named, not mid-test."""
+    path = Path(path)
+    schema = _read_document(path)
+    if not isinstance(schema, dict):
+        raise ContractError(f"{path}: not a JSON Schema (expected an object, got {type(schema).__name__})")
+    _check_schema(schema, path)
+    return schema
+
+
+# --------------------------------------------------------------------------- secrets
+
+#: (literal start, pattern matched there, characters that may not precede it, description):
+#: finding the literal with str.find first keeps a clean 12 KB cassette under 10 µs.
+_WORDISH = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_KEY_SHAPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("sk-", re.compile(r"sk-[A-Za-z0-9_-]{16,}"), "an sk-… key-shaped string"),
+    ("Bearer", re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]{20,}"), "a Bearer token"),
+    ("AIza", re.compile(r"AIza[0-9A-Za-z_-]{30,}"), "a Google API key (AIza…)"),
+)
+
+
+def _shaped(text: str, needle: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    position = text.find(needle)
+    while position >= 0:
+        if position == 0 or text[position - 1] not in _WORDISH:
+            match = pattern.match(text, position)
+            if match:
+                yield match
+        position = text.find(needle, position + 1)
+
+
+#: Words that mark a scrubbed or made-up value, never a live key.
+_BENIGN = ("placeholder", "redacted", "scrubbed", "dummy", "example", "xxxxxxxx", "anyint_api_key")
+_MIN_SECRET = 8
+
+
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+def _base64_forms(secret: bytes) -> list[str]:
+    """The base64 text a secret becomes at each of the three byte alignments inside a larger
+    payload (e.g. ``user:key`` in Basic auth), keeping only characters the secret alone decides."""
+    forms = []
+    for pad in range(3):
+        data = b"\0" * pad + secret
+        encoded = base64.b64encode(data).decode()
+        whole = (len(data) // 3) * 4  # characters of complete 3-byte groups
+        skip = {0: 0, 1: 2, 2: 3}[pad]  # leading characters that depend on the padding
+        form = encoded[skip:whole]
+        if len(form) >= _MIN_SECRET:
+            forms.append(form)
+    return forms
+
+
+def _secret_forms(secret: str) -> list[tuple[str, str]]:
+    forms: dict[str, str] = {secret: ""}
+    for encoded in (urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)):
+        forms.setdefault(encoded, " (URL-encoded)")
+    raw = secret.encode("utf-8")
+    for form in _base64_forms(raw):
+        forms.setdefault(form, " (base64-encoded)")
+        forms.setdefault(form.replace("+", "-").replace("/", "_"), " (base64-encoded)")
+    return list(forms.items())
+
+
+def scan_secrets(text: str, known_secrets: Sequence[str] = ()) -> list[str]:
+    """What secret-looking things a text holds, described WITHOUT echoing them.
+
+    Known secrets (the configured key) are found plain, URL-encoded and base64-encoded (at any
+    alignment); key-shaped strings are ``sk-…`` (16+ chars), ``Bearer`` + 20+ token chars and
+    Google ``AIza…`` keys, except obvious placeholders such as ``<ANYINT_API_KEY>``.
+    """
+    found: list[str] = []
+    for secret in known_secrets:
+        if not secret or len(secret) < _MIN_SECRET or secret == PLACEHOLDER_KEY:
+            continue
+        for form, how in _secret_forms(secret):
+            position = text.find(form)
+            if position < 0:
+                continue
+            count = text.count(form)
+            more = f" (and {count - 1} more)" if count > 1 else ""
+            found.append(f"the configured key{how} at line {_line_of(text, position)}{more}")
+    for needle, pattern, description in _KEY_SHAPES:
+        lines = []
+        for match in _shaped(text, needle, pattern):
+            token = match.group(0).lower()
+            if any(word in token for word in _BENIGN) or PLACEHOLDER_KEY in token:
+                continue
+            lines.append(_line_of(text, match.start()))
+        if lines:
+            more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+            found.append(f"{description} at line {lines[0]}{more}")
+    return found
+
+
+# --------------------------------------------------------------------------- the gate of a route case
+
+_SESSION_INDEXES: dict[tuple[str, ...], ContractIndex] = {}
+_OUTPUT_SCHEMAS: dict[Path, dict] = {}
+#: Endpoints that carry no model answer, so a route's output_schema does not apply to them.
+_NO_ANSWER_SUFFIXES = ("/models", "/count_tokens")
+
+
+def session_index(extra_dirs: Sequence[str] = ()) -> ContractIndex:
+    """The shipped contracts plus the user's, loaded and compiled once per process."""
+    key = tuple(extra_dirs)
+    index = _SESSION_INDEXES.get(key)
+    if index is None:
+        index = _SESSION_INDEXES[key] = ContractIndex.load([Path(d) for d in extra_dirs])
+    return index
+
+
+class ContractGate:
+    """The contracts as the interceptor meets them during one route case: published routes before a
+    request, every response validated after it, and the route's output_schema on model answers."""
+
+    def __init__(self, index: ContractIndex, mode: str, route_label: str,
+                 output_schema: dict | None = None, output_schema_path: str | None = None) -> None:
+        self.index = index
+        self.mode = mode
+        self.route_label = route_label
+        self.output_schema = output_schema
+        self.output_schema_path = output_schema_path
+        self.violations: list[Violation] = []
+
+    @classmethod
+    def for_route(cls, session: Any, route: Any) -> "ContractGate":
+        """Raises ConfigError (one line) for a bad user contract directory or output schema."""
+        from .config import ConfigError
+
+        try:
+            index = session_index(session.options.contracts_dirs)
+            schema = None
+            if route.output_schema is not None:
+                schema = _OUTPUT_SCHEMAS.get(route.output_schema)
+                if schema is None:
+                    schema = _OUTPUT_SCHEMAS[route.output_schema] = load_output_schema(route.output_schema)
+        except ContractError as exc:
+            raise ConfigError(str(exc)) from None
+        shown = str(route.output_schema) if route.output_schema is not None else None
+        if shown is not None:
+            try:
+                shown = str(Path(shown).relative_to(session.options.rootdir))
+            except ValueError:
+                pass
+        return cls(index, session.options.contracts_mode, route.label, schema, shown)
+
+    def check_request(self, call: Any, method: str, path: str) -> str | None:
+        if self.index.is_published(method, path):
+            return None
+        return (
+            f"{method} {path} is not a published gateway route; the closest published route is "
+            f"{self.index.closest_route(method, path)}"
+        )
+
+    def check_response(self, call: Any, *, method: str, path: str, status: int, content_type: str | None,
+                       body: bytes, cassette: str | None, interaction: int | None) -> None:
+        found = self.index.validate(method=method, path=path, status=status, content_type=content_type,
+                                    body=body, cassette=cassette, interaction=interaction)
+        if found:
+            self.violations.extend(found)
+        if (self.output_schema is not None and 200 <= status < 300 and call.model and call.family
+                and not path.endswith(_NO_ANSWER_SUFFIXES)):
+            problem = self.index.check_output(family=call.family, model=call.model, body=body,
+                                              content_type=content_type, schema=self.output_schema,
+                                              schema_path=self.output_schema_path or "output_schema")
+            if problem is not None:
+                where = f"{cassette} interaction #{interaction}: " if cassette else ""
+                self.violations.append(dataclasses.replace(
+                    problem, cassette=cassette, interaction=interaction,
+                    message=f"route {self.route_label!r}: {where}{problem.message}"))
+
+    def outcome(self) -> tuple[list[str], list[str]]:
+        """(messages that fail the test, messages shown as warnings) under the session's mode."""
+        if self.mode == "off":
+            return [], []
+        errors, warnings = [], []
+        for violation in self.violations:
+            (errors if violation.fails(self.mode) else warnings).append(f"contract: {violation.message}")
+        return errors, warnings

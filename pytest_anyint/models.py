@@ -1,0 +1,352 @@
+"""The Models API check (DESIGN §9): every configured model ID must be one the gateway lists.
+
+A typo in ``anyint.yaml`` or a model the gateway retired would otherwise surface as a 404 in the
+middle of a fallback, in production. The check asks ``GET /openai/v1/models`` (and
+``/anthropic/v1/models`` for Anthropic-family models) once per session, records the answers into
+``<cassette_dir>/_models/<family>.yaml`` with the same serializer and persister as every other
+cassette, and can replay them offline.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+import os
+import sys
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from .families import FAMILIES
+
+MODELS_DIR = "_models"
+_MAX_PAGES = 20
+
+
+class ModelsCheckError(Exception):
+    """The models list could not be obtained (one line: what, where, and what to do)."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The model IDs one models endpoint lists, and where they came from."""
+
+    family: str
+    path: str
+    ids: tuple[str, ...]
+    source: str
+
+
+def listing_family(model_family: str) -> str:
+    """Whose models endpoint lists a model: its own family's when it has one, else OpenAI's (the gateway-wide list)."""
+    return model_family if FAMILIES[model_family].models_path else "openai"
+
+
+def wanted(config: Any) -> dict[str, list[tuple[str, str]]]:
+    """Listing family → the (route, model) pairs it must list; routes with ``check_models: false`` skipped."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for route in config.routes.values():
+        if not route.check_models:
+            continue
+        for chain_model in route.chain:
+            out.setdefault(listing_family(chain_model.family), []).append((route.label, chain_model.model))
+    return out
+
+
+def models_cassette(cassette_dir: Path, family: str) -> Path:
+    return Path(cassette_dir) / MODELS_DIR / f"{family}.yaml"
+
+
+def _display(path: Path, rootdir: Path | None) -> str:
+    if rootdir is not None:
+        try:
+            return str(path.relative_to(rootdir))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _ids(body: Any, family: str, where: str) -> list[str]:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+        raise ModelsCheckError(f"{where}: expected a models list with data[].id, got {json.dumps(body)[:120]}")
+    return [m["id"] for m in data]
+
+
+# --------------------------------------------------------------------------- live (recording)
+
+
+def fetch_listing(
+    family: str,
+    *,
+    gateway_url: str,
+    api_key: str,
+    key_env: str,
+    canonical_origin: str,
+    cassette_dir: Path,
+    save: bool,
+    rootdir: Path | None = None,
+    timeout_s: float = 30.0,
+    transport: Any = None,
+) -> Listing:
+    """Ask the gateway for a family's models (following pages) and record the exchange(s)."""
+    import httpx
+    from vcr.cassette import Cassette
+    from vcr.request import Request
+
+    from . import __version__, recording
+
+    fam = FAMILIES[family]
+    path = fam.models_path
+    assert path is not None
+    cassette_path = models_cassette(cassette_dir, family)
+    cassette = Cassette(
+        path=str(cassette_path),
+        serializer=recording.CassetteSerializer,
+        persister=recording.CassettePersister,
+        record_mode=recording.record_mode("rewrite"),
+        match_on=recording.match_on(()),
+    )
+    placeholder = f"<{key_env}>"
+    stored_headers = fam.auth_headers(placeholder)
+    ids: list[str] = []
+    query: dict[str, str] = {}
+    with httpx.Client(base_url=gateway_url.rstrip("/"), headers=fam.auth_headers(api_key), timeout=timeout_s, transport=transport) as client:
+        for _ in range(_MAX_PAGES):
+            where = f"GET {path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+            try:
+                response = client.get(path, params=query or None)
+            except httpx.HTTPError as exc:
+                raise ModelsCheckError(
+                    f"the Models API check could not reach the gateway ({where} at {gateway_url}): {exc.__class__.__name__}: {exc}"
+                ) from None
+            if response.status_code != 200:
+                hint = f": is ${key_env} right?" if response.status_code in (401, 403) else ""
+                raise ModelsCheckError(f"the Models API check got HTTP {response.status_code} from {where}{hint}")
+            try:
+                body = response.json()
+            except ValueError:
+                raise ModelsCheckError(f"{where}: the gateway answered with a body that is not JSON") from None
+            page = _ids(body, family, where)
+            fresh = [i for i in page if i not in ids]
+            ids += fresh
+            uri = canonical_origin.rstrip("/") + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
+            cassette.append(
+                Request("GET", uri, b"", {k.lower(): v for k, v in stored_headers.items()}),
+                {
+                    "status": {"code": response.status_code, "message": response.reason_phrase},
+                    "headers": {"content-type": [response.headers.get("content-type", "application/json")]},
+                    "body": {"string": response.content},
+                },
+            )
+            if not (body.get("has_more") and body.get("last_id")) or not fresh:
+                break  # the last page (or a gateway that ignores after_id: no new IDs)
+            query = {"after_id": str(body["last_id"])}
+    if save:
+        recording.CassettePersister.known_secrets = tuple(s for s in (api_key,) if s)
+        cassette._metadata = {  # vcrpy 9.4 keeps metadata here (as session._save does)
+            "recorded_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "plugin_version": __version__,
+            "route": MODELS_DIR,
+            "model": f"({family} models list)",
+            "family": family,
+            "test": "Models API check",
+        }
+        try:
+            cassette._save(force=True)
+        except recording.CassetteError as exc:
+            raise ModelsCheckError(str(exc)) from None
+    return Listing(family, path, tuple(ids), _display(cassette_path, rootdir))
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def replay_listing(family: str, cassette_dir: Path, *, rootdir: Path | None = None, record_hint: str = "") -> Listing:
+    """The models list recorded in ``_models/<family>.yaml``."""
+    from .recording import CassetteError, read_cassette
+
+    path = FAMILIES[family].models_path
+    assert path is not None
+    cassette_path = models_cassette(cassette_dir, family)
+    display = _display(cassette_path, rootdir)
+    try:
+        data = read_cassette(cassette_path)
+    except FileNotFoundError:
+        raise ModelsCheckError(
+            f"the Models API check has no recorded models list at {display}"
+            + (f"; record it with: {record_hint}" if record_hint else "")
+        ) from None
+    except CassetteError as exc:
+        raise ModelsCheckError(str(exc)) from None
+    ids: list[str] = []
+    found = False
+    for number, interaction in enumerate(data["interactions"], start=1):
+        request, response = interaction["request"], interaction["response"]
+        if urllib.parse.urlsplit(str(request.get("uri", ""))).path != path:
+            continue
+        found = True
+        where = f"{display}: interaction #{number}"
+        if response["status"]["code"] != 200:
+            raise ModelsCheckError(f"{where}: recorded HTTP {response['status']['code']} instead of a models list")
+        try:
+            body = json.loads(response["body"]["string"] or b"null")
+        except ValueError:
+            raise ModelsCheckError(f"{where}: the recorded models list is not JSON") from None
+        ids += _ids(body, family, where)
+    if not found:
+        raise ModelsCheckError(f"{display}: holds no GET {path} recording")
+    return Listing(family, path, tuple(ids), display)
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+def missing_models(config: Any, listings: Mapping[str, Listing]) -> list[str]:
+    """One line per configured model the gateway does not list: route, model, closest IDs."""
+    problems = []
+    for family, pairs in wanted(config).items():
+        listing = listings[family]
+        known = set(listing.ids)
+        for label, model in pairs:
+            if model in known:
+                continue
+            close = difflib.get_close_matches(model, listing.ids, n=3, cutoff=0.5)
+            hint = f"closest available IDs: {', '.join(close)}" if close else f"{len(listing.ids)} IDs listed, none close"
+            problems.append(
+                f"{config.path}: routes.{label}: model {model!r} is not listed by the gateway "
+                f"(GET {listing.path}, {listing.source}); {hint}"
+            )
+    return problems
+
+
+def check(
+    config: Any,
+    cassette_dir: Path,
+    *,
+    live: bool,
+    gateway_url: str = "",
+    api_key: str = "",
+    save: bool | Callable[[str], bool] = True,
+    rootdir: Path | None = None,
+    record_hint: str = "",
+) -> tuple[list[str], dict[str, Listing]]:
+    """Run the check: (problems, listings). Live asks the gateway and records (``save``: per family); else replays."""
+    listings: dict[str, Listing] = {}
+    problems: list[str] = []
+    for family in wanted(config):
+        try:
+            if live:
+                if not api_key:
+                    raise ModelsCheckError(
+                        f"the Models API check needs the gateway key in ${config.api_key_env} "
+                        f"(or turn it off with --no-anyint-check-models)"
+                    )
+                listings[family] = fetch_listing(
+                    family,
+                    gateway_url=gateway_url,
+                    api_key=api_key,
+                    key_env=config.api_key_env,
+                    canonical_origin=config.base_url,
+                    cassette_dir=cassette_dir,
+                    save=save(family) if callable(save) else save,
+                    rootdir=rootdir,
+                )
+            else:
+                listings[family] = replay_listing(family, cassette_dir, rootdir=rootdir, record_hint=record_hint)
+        except ModelsCheckError as exc:
+            problems.append(str(exc))
+    if problems:
+        return problems, listings
+    return missing_models(config, listings), listings
+
+
+def session_check(session: Any) -> list[str]:
+    """The once-per-session check of a pytest run (live when recording, else from the cassettes)."""
+    config = session.config
+    mode = session.options.record_mode
+    live = mode != "none"
+    if live:
+        from .config import ConfigError
+
+        gateway_url = session.gateway_url()  # starts the emulator first when it is used
+        try:
+            api_key = session.api_key()
+        except ConfigError:
+            return []  # no key: nothing can be recorded, and every route case says where the key goes
+    else:
+        gateway_url, api_key = "", ""
+
+    def save(family: str) -> bool:  # once keeps an existing recording; rewrite and new_episodes refresh it
+        return mode in ("rewrite", "new_episodes") or not models_cassette(session.cassette_dir, family).exists()
+
+    problems, _ = check(
+        config,
+        session.cassette_dir,
+        live=live,
+        gateway_url=gateway_url,
+        api_key=api_key,
+        save=save,
+        rootdir=session.options.rootdir,
+        record_hint=f"pytest --anyint-record=once --anyint-check-models (with ${config.api_key_env} set)",
+    )
+    return problems
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_models(args: Any) -> int:
+    """``pytest-anyint models [--record]``: 0 all listed, 1 a model is missing, 2 setup problems."""
+    from .config import ConfigError, find_config, load_config
+
+    try:
+        config = load_config(find_config(Path.cwd(), getattr(args, "config", None)))
+    except ConfigError as exc:
+        print(f"pytest-anyint models: {exc}", file=sys.stderr)
+        return 2
+    cassette_dir = Path(args.cassette_dir) if getattr(args, "cassette_dir", None) else config.path.parent / "cassettes"
+    live = bool(getattr(args, "record", False))
+    api_key = os.environ.get(config.api_key_env, "") if live else ""
+    if live and not api_key:
+        print(f"pytest-anyint models: --record needs the gateway key in ${config.api_key_env}", file=sys.stderr)
+        return 2
+    problems, listings = check(
+        config,
+        cassette_dir,
+        live=live,
+        gateway_url=config.base_url,
+        api_key=api_key,
+        save=True,
+        rootdir=Path.cwd(),
+        record_hint="pytest-anyint models --record (with the key set)",
+    )
+    setup_failed = len(listings) < len(wanted(config))
+    for problem in problems:
+        print(problem, file=sys.stderr if setup_failed else sys.stdout)
+    if setup_failed:
+        return 2
+    if problems:
+        return 1
+    checked = sum(len(pairs) for pairs in wanted(config).values())
+    sources = ", ".join(f"{l.path}: {len(l.ids)} listed ({l.source})" for l in listings.values())
+    print(f"ok: all {checked} configured model(s) are listed by the gateway ({sources})")
+    skipped = [r.label for r in config.routes.values() if not r.check_models]
+    if skipped:
+        print(f"skipped (check_models: false): {', '.join(skipped)}")
+    return 0
+
+
+__all__: Sequence[str] = (
+    "Listing",
+    "ModelsCheckError",
+    "check",
+    "fetch_listing",
+    "missing_models",
+    "replay_listing",
+    "run_models",
+    "session_check",
+    "wanted",
+)

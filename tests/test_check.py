@@ -1,0 +1,231 @@
+"""``pytest-anyint check``: a cassette tree is clean, or every problem is one readable line."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_anyint.check import (
+    CassetteFormatError,
+    add_arguments,
+    body_bytes,
+    check_dir,
+    load_yaml,
+    main,
+    run_check,
+)
+from pytest_anyint.contracts import ContractIndex
+
+CHAT = {
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 1755781234, "model": "gpt-5-mini",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": '{"total": 12.5}', "refusal": None},
+                 "logprobs": None, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 24, "completion_tokens": 8, "total_tokens": 32},
+}
+STREAM_EVENTS = [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",'
+    '"model":"claude-sonnet-4-6","content":[],"stop_reason":null,"stop_sequence":null,'
+    '"usage":{"input_tokens":10,"output_tokens":1}}}\n\n',
+    'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
+    '"usage":{"output_tokens":2}}\n\n',
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+]
+
+
+def interaction(method: str = "POST", path: str = "/openai/v1/chat/completions", status: int = 200,
+                body: Any = None, content_type: str = "application/json") -> dict[str, Any]:
+    return {
+        "request": {"method": method, "uri": f"https://gateway.api.anyint.ai{path}",
+                    "headers": {"content-type": ["application/json"], "authorization": ["Bearer <ANYINT_API_KEY>"]},
+                    "body": {"json": {"model": "gpt-5-mini", "messages": [{"role": "user", "content": "hi"}]}}},
+        "response": {"status": {"code": status, "message": "OK"}, "headers": {"content-type": [content_type]},
+                     "body": body if body is not None else {"json": CHAT}, "timing": {"headers_s": 0.2, "total_s": 0.4}},
+    }
+
+
+def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"metadata": {"recorded_at": "2026-01-01T00:00:00Z", "plugin_version": "0.1.0", "route": "extract",
+                             "model": "gpt-5-mini", "family": "openai", "test": "tests/test_app.py::test_extract"},
+                "interactions": interactions, "version": 1}
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def run(directory: Path, *extra: str) -> int:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return run_check(parser.parse_args([str(directory), *extra]))
+
+
+@pytest.fixture
+def clean_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "cassettes"
+    write_cassette(root / "tests/test_app/test_extract/extract/gpt-5-mini.yaml", [interaction()])
+    write_cassette(root / "tests/test_app/test_chat/chat/claude-sonnet-4-6.yaml", [
+        interaction(path="/anthropic/v1/messages", body={"sse": STREAM_EVENTS}, content_type="text/event-stream"),
+        interaction(path="/anthropic/v1/messages", status=529, body={"json": {
+            "type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": "req_1"}}),
+    ])
+    write_cassette(root / "_models/openai.yaml", [interaction(method="GET", path="/openai/v1/models", body={"json": {
+        "object": "list", "data": [{"id": "gpt-5-mini", "object": "model", "created": 1, "owned_by": "system"}]}})])
+    write_cassette(root / "tests/test_app/test_empty/extract/gpt-5-mini.yaml", [])
+    return root
+
+
+def test_a_clean_tree_exits_0(clean_tree, capsys):
+    assert run(clean_tree) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == "checked 4 cassette(s), 4 interaction(s): no problems"
+
+
+def test_a_contract_violation_exits_1_naming_file_interaction_and_pointer(clean_tree, capsys):
+    broken = dict(CHAT, created="yesterday")
+    bad = write_cassette(clean_tree / "tests/test_app/test_extract/extract/deepseek-v3.2-exp.yaml",
+                         [interaction(), interaction(body={"json": broken})])
+    assert run(clean_tree) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    problem = [line for line in lines if "yesterday" in line]
+    assert problem == [f"{bad} interaction #2: /created: expected integer, got string 'yesterday' "
+                       "(upstream rule, openai chat.completion)"]
+    assert lines[-1].endswith("1 problem(s)")
+
+
+def test_a_broken_stream_exits_1_with_the_stream_rule(clean_tree, capsys):
+    write_cassette(clean_tree / "stream.yaml", [interaction(
+        path="/anthropic/v1/messages", body={"sse": STREAM_EVENTS[:-1]}, content_type="text/event-stream")])
+    assert run(clean_tree) == 1
+    assert "Anthropic stream ended without message_stop" in capsys.readouterr().out
+
+
+def test_a_planted_key_exits_1_without_printing_it(clean_tree, capsys):
+    key = "sk-proj-4f9Qw8Zr7Lx2Vb6Nc1Md5Ke3"
+    leaky = interaction()
+    leaky["request"]["headers"]["authorization"] = [f"Bearer {key}"]
+    path = write_cassette(clean_tree / "leaky.yaml", [leaky])
+    assert run(clean_tree) == 1
+    captured = capsys.readouterr()
+    assert key not in captured.out + captured.err and "4f9Qw8" not in captured.out
+    assert f"{path}: secret: an sk-… key-shaped string at line" in captured.out
+
+
+def test_the_key_from_the_environment_is_found_even_base64_encoded(clean_tree, capsys, monkeypatch):
+    key = "anyint-live-0123456789abcdef"
+    monkeypatch.setenv("MY_GATEWAY_KEY", key)
+    leaky = interaction()
+    leaky["request"]["headers"]["authorization"] = ["Basic " + base64.b64encode(f"me:{key}".encode()).decode()]
+    write_cassette(clean_tree / "basic.yaml", [leaky])
+    assert run(clean_tree, "--key-env", "MY_GATEWAY_KEY") == 1
+    out = capsys.readouterr().out
+    assert "secret: the value of $MY_GATEWAY_KEY (base64-encoded) at line" in out and key not in out
+    monkeypatch.delenv("MY_GATEWAY_KEY")
+    assert run(clean_tree, "--key-env", "MY_GATEWAY_KEY") == 0  # nothing key-shaped without the value
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("interactions:\n- request: {method: POST, uri: 'https://x/openai/v1/chat/completions'\n", "not valid YAML at line"),
+    ("- just\n- a list\n", "not a pytest-anyint cassette"),
+    ("interactions: []\nversion: 7\n", "cassette format version 7 is not supported"),
+    ("interactions:\n- {request: {}, response: {}}\nversion: 1\n", "interaction #1: expected request"),
+    ("interactions:\n- request: {method: POST, uri: 'https://g/openai/v1/chat/completions', body: null}\n"
+     "  response: {status: {code: 200}, headers: {}, body: {json: {}, sse: []}}\nversion: 1\n",
+     "interaction #1: a body must have exactly one of json, sse, string or base64"),
+])
+def test_a_corrupt_file_is_one_line_naming_it_not_a_traceback(clean_tree, capsys, content, expected):
+    bad = clean_tree / "tests/corrupt.yaml"
+    bad.write_text(content)
+    assert run(clean_tree) == 1
+    out = capsys.readouterr().out
+    problems = [line for line in out.splitlines() if line.startswith(str(bad))]
+    assert len(problems) == 1 and expected in problems[0], out
+    assert "Traceback" not in out
+
+
+def test_an_unpublished_route_in_a_cassette_names_the_closest_route(clean_tree, capsys):
+    write_cassette(clean_tree / "guess.yaml", [interaction(method="GET", path="/v1/models", body={"json": {"data": []}})])
+    assert run(clean_tree) == 1
+    assert ("interaction #1: GET /v1/models is not a route the gateway publishes; closest published route: "
+            "GET /openai/v1/models") in capsys.readouterr().out
+
+
+def test_assumed_rules_warn_by_default_and_fail_under_strict(clean_tree, capsys):
+    write_cassette(clean_tree / "media.yaml", [interaction(
+        path="/transtreams/kling/v1/videos/text2video", body={"json": {"code": 0, "data": {"task_status": "submitted"}}})])
+    assert run(clean_tree) == 0
+    assert "warning: " in capsys.readouterr().out
+    assert run(clean_tree, "--contracts", "strict") == 1
+    assert "/data/task_id: required key is missing (assumed rule" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert run(tmp_path / "missing") == 2
+    assert "no such directory" in capsys.readouterr().err
+    (tmp_path / "contracts").mkdir()
+    assert run(tmp_path, "--contracts-dir", str(tmp_path / "contracts")) == 2
+    assert "index.yaml: not found" in capsys.readouterr().err
+
+
+def test_a_user_contracts_directory_is_applied(clean_tree, tmp_path, capsys):
+    user = tmp_path / "my-contracts"
+    user.mkdir()
+    (user / "chat.json").write_text(json.dumps({"type": "object", "required": ["x_trace_id"]}))
+    (user / "index.yaml").write_text(yaml.safe_dump({"version": 1, "entries": [
+        {"family": "openai", "method": "POST", "path": "/openai/v1/chat/completions", "status": "2xx",
+         "stream": False, "schema": "chat.json", "confidence": "documented"}]}))
+    assert run(clean_tree, "--contracts-dir", str(user)) == 1
+    assert "/x_trace_id: required key is missing" in capsys.readouterr().out
+
+
+def test_the_command_runs_as_a_program(clean_tree):
+    result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (clean_tree / "broken.yaml").write_text("interactions: [")
+    result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "broken.yaml: not valid YAML" in result.stdout
+
+
+def test_check_dir_reports_counts_and_problems(clean_tree):
+    report = check_dir(clean_tree, index=ContractIndex.load(), key_env=None)
+    assert (report.cassettes, report.interactions, report.problems, report.warnings) == (4, 4, [], [])
+
+
+def test_main_parses_its_own_arguments(clean_tree):
+    assert main([str(clean_tree), "--contracts", "warn"]) == 0
+
+
+# --------------------------------------------------------------------------- body forms and YAML
+
+
+def test_body_bytes_serves_each_stored_form_exactly():
+    assert body_bytes({"json": {"b": 1, "a": [True, None, "é"]}}) == '{"b":1,"a":[true,null,"é"]}'.encode()
+    assert body_bytes({"sse": ["data: 1\r\n\r\n", "data: [DONE]\r\n\r\n"]}) == b"data: 1\r\n\r\ndata: [DONE]\r\n\r\n"
+    assert body_bytes({"string": "plain"}) == b"plain"
+    assert body_bytes({"base64": base64.b64encode(b"\x00\xff").decode()}) == b"\x00\xff"
+    assert body_bytes(None) == b"" and body_bytes({"string": None}) == b""
+    for bad in ({"json": 1, "string": "x"}, {"yaml": "x"}, {"base64": "***"}, {"sse": "data: x"}):
+        with pytest.raises(CassetteFormatError):
+            body_bytes(bad)
+
+
+def test_load_yaml_reads_cassettes_exactly_like_pyyaml(clean_tree):
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for path in clean_tree.rglob("*.yaml"):
+        text = path.read_text()
+        assert load_yaml(text) == yaml.load(text, Loader=loader)
+    tricky = "base: &b {x: 1, y: [1.5, true, null, 0x1F, '007', 2026-01-01]}\nmerged: {<<: *b, z: ~}\nempty:\n"
+    assert load_yaml(tricky) == yaml.load(tricky, Loader=loader)
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("a: [")

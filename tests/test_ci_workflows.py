@@ -1,0 +1,190 @@
+"""The GitHub Actions workflows of docs/ci.md: valid against the GitHub workflow schema, shown in the
+docs verbatim, and the commands they run — the project's own — exercised against the emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+# The hypothesis pytest plugin imports hypothesis at the end of every pytester run; imported once
+# here, in-process runs reuse it.
+import hypothesis  # noqa: F401
+
+from pytest_anyint import cli
+
+from .test_drift import DRIFT_APP, DRIFT_CONFTEST
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / "docs" / "workflows"
+REPLAY = WORKFLOWS / "anyint-replay.yml"
+RERECORD = WORKFLOWS / "anyint-rerecord.yml"
+
+
+def load(path: Path) -> dict:
+    """Parse as GitHub does (YAML 1.2: ``on`` stays a string, unlike PyYAML's YAML 1.1)."""
+    return YAML(typ="safe").load(path.read_text())
+
+
+def schema(package: str, name: str) -> dict:
+    return json.loads(resources.files(package).joinpath(name).read_text())
+
+
+def workflow_files() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.yml"))
+
+
+# --------------------------------------------------------------------------- schema and docs
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_workflow_is_valid_against_the_github_workflow_schema(path):
+    document = load(path)
+    for package, name in (
+        ("check_jsonschema.builtin_schemas.vendor", "github-workflows.json"),  # schemastore's
+        ("check_jsonschema.builtin_schemas.custom", "github-workflows-require-timeout.json"),  # no job runs forever
+    ):
+        validator = jsonschema.Draft7Validator(schema(package, name))
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+        assert errors == [], f"{path.name} against {name}"
+
+
+def test_check_jsonschema_command_accepts_the_workflows():
+    files = [str(p) for p in workflow_files()]
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_rejects_a_broken_workflow():
+    validator = jsonschema.Draft7Validator(schema("check_jsonschema.builtin_schemas.vendor", "github-workflows.json"))
+    broken = load(RERECORD)
+    broken["jobs"]["rerecord"]["steps"][0]["with"] = "not a mapping"
+    assert list(validator.iter_errors(broken))
+
+
+def test_docs_ci_shows_each_workflow_verbatim():
+    text = (ROOT / "docs" / "ci.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    for path in workflow_files():
+        assert path.read_text() in blocks, f"docs/ci.md does not show {path.name} as it is"
+        assert f"docs/workflows/{path.name}" in text
+
+
+def test_the_replay_workflow_needs_no_key_and_the_rerecord_one_takes_it_from_a_secret():
+    assert "secrets." not in REPLAY.read_text()  # pull requests from forks get no secrets
+    rerecord = load(RERECORD)
+    assert rerecord["jobs"]["rerecord"]["env"]["ANYINT_API_KEY"] == "${{ secrets.ANYINT_API_KEY }}"
+    assert "schedule" in rerecord["on"]
+    steps = {s.get("id"): s for s in rerecord["jobs"]["rerecord"]["steps"]}
+    uses = [s.get("uses", "") for s in rerecord["jobs"]["rerecord"]["steps"]]
+    assert any(u.startswith("actions/upload-artifact@") for u in uses)
+    assert any(u.startswith("peter-evans/create-pull-request@") for u in uses)
+    last = rerecord["jobs"]["rerecord"]["steps"][-1]
+    assert last["if"] == "steps.rerecord.outcome == 'failure' || steps.drift.outcome == 'failure'"
+    assert "exit 1" in last["run"]
+    assert steps["rerecord"]["continue-on-error"] and steps["drift"]["continue-on-error"]
+
+
+# --------------------------------------------------------------------------- the commands, against the emulator
+
+
+def command(path: Path, step_id: str, **context: str) -> list[str]:
+    """The argv a workflow step runs, with its env and ``${{ github.* }}`` expressions filled in."""
+    steps = {s.get("id"): s for job in load(path)["jobs"].values() for s in job["steps"]}
+    step = steps[step_id]
+    env = {
+        name: re.sub(r"\$\{\{\s*github\.(\w+)\s*\}\}", lambda m: context[m.group(1)], value)
+        for name, value in (step.get("env") or {}).items()
+    }
+    return [re.sub(r"\$(\w+)", lambda m: env[m.group(1)], arg) for arg in shlex.split(step["run"])]
+
+
+def run_step(project, argv: list[str], *extra: str):
+    """``pytest …`` in-process through pytester (plus ``extra``), ``pytest-anyint …`` through its main()."""
+    if argv[0] == "pytest":
+        return project.pytester.runpytest(*argv[1:], "-p", "no:randomly", *extra)
+    assert argv[0] == "pytest-anyint", argv
+    return cli.main(argv[1:])
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(project):
+    """A user repository whose cassettes were recorded against the emulator and committed."""
+    project.pytester.makeconftest(DRIFT_CONFTEST)
+    project.tests(test_app=DRIFT_APP)
+    project.record().assert_outcomes(passed=3)
+    root = project.root
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "ci@example.com")
+    git(root, "config", "user.name", "ci")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "recorded")
+    return project
+
+
+def weekly(repo, monkeypatch, change: str):
+    """The re-record job's two commands; the emulator (told to drift) stands in for the gateway."""
+    monkeypatch.setenv("EMULATOR_DRIFT", change)
+    tests = run_step(repo, command(RERECORD, "rerecord"), "--anyint-emulator")
+    drift_exit = run_step(repo, command(RERECORD, "drift"))
+    return tests, drift_exit, (repo.root / "drift.md").read_text()
+
+
+def test_weekly_job_fails_on_breaking_drift_and_reports_it(repo, monkeypatch):
+    tests, drift_exit, report = weekly(repo, monkeypatch, "breaking")
+    assert tests.ret == pytest.ExitCode.TESTS_FAILED
+    assert drift_exit == 1
+    assert "**" in report and "breaking**" in report
+    assert (
+        "| **breaking** | `test_app.py::test_openai[extract-primary-gpt-5-mini]` | `gpt-5-mini` | "
+        "#1 `POST /openai/v1/chat/completions` | `$.choices[].finish_reason` | `string` | `absent` |"
+    ) in report
+    assert (repo.root / "anyint-report.md").exists()
+    changed = git(repo.root, "status", "--porcelain")
+    assert "cassettes/test_app/test_openai/extract/gpt-5-mini.yaml" in changed  # what the pull request carries
+
+
+def test_weekly_job_passes_on_additive_drift_and_reports_the_new_key(repo, monkeypatch):
+    tests, drift_exit, report = weekly(repo, monkeypatch, "additive")
+    assert tests.ret == pytest.ExitCode.OK
+    assert drift_exit == 0
+    assert "**0 breaking**" in report and "| additive | `test_app.py::test_openai[extract-primary-gpt-5-mini]` |" in report
+    assert "`$.anyint_new_field` | `absent` | `string` |" in report
+
+
+def test_weekly_job_reports_nothing_after_a_wording_change(repo, monkeypatch):
+    tests, drift_exit, report = weekly(repo, monkeypatch, "wording")
+    assert (tests.ret, drift_exit) == (pytest.ExitCode.OK, 0)
+    assert "No shape changes" in report
+    assert "cassettes/test_app" in git(repo.root, "status", "--porcelain")  # the answers did change
+
+
+def test_pull_request_job_replays_offline_and_reports_drift_against_the_base(repo, monkeypatch):
+    monkeypatch.delenv("EMULATOR_DRIFT", raising=False)
+    git(repo.root, "update-ref", "refs/remotes/origin/main", "HEAD")  # what checkout with fetch-depth 0 provides
+    replayed = run_step(repo, command(REPLAY, "replay"))  # no emulator, no key
+    replayed.assert_outcomes(passed=3)
+    assert (repo.root / "anyint-report.md").exists()
+    argv = command(REPLAY, "drift", base_ref="main")
+    assert argv[:4] == ["pytest-anyint", "drift", "--git", "origin/main"]
+    assert run_step(repo, argv) == 0
+    monkeypatch.setenv("EMULATOR_DRIFT", "additive")
+    run_step(repo, command(RERECORD, "rerecord"), "--anyint-emulator")  # a pull request that re-recorded
+    assert run_step(repo, argv) == 0
+    assert "`$.anyint_new_field`" in (repo.root / "drift.md").read_text()
