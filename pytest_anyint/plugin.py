@@ -65,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--anyint-report", metavar="PATH", default=None, help="write a JSON report (versioned format)")
     group.addoption("--anyint-report-md", metavar="PATH", default=None, help="write a Markdown report")
     group.addoption("--anyint-html", metavar="PATH", default=None, help="write a self-contained HTML report")
+    group.addoption("--anyint-list-cassettes", metavar="PATH", default=None, help=argparse.SUPPRESS)
     parser.addini("anyint_config", "path of anyint.yaml, relative to the rootdir", default="anyint.yaml")
     parser.addini("anyint_cassette_dir", "where cassettes live, relative to the rootdir", default="cassettes")
     parser.addini("anyint_contracts_dir", "extra contract directories (same index format)", type="paths", default=[])
@@ -238,7 +239,25 @@ def _check_age(request: pytest.FixtureRequest, session: "AnyIntSession", context
     request.node.warn(pytest.PytestWarning(message))
 
 
-def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``pytest-anyint check --unused`` / ``prune``: write the cassette every collected case maps to."""
+    target = session.config.getoption("--anyint-list-cassettes")
+    if not target:
+        return
+    import json
+
+    anyint = _session(session.config)
+    paths = []
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("_anyint_case") if callspec is not None else None
+        if case is not None:
+            paths.append(str(anyint.cassette_path(case, *_cassette_names(item, case, warn=False))))
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump({"cassette_dir": str(anyint.cassette_dir), "cassettes": paths}, handle)
+
+
+def _cassette_names(item: pytest.Item, case: Any, *, warn: bool = True) -> tuple[str, str, str | None]:
     nodeid_path = item.nodeid.split("::")[0]
     module_path = nodeid_path[:-3] if nodeid_path.endswith(".py") else nodeid_path
     parts = item.nodeid.split("::")[1:]
@@ -254,7 +273,7 @@ def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]
 
             argnames = [n for n in callspec.params if n != "_anyint_case"]
             auto = automatic_ids(other.split("-"), argnames)
-            if auto:
+            if auto and warn:
                 import warnings
 
                 warnings.warn(

@@ -342,9 +342,7 @@ class AnyIntSession:
             self.api_key()
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
-        path = recording.cassette_path(
-            self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
-        )
+        path = self.cassette_path(case, module_path, test_name, other_params)
         cassette = self._cassette(path, route, mode)
         display = _display(path, self.options.rootdir)
         origins = {interceptor.origin_of(config.base_url)}
@@ -383,6 +381,11 @@ class AnyIntSession:
         context.log_capture = _LogCapture().start(secrets, context.key_placeholder)  # type: ignore[attr-defined]
         interceptor.activate(context)
         return context
+
+    def cassette_path(self, case: RouteCase, module_path: str, test_name: str, other_params: str | None) -> Path:
+        return recording.cassette_path(
+            self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
+        )
 
     def _cassette(self, path: Path, route: RouteConfig, mode: str) -> Any:
         from vcr.cassette import Cassette

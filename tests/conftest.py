@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 # pytester's in-process runs forget the modules a run imported; C extensions (PyYAML's, rpds for
-# jsonschema) cannot be imported twice into one process, so the outer session imports them once.
+# jsonschema) cannot be imported twice into one process, and hypothesis's pytest plugin imports
+# hypothesis (1.5 s) at the end of every run, so the outer session imports them once.
+import hypothesis  # noqa: F401
 import jsonschema  # noqa: F401
 import vcr  # noqa: F401
 import yaml  # noqa: F401
