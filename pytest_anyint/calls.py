@@ -34,8 +34,9 @@ class Call:
         return self.fault is not None or (self.status is not None and self.status >= 400)
 
     def describe(self) -> str:
-        outcome = f"fault {self.fault}" if self.fault is not None else f"{self.status}"
-        return f"{self.method} {self.endpoint} model={self.model} -> {outcome} ({self.source})"
+        if self.fault is not None:
+            return f"{self.method} {self.endpoint} model={self.model} -> injected {self.fault}"
+        return f"{self.method} {self.endpoint} model={self.model} -> {self.status} ({self.source})"
 
 
 class CallTrail(Sequence[Call]):

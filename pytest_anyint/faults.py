@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 #: Named fault kinds besides HTTP statuses, in the order ``faults="policy"`` lists them.

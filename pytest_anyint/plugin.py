@@ -143,10 +143,22 @@ def _session(config: pytest.Config) -> "AnyIntSession":
             stream_timeout_s=float(config.getini("anyint_stream_timeout")),
             use_emulator=bool(config.getoption("--anyint-emulator")),
             drift_mode=config.getoption("--anyint-drift") or "fail",
+            cache_dir=_cache_dir(config),
         )
         session = AnyIntSession(options)
         config.stash[_SESSION] = session
     return session
+
+
+def _cache_dir(config: pytest.Config) -> Any:
+    """pytest's cache folder for parsed cassettes (None under ``-p no:cacheprovider`` or read-only)."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return None
+    try:
+        return cache.mkdir("anyint")
+    except OSError:
+        return None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -178,7 +190,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         cases = cases_for(session.config, marker.args[0], marker.kwargs.get("models", "all"), marker.kwargs.get("faults"))
     except ConfigError as exc:
-        pytest.fail(f"{where}: {exc}", pytrace=False)
+        problem = f"{where}: {exc}"
+    else:
+        problem = None
+    if problem is not None:  # failed outside the except block, so no "during handling" noise
+        pytest.fail(problem, pytrace=False)
     metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
 
 

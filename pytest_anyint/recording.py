@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import marshal
 import os
 import re
 import tempfile
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -218,7 +218,9 @@ def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
             response = dict(interaction["response"])
             request["body"] = decode_body(request.get("body"))
             response["body"] = {"string": decode_body(response.get("body"))}
-            response["headers"] = _replay_headers(response.get("headers") or {}, len(response["body"]["string"]))
+            response["headers"] = _replay_headers(
+                response.get("headers") or {}, len(response["body"]["string"]), response["status"]["code"]
+            )
             response["status"]["code"]  # noqa: B018 - presence check
             request["method"], request["uri"]  # noqa: B018
         except CassetteError as exc:
@@ -232,21 +234,21 @@ def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
     return {"interactions": out, "metadata": data.get("metadata") or {}, "version": version}
 
 
-def _replay_headers(headers: Mapping[str, Any], length: int) -> dict[str, list[str]]:
-    """Headers for replay: stored bodies are decoded, so length and encoding are recomputed."""
+def _replay_headers(headers: Mapping[str, Any], length: int, status: int) -> dict[str, list[str]]:
+    """Headers for replay: stored bodies are decoded, so length and encoding are recomputed, and a
+    recorded error never makes an SDK sleep before its retry (retry-after-ms: 1, which the SDKs
+    read before retry-after and before their own backoff)."""
     out: dict[str, list[str]] = {}
     for name, values in headers.items():
         lower = name.lower()
         if lower in _DROPPED_RESPONSE_HEADERS:
             continue
         values = values if isinstance(values, list) else [values]
-        if lower == "retry-after":
-            # Replay never sleeps on a recorded rate limit; the SDKs read retry-after-ms first.
-            out["retry-after-ms"] = ["1"]
+        if lower in ("retry-after", "retry-after-ms"):
             continue
-        if lower == "retry-after-ms":
-            values = ["1"]
         out[name] = [str(v) for v in values]
+    if status >= 400:
+        out["retry-after-ms"] = ["1"]
     out["content-length"] = [str(length)]
     return out
 
@@ -254,16 +256,64 @@ def _replay_headers(headers: Mapping[str, Any], length: int) -> dict[str, list[s
 # --------------------------------------------------------------------------- persister
 
 
-@dataclass
-class _CacheEntry:
-    parsed: dict[str, Any]
+_PARSED: dict[bytes, dict[str, Any]] = {}
+_PARSED_LIMIT = 2048  # parsed cassettes kept in memory per process (a check over a big tree stays small)
+#: Where parsed cassettes persist between runs (``use_parse_cache``); None: this process only.
+_DISK: Path | None = None
 
 
-_PARSED: dict[bytes, _CacheEntry] = {}
+def use_parse_cache(directory: Path | None) -> None:
+    """Keep parsed cassettes under ``directory`` (pytest's cache dir), keyed by file content.
+
+    YAML parsing is most of what loading a cassette costs (about 0.4 ms for a chat completion);
+    a second run reads the parsed form back with ``marshal`` in a few microseconds. The key is
+    the file's content hash, inside a folder named after this plugin's version, the Python and
+    this module's own file, so an edited cassette, an upgrade or an edited parser never reads a
+    stale entry. Corrupt or unreadable entries are treated as misses.
+    """
+    global _DISK
+    if directory is None:
+        _DISK = None
+        return
+    tag = f"{__import__('sys').implementation.cache_tag}-{os.stat(__file__).st_mtime_ns:x}"
+    from . import __version__
+
+    _DISK = directory / f"cassettes-{__version__}-{tag}"
+
+
+def _disk_get(name: str) -> dict[str, Any] | None:
+    if _DISK is None:
+        return None
+    try:
+        data = marshal.loads((_DISK / name).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("interactions"), list) else None
+
+
+def _disk_put(name: str, parsed: dict[str, Any]) -> None:
+    assert _DISK is not None
+    try:
+        if not _DISK.is_dir():
+            _DISK.mkdir(parents=True, exist_ok=True)
+            for old in _DISK.parent.glob("cassettes-*"):  # entries of other versions: never read again
+                if old != _DISK:
+                    import shutil
+
+                    shutil.rmtree(old, ignore_errors=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=_DISK)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps(parsed))
+        os.replace(tmp, _DISK / name)  # atomic: xdist workers may write the same entry
+    except (OSError, ValueError):
+        pass  # a cache that cannot be written is only slower
 
 
 def read_cassette(path: Path) -> dict[str, Any]:
-    """A cassette file in vcrpy's dict form; parsed once per content per process."""
+    """A cassette file in vcrpy's dict form; parsed once per content (see ``use_parse_cache``).
+
+    The result is shared: callers must not mutate it.
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -271,15 +321,22 @@ def read_cassette(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror}") from None
     digest = hashlib.blake2b(raw, digest_size=16).digest()
-    cached = _PARSED.get(digest)
-    if cached is None:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise CassetteError(f"{path}: not UTF-8 text: not a pytest-anyint cassette") from None
-        cached = _CacheEntry(parse_cassette_text(text, source=str(path)))
-        _PARSED[digest] = cached
-    return cached.parsed
+    parsed = _PARSED.get(digest)
+    if parsed is None:
+        name = digest.hex()
+        parsed = _disk_get(name)
+        if parsed is None:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CassetteError(f"{path}: not UTF-8 text: not a pytest-anyint cassette") from None
+            parsed = parse_cassette_text(text, source=str(path))
+            if _DISK is not None:
+                _disk_put(name, parsed)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[digest] = parsed
+    return parsed
 
 
 class CassettePersister:

@@ -503,10 +503,11 @@ def _fallbacks(route: Any, case: Any, calls: Sequence[Any], models: Sequence[str
     """Every switch to another model right after a failed call: a fallback that happened."""
     events = []
     attempts = 0
+    last_named: Any = None  # calls naming no model (a task poll) never hide the failure before a switch
     for index, (call, model) in enumerate(zip(calls, models)):
         if index and model != models[index - 1]:
-            previous = calls[index - 1]
-            if _failed(previous):
+            previous = last_named
+            if previous is not None and _failed(previous):
                 trigger = _label(previous)
                 events.append(
                     {
@@ -523,7 +524,9 @@ def _fallbacks(route: Any, case: Any, calls: Sequence[Any], models: Sequence[str
                     }
                 )
             attempts = 0
-        attempts += 1
+        if call.model:
+            attempts += 1
+            last_named = call
     return events
 
 
@@ -698,7 +701,11 @@ def terminal_summary(session: Any, terminalreporter: Any) -> None:
         return
     from .report_text import terminal_lines
 
-    report = session_report(session)
+    try:
+        report = session_report(session)
+    except Exception as exc:  # noqa: BLE001 - a summary must never turn a run into an internal error
+        terminalreporter.write_line(f"anyint: no route summary: {exc}", red=True)
+        return
     terminalreporter.write_sep("=", "anyint routes")
     for line, markup in terminal_lines(report):
         terminalreporter.write_line(line, **markup)

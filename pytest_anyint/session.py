@@ -228,6 +228,8 @@ class SessionOptions:
     stream_timeout_s: float = 60.0
     use_emulator: bool = False
     drift_mode: str = "fail"
+    #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
+    cache_dir: Path | None = None
 
 
 class AnyIntSession:
@@ -243,6 +245,7 @@ class AnyIntSession:
         self.report: Any = None
         self._contract_index: Any = None
         self._output_schemas: dict[Path, dict[str, Any]] = {}
+        recording.use_parse_cache(options.cache_dir)
 
     # ---- configuration
 

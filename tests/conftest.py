@@ -10,6 +10,8 @@ import pytest
 # pytester's in-process runs forget the modules a run imported; C extensions (PyYAML's, rpds for
 # jsonschema) cannot be imported twice into one process, and hypothesis's pytest plugin imports
 # hypothesis (1.5 s) at the end of every run, so the outer session imports them once.
+import httpcore  # noqa: F401 - httpx maps httpcore's errors by class; a re-imported httpcore breaks that
+import httpcore2  # noqa: F401
 import hypothesis  # noqa: F401
 import jsonschema  # noqa: F401
 import vcr  # noqa: F401

@@ -15,10 +15,6 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-# The hypothesis pytest plugin imports hypothesis at the end of every pytester run; imported once
-# here, in-process runs reuse it.
-import hypothesis  # noqa: F401
-
 from pytest_anyint import cli
 
 from .test_drift import DRIFT_APP, DRIFT_CONFTEST

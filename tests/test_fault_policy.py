@@ -6,6 +6,9 @@ Each test builds a small user project (``project`` fixture, tests/conftest.py) w
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 # Imported once here, so the in-process runs below do not import them again: pytester forgets the
 # modules a run imported. hypothesis's pytest plugin imports hypothesis at every terminal summary;
 # httpx and httpx2 load httpcore lazily and keep its exception classes, so a second httpcore
@@ -372,3 +375,22 @@ def test_a_recorded_run_against_a_failing_emulator_records_the_real_error_answer
     refused = read_cassette(app_project.cassette("test_emulated/test_not_to_be_retried/extract/gpt-5-mini.yaml"))
     assert [i["response"]["headers"].get("x-should-retry") for i in refused["interactions"]] == [["false"]]
     app_project.replay().assert_outcomes(passed=2)  # offline, the recorded errors replayed, no retry of the 503
+
+
+# --------------------------------------------------------------------------- the docs' examples run
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "faults.md"
+
+
+def test_the_examples_in_docs_faults_md_run_recorded_then_replayed(project):
+    blocks = re.findall(r"```(?:python|yaml)\n(.*?)```", DOCS.read_text(), re.S)
+    files = {m.group(1): block for block in blocks if (m := re.match(r"# file: (\S+)\n", block))}
+    assert set(files) == {"anyint.yaml", "invoices.py", "conftest.py", "test_invoices.py"}
+    snippets = [block for block in blocks if block.startswith("@pytest.mark.route(")]
+    assert len(snippets) == 2  # inject() in a per-model test; a failure recorded from the emulator
+    files["test_invoices.py"] += "\n\n" + "\n\n".join(snippets)
+    for name, text in files.items():
+        (project.root / name).write_text(text)
+    cases = len(DEFAULT_FALLBACK_ON) + len(DEFAULT_NEVER_FALLBACK_ON) + 2
+    project.record().assert_outcomes(passed=cases)
+    project.replay().assert_outcomes(passed=cases)

@@ -9,10 +9,6 @@ import httpx
 import pytest
 import yaml
 
-# The hypothesis pytest plugin imports hypothesis at the end of every pytester run; imported once
-# here, in-process runs reuse it.
-import hypothesis  # noqa: F401
-
 from pytest_anyint import cli
 from pytest_anyint.config import load_config
 from pytest_anyint.emulator import Emulator

@@ -537,6 +537,16 @@ def test_fallbacks_after_recorded_errors_are_reported_with_the_policy_verdict(tm
     assert "must NOT fall back" in render_markdown(report)
 
 
+def test_a_request_naming_no_model_between_failure_and_fallback_hides_nothing(tmp_path):
+    config = _config(tmp_path, EVIDENCE_CONFIG)
+    models_list = Call(None, "openai", "GET", "/openai/v1/models", status=200, source="cassette", latency_s=0.1)
+    trail = [_answer("a", status=503), _answer("a", status=503), models_list, _answer("b")]
+    report = build_report(config, [_case("t::x", "cheap", "a", *trail, fault=None)])
+    (event,) = report["fallbacks"]
+    assert (event["from_model"], event["to_model"], event["trigger"], event["attempts"]) == ("a", "b", 503, 2)
+    assert rows_of(report)["a"]["calls"] == 3 and rows_of(report)["a"]["retries"] == 1
+
+
 def test_results_arrive_in_any_order_and_sum_to_the_same_report(tmp_path):
     config = _config(tmp_path, EVIDENCE_CONFIG)
     results = [_case(f"t::cheap[{i}]", "cheap", "a", _answer("a", cost=0.1 + i * 1e-7, latency=i / 7)) for i in range(40)]

@@ -30,7 +30,10 @@ def sdk_kwargs(family: str, gateway_url: str, api_key: str) -> dict[str, Any]:
     if family == "openai":
         return {"base_url": f"{root}/openai/v1", "api_key": api_key}
     if family == "anthropic":
-        headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
+        from anthropic import Omit
+
+        # Omit() drops the Bearer copy of the key that the SDK would add.
+        headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION, "Authorization": Omit()}
         return {"base_url": f"{root}/anthropic", "api_key": api_key, "default_headers": headers}
     if family == "gemini":
         http_options = {

@@ -1,0 +1,206 @@
+"""Shared pieces of the benchmarks: subprocess runs, interleaved repeats, environments, tables.
+
+Every benchmark runs the setups it compares in separate pytest processes with plugin autoloading
+off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``) and exactly one plugin loaded with ``-p``, so no setup
+pays for another tool's autouse fixtures and pytest-recording and cassetter (which both declare
+``--record-mode``) never meet. Setups are run in turns (A B C A B C ...), several rounds, and the
+median is reported: the machine is small and noisy, and interleaving spreads the noise evenly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+#: cassetter is installed in its own venv (its pytest plugin cannot share a process with
+#: pytest-recording); cached here between runs and ignored by git.
+CASSETTER_VENV = HERE / ".venv-cassetter"
+CASSETTER_VERSION = os.environ.get("BENCH_CASSETTER_VERSION", "0.16.1")
+
+#: A pytest plugin, placed in every generated suite as conftest.py (identical for every setup):
+#: it times the run-test loop (every test's setup, call and teardown, fixtures and plugin hooks
+#: included; interpreter start-up and collection excluded) and sums each test's phase durations.
+TIMING_CONFTEST = '''
+import json, os, time
+import pytest
+
+_durations = {}
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        out = os.environ.get("BENCH_TIMING")
+        if out:
+            with open(out, "w") as handle:
+                json.dump({"loop_s": time.perf_counter() - start, "collected": session.testscollected,
+                           "failed": session.testsfailed, "durations": _durations}, handle)
+'''
+
+
+@dataclass
+class Setup:
+    """One competing configuration: a suite directory, a Python, and the pytest arguments."""
+
+    name: str
+    suite: Path
+    python: str = sys.executable
+    args: Sequence[str] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    expect_tests: int | None = None
+
+
+@dataclass
+class Run:
+    wall_s: float
+    loop_s: float
+    collected: int
+    durations: dict[str, float]
+
+
+class BenchError(RuntimeError):
+    """A setup did not run cleanly; the numbers would mean nothing."""
+
+
+def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "ANYINT_", "BENCH_"))}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.pop("PYTHONPATH", None)
+    env.update(extra or {})
+    return env
+
+
+def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = True) -> Run:
+    """Run the setup's suite once in a fresh process; raise BenchError unless every test passed."""
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as handle:
+        timing_path = handle.name
+    env = base_env({**setup.env, "BENCH_TIMING": timing_path} if timing else setup.env)
+    cmd = [setup.python, "-m", "pytest", "-q", "--no-header", *setup.args, *extra]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=setup.suite, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    try:
+        data = json.loads(Path(timing_path).read_text() or "{}") if timing else {}
+    finally:
+        os.unlink(timing_path)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise BenchError(f"{setup.name}: pytest exited {proc.returncode} in {setup.suite}:\n{tail}")
+    if check and setup.expect_tests is not None and timing and data.get("collected") != setup.expect_tests:
+        raise BenchError(f"{setup.name}: ran {data.get('collected')} tests, expected {setup.expect_tests}")
+    return Run(wall, float(data.get("loop_s", 0.0)), int(data.get("collected", 0)), data.get("durations") or {})
+
+
+def interleaved(setups: Sequence[Setup], rounds: int, *extra: str, warmup: bool = True,
+                progress: Callable[[str], None] | None = None) -> dict[str, list[Run]]:
+    """Each setup ``rounds`` times, in turns; a first unrecorded round warms the file cache."""
+    results: dict[str, list[Run]] = {s.name: [] for s in setups}
+    if warmup:
+        for setup in setups:
+            run_pytest(setup, *extra)
+    for number in range(rounds):
+        for setup in setups:
+            results[setup.name].append(run_pytest(setup, *extra))
+        if progress:
+            progress(f"round {number + 1}/{rounds} done")
+    return results
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for number, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def machine() -> str:
+    def version(dist: str, python: str = sys.executable) -> str:
+        out = subprocess.run([python, "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+                             capture_output=True, text=True)
+        return out.stdout.strip() or "-"
+
+    parts = [
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})",
+        f"Python {platform.python_version()}",
+        f"pytest {version('pytest')}",
+        f"vcrpy {version('vcrpy')}",
+        f"httpx {version('httpx')}",
+        f"pytest-anyint {version('pytest-anyint')}",
+    ]
+    return ", ".join(parts)
+
+
+def tool_version(dist: str, python: str = sys.executable) -> str:
+    out = subprocess.run([python, "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "not installed"
+
+
+# --------------------------------------------------------------------------- environments
+
+
+def cassetter_python(log: Callable[[str], None] = print) -> str:
+    """The Python of a venv with cassetter, and the same pytest and httpx as this one."""
+    python = CASSETTER_VENV / "bin" / "python"
+    wanted = {"cassetter": CASSETTER_VERSION, "pytest": tool_version("pytest"), "httpx": tool_version("httpx")}
+    if python.exists():
+        have = {name: tool_version(name, str(python)) for name in wanted}
+        if have == wanted:
+            return str(python)
+        log(f"cassetter venv is stale ({have} != {wanted}); rebuilding {CASSETTER_VENV}")
+        shutil.rmtree(CASSETTER_VENV)
+    log(f"creating {CASSETTER_VENV} (cassetter {CASSETTER_VERSION}) ...")
+    subprocess.run([sys.executable, "-m", "venv", str(CASSETTER_VENV)], check=True)
+    pins = [f"{name}=={version}" for name, version in wanted.items()]
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(CASSETTER_VENV, ignore_errors=True)
+        raise BenchError(f"could not install {' '.join(pins)} into {CASSETTER_VENV}:\n{proc.stderr[-2000:]}")
+    return str(python)
+
+
+def has_module(name: str, python: str = sys.executable) -> bool:
+    return subprocess.run([python, "-c", f"import {name}"], capture_output=True).returncode == 0
+
+
+def workdir(name: str) -> Path:
+    """A fresh temporary directory for the suites and cassettes of one benchmark run."""
+    keep = os.environ.get("BENCH_KEEP")
+    path = Path(tempfile.mkdtemp(prefix=f"anyint-bench-{name}-"))
+    if not keep:
+        import atexit
+
+        atexit.register(shutil.rmtree, path, True)
+    return path

@@ -1,0 +1,258 @@
+"""§13 replay: 300 route-marked tests, one 1.5 KB chat completion each through a shared client.
+
+Setups, run side by side in one run (interleaved rounds, median):
+
+- ``bare``: the same 300 tests with no HTTP call at all (for reference).
+- ``floor``: the same call through an ``httpx.MockTransport`` (the client is paid for; no plugin).
+- ``anyint``: pytest-anyint replaying its cassettes, contract validation and call trail on
+  (the defaults: ``--anyint-contracts=fail``).
+- ``pytest-recording``: ``@pytest.mark.vcr`` with its defaults, replaying its cassettes.
+- ``cassetter``: ``@pytest.mark.vcr`` with its defaults, in its own venv.
+
+Each tool records its own cassettes once, from the same emulator (pytest_anyint.emulator), which
+is stopped before any replay: a setup that reached for the network would fail, not be timed.
+
+Per-test time is the run-test loop (every test's fixtures, cassette load, call, checks and
+teardown) divided by the number of tests; start-up (interpreter, imports, collection) is shown
+apart as wall time. Usage: ``python benchmarks/bench_replay.py [--rounds N] [--tests N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import (  # noqa: E402
+    TIMING_CONFTEST,
+    BenchError,
+    Setup,
+    cassetter_python,
+    has_module,
+    interleaved,
+    machine,
+    median,
+    run_pytest,
+    table,
+    tool_version,
+    verdict,
+    workdir,
+)
+
+MODELS = ("gpt-5-mini", "deepseek-v3.2-exp", "qwen3-max")
+FIELDS = 24  # prompt lines; the emulator answers them as JSON: a ~1.5 KB chat completion
+MODULES = 4
+TARGET_MS = 0.5
+
+ANYINT_YAML = """\
+version: 1
+gateway:
+  base_url: https://gateway.api.anyint.ai
+  api_key_env: ANYINT_API_KEY
+routes:
+  chat:
+    family: openai
+    primary: gpt-5-mini
+    fallbacks: [deepseek-v3.2-exp, qwen3-max]
+"""
+
+HELPERS = f'''
+import os
+import pytest
+
+MODELS = {list(MODELS)!r}
+
+
+def payload(n, model):
+    lines = "\\n".join(f"field_{{k}}: value {{n}} {{k}} lorem ipsum" for k in range({FIELDS}))
+    return {{"model": model, "messages": [{{"role": "system", "content": "Answer in JSON."}},
+                                         {{"role": "user", "content": lines}}]}}
+
+
+def check(response):
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"].startswith("{{")
+'''
+
+# The shared client of each setup, module-scoped (§13: clients are built once, not per test).
+CLIENTS = {
+    "anyint": '''
+@pytest.fixture(scope="module")
+def client(anyint_gateway):
+    import httpx
+
+    with httpx.Client(base_url=anyint_gateway.base_url("openai"), headers=anyint_gateway.headers("openai")) as c:
+        yield c
+''',
+    "vcr": '''
+@pytest.fixture(scope="module")
+def client():
+    import httpx
+
+    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
+    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers) as c:
+        yield c
+''',
+    "floor": '''
+@pytest.fixture(scope="module")
+def client():
+    import httpx, pathlib
+
+    body = (pathlib.Path(__file__).parent / "floor_body.json").read_bytes()
+
+    def answer(request):
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
+    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers,
+                      transport=httpx.MockTransport(answer)) as c:
+        yield c
+''',
+}
+
+TESTS = {
+    "anyint": '''
+@pytest.mark.route("chat")
+def test_chat_{n:03d}(client, anyint_route):
+    check(client.post("/chat/completions", json=payload({n}, anyint_route.model)))
+''',
+    "vcr": '''
+@pytest.mark.vcr
+@pytest.mark.parametrize("model", MODELS)
+def test_chat_{n:03d}(client, model):
+    check(client.post("/chat/completions", json=payload({n}, model)))
+''',
+    "floor": '''
+@pytest.mark.parametrize("model", MODELS)
+def test_chat_{n:03d}(client, model):
+    check(client.post("/chat/completions", json=payload({n}, model)))
+''',
+    "bare": '''
+@pytest.mark.parametrize("model", MODELS)
+def test_chat_{n:03d}(model):
+    import json
+    assert json.dumps(payload({n}, model))
+''',
+}
+
+
+def write_suite(root: Path, kind: str, functions: int) -> Path:
+    root.mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    (root / "conftest.py").write_text(TIMING_CONFTEST)
+    per_module = -(-functions // MODULES)
+    for module in range(MODULES):
+        numbers = range(module * per_module, min(functions, (module + 1) * per_module))
+        if not numbers:
+            continue
+        source = HELPERS + CLIENTS.get(kind, "") + "".join(TESTS[kind].format(n=n) for n in numbers)
+        (root / f"test_chat_{module}.py").write_text(source)
+    if kind == "anyint":
+        (root / "anyint.yaml").write_text(ANYINT_YAML)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per setup (median is shown)")
+    parser.add_argument("--tests", type=int, default=300, help="number of tests (a multiple of 3)")
+    parser.add_argument("--skip-cassetter", action="store_true", help="leave cassetter out (no venv)")
+    args = parser.parse_args(argv)
+    functions = args.tests // len(MODELS)
+    tests = functions * len(MODELS)
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+
+    from pytest_anyint.emulator import Emulator
+
+    base = workdir("replay")
+    emulator = Emulator(api_key="bench-emulator-key").start()
+    gateway = {"BENCH_GATEWAY_URL": emulator.url, "BENCH_API_KEY": emulator.api_key, "ANYINT_BASE_URL": emulator.url}
+    setups: list[Setup] = []
+    recorders: list[tuple[Setup, list[str], dict[str, str]]] = []
+
+    bare = Setup("bare (no HTTP call)", write_suite(base / "bare", "bare", functions), env=gateway, expect_tests=tests)
+    floor = Setup("floor (MockTransport)", write_suite(base / "floor", "floor", functions), env=gateway,
+                  expect_tests=tests)
+    anyint = Setup("pytest-anyint", write_suite(base / "anyint", "anyint", functions), args=["-p", "pytest_anyint.plugin"],
+                   env=gateway, expect_tests=tests)
+    setups += [bare, floor, anyint]
+    recorders.append((anyint, ["--anyint-record=once", "--no-anyint-check-models"], {"ANYINT_API_KEY": emulator.api_key}))
+    if has_module("pytest_recording"):
+        recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", functions),
+                          args=["-p", "pytest_recording.plugin"], env=gateway, expect_tests=tests)
+        setups.append(recording)
+        recorders.append((recording, ["--record-mode=once"], {}))
+    else:
+        say("pytest-recording is not installed here (pip install -e '.[bench]'): left out")
+    cassetter_floor = None
+    if not args.skip_cassetter:
+        python = cassetter_python(say)
+        cassetter = Setup("cassetter", write_suite(base / "cassetter", "vcr", functions), python=python,
+                          args=["-p", "cassetter.pytest_plugin"], env=gateway, expect_tests=tests)
+        cassetter_floor = Setup("floor (cassetter venv)", write_suite(base / "floor-cassetter", "floor", functions),
+                                python=python, env=gateway, expect_tests=tests)
+        setups += [cassetter, cassetter_floor]
+        recorders.append((cassetter, ["--record-mode=once"], {}))
+
+    import httpx
+
+    sample = httpx.post(f"{emulator.url}/openai/v1/chat/completions", json=_payload(0, MODELS[0]),
+                        headers={"Authorization": f"Bearer {emulator.api_key}"})
+    for suite in (floor.suite, *( [cassetter_floor.suite] if cassetter_floor else [])):
+        (suite / "floor_body.json").write_bytes(sample.content)
+    say(f"recording with each tool against the emulator at {emulator.url} ...")
+    for setup, extra, env in recorders:
+        recording_setup = Setup(setup.name, setup.suite, setup.python, setup.args, {**setup.env, **env}, tests)
+        run_pytest(recording_setup, *extra)
+    emulator.stop()  # replay is offline: a setup that reaches for the network fails
+    sizes = sorted(p.stat().st_size for p in anyint.suite.rglob("*.yaml") if "cassettes" in p.parts)
+    say(f"recorded; response body {len(sample.content)} bytes; pytest-anyint cassettes {sizes[0]}-{sizes[-1]} bytes")
+
+    say(f"replaying: {len(setups)} setups x {args.rounds} rounds, interleaved ...")
+    results = interleaved(setups, args.rounds, progress=say)
+    per_test = {name: median([r.loop_s for r in runs]) / tests * 1000 for name, runs in results.items()}
+    wall = {name: median([r.wall_s for r in runs]) for name, runs in results.items()}
+    floors = {s.name: (cassetter_floor.name if cassetter_floor and s.python == cassetter_floor.python else floor.name)
+              for s in setups}
+    rows = []
+    for setup in setups:
+        name = setup.name
+        over = per_test[name] - per_test[floors[name]]
+        over_bare = per_test[name] - per_test[bare.name]
+        ratio = per_test[name] / per_test[anyint.name]
+        rows.append([name, f"{per_test[name]:.3f}", f"{over:+.3f}", f"{over_bare:+.3f}", f"{ratio:.2f}x",
+                     f"{wall[name]:.2f}"])
+    print(f"\nreplay: {tests} tests, 1 chat completion ({len(sample.content)} B) each, shared client; "
+          f"{args.rounds} interleaved rounds, medians")
+    print(machine())
+    print(f"pytest-recording {tool_version('pytest-recording')}, cassetter {tool_version('cassetter', cassetter_floor.python) if cassetter_floor else '-'}\n")
+    print(table(["setup", "ms/test", "over floor", "over bare", "vs anyint", "wall s"], rows))
+    checks = [(f"pytest-anyint <= {TARGET_MS} ms/test above the floor",
+               per_test[anyint.name] - per_test[floor.name] <= TARGET_MS)]
+    for setup in setups:
+        if setup.name in ("pytest-recording", "cassetter"):
+            checks.append((f"pytest-anyint faster than {setup.name}",
+                           per_test[anyint.name] - per_test[floor.name] < per_test[setup.name] - per_test[floors[setup.name]]))
+    print()
+    for label, ok in checks:
+        print(f"  {verdict(ok)}  {label}")
+    print(json.dumps({"benchmark": "replay", "tests": tests, "ms_per_test": per_test, "wall_s": wall}))
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def _payload(n: int, model: str) -> dict:
+    namespace: dict = {}
+    exec(HELPERS.replace("import pytest", ""), namespace)
+    return namespace["payload"](n, model)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        sys.exit(2)
