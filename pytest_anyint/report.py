@@ -60,8 +60,9 @@ def call_breaches(route: Any, calls: Sequence[Any]) -> list[dict[str, Any]]:
 def budget_problems(route: Any, calls: list[Any], config_path: Path) -> list[str]:
     """Recorded calls over the route's max_cost_per_call_usd or max_latency_s, one line each."""
     problems = []
-    shown = _display_path(config_path)
-    for breach in call_breaches(route, calls):
+    breaches = call_breaches(route, calls)
+    shown = _display_path(config_path) if breaches else ""  # resolving paths costs syscalls per case
+    for breach in breaches:
         if breach["kind"] == "cost":
             what = f"cost {money(breach['value'])}, over max_cost_per_call_usd {money(breach['limit'])}"
         else:
@@ -707,7 +708,7 @@ def terminal_summary(session: Any, terminalreporter: Any) -> None:
         terminalreporter.write_line(f"anyint: no route summary: {exc}", red=True)
         return
     terminalreporter.write_sep("=", "anyint routes")
-    for line, markup in terminal_lines(report):
+    for line, markup in terminal_lines(report, verbose=terminalreporter.verbosity > 0):
         terminalreporter.write_line(line, **markup)
     current = state(session)
     for path in current.written:

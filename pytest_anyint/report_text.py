@@ -95,8 +95,12 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 # --------------------------------------------------------------------------- terminal
 
 
-def terminal_lines(report: Mapping[str, Any]) -> list[tuple[str, dict[str, bool]]]:
-    """Lines for the terminal summary, each with its terminal markup (red, yellow, green, bold)."""
+def terminal_lines(report: Mapping[str, Any], *, verbose: bool = False) -> list[tuple[str, dict[str, bool]]]:
+    """Lines for the terminal summary, each with its terminal markup (red, yellow, green, bold).
+
+    Fallbacks are grouped by path unless ``verbose`` (``pytest -v``); a fallback against the
+    policy or in a failed test is always listed on its own line.
+    """
     lines: list[tuple[str, dict[str, bool]]] = []
     plain: dict[str, bool] = {}
     for evidence in report["evidence"]:
@@ -114,9 +118,18 @@ def terminal_lines(report: Mapping[str, Any]) -> list[tuple[str, dict[str, bool]
         lines.append(("", plain))
     if report["fallbacks"]:
         lines.append((f"fallbacks that happened ({len(report['fallbacks'])}):", {"bold": True}))
+        grouped: dict[tuple[str, str], list[str]] = {}
         for event in report["fallbacks"]:
             against = event["expected"] is False or event["outcome"] == "failed"
-            lines.append((f"  {event['nodeid']}: {fallback_text(event)}", {"red": True} if against else plain))
+            if verbose or against:
+                lines.append((f"  {event['nodeid']}: {fallback_text(event)}", {"red": True} if against else plain))
+            else:
+                grouped.setdefault((event["from_model"], event["to_model"]), []).append(trigger_text(event))
+        for (source, target), triggers in grouped.items():
+            kinds = ", ".join(dict.fromkeys(triggers))
+            lines.append((f"  {source} -> {target}: {plural(len(triggers), 'time')}, on {kinds}", plain))
+        if grouped:
+            lines.append(("  (pytest -v lists every fallback with its test)", plain))
     if report["budget_breaches"]:
         lines.append((f"calls over budget ({len(report['budget_breaches'])}):", {"bold": True, "red": True}))
         for breach in report["budget_breaches"]:
