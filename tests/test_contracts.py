@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -692,6 +693,36 @@ def test_the_wheel_ships_the_contracts(tmp_path):
     assert "pytest_anyint/_contracts/index.yaml" in names
     shipped = {"pytest_anyint/_contracts/" + p.relative_to(SHIPPED_DIR).as_posix() for p in SHIPPED_DIR.rglob("*.json")}
     assert shipped <= names, sorted(shipped - names)[:5]
+    assert "pytest_anyint/schemas/report.schema.json" in names
+
+    # A regular install of that wheel (into its own folder, ahead of the editable install on the
+    # path) finds its contracts and validates with them.
+    target = tmp_path / "installed"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=600)
+    completion = {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop", "logprobs": None}]}
+    probe = (
+        "import json, pytest_anyint; from pytest_anyint.contracts import ContractIndex; "
+        "index = ContractIndex.load(); "
+        "print(json.dumps([pytest_anyint.__file__, len(index.entries), "
+        "len(index.validate(method='POST', path='/openai/v1/chat/completions', status=200, "
+        "content_type='application/json', body=%r))]))"
+    ) % json.dumps(completion).encode()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    module_file, entries, violations = json.loads(done.stdout)
+    assert module_file.startswith(str(target)) and entries == len(ContractIndex.load().entries) and violations == 0
+
+
+def test_the_editable_install_finds_the_contracts_in_the_source_tree():
+    import pytest_anyint
+
+    source = Path(__file__).resolve().parents[1] / "pytest_anyint"
+    assert Path(pytest_anyint.__file__).resolve().parent == source
+    assert SHIPPED_DIR.resolve() == (source / "_contracts").resolve()
+    assert ContractIndex.load().entries
 
 
 # --------------------------------------------------------------------------- the fast path is sound
