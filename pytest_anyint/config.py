@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .families import DEFAULT_BASE_URL, FAMILY_NAMES
+from .families import DEFAULT_BASE_URL, FAMILY_NAMES, model_slug
 from .faults import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
@@ -72,7 +73,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "routes": {
             "type": "object",
             "minProperties": 1,
-            "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+            "propertyNames": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$"},
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": False,
@@ -253,6 +254,9 @@ def _parse_yaml(path: Path, text: str) -> Any:
         seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=deep)
+            if isinstance(key, (list, dict)):
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{path}:{line}: a key must be a plain name, not a {'list' if isinstance(key, list) else 'mapping'}")
             if key in seen:
                 line = key_node.start_mark.line + 1
                 raise ConfigError(f"{path}:{line}: duplicate key {key!r}: each key may appear once")
@@ -277,15 +281,20 @@ def _parse_yaml(path: Path, text: str) -> Any:
 def _key_path(parts: Any) -> str:
     out = ""
     for part in parts:
+        if not isinstance(part, int) and not re.fullmatch(r"[A-Za-z0-9_.-]+", str(part)):
+            part = repr(part)  # a key with spaces or line breaks stays visible, and on one line
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
 
 def _describe(error: Any) -> str:
     validator = error.validator
+    if "propertyNames" in error.schema_path:
+        return f"route label {error.instance!r} must be text of letters, digits, '.', '_' or '-' (starting with a letter or digit)", None
     if validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        # YAML keys need not be text (``1:``, ``true:``): compare and show them as text.
+        extra = sorted(str(k) for k in error.instance if k not in allowed) if isinstance(error.instance, dict) else []
         unknown = extra[0] if extra else "?"
         close = difflib.get_close_matches(unknown, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -311,14 +320,28 @@ def _describe(error: Any) -> str:
     return error.message, None
 
 
+_FAST_CHECK: list[Any] = []
+
+
 def _validate(path: Path, data: Any) -> None:
+    # A valid file (the usual case) is confirmed by a compiled check; jsonschema, which costs
+    # ~40 ms to import, is only loaded to explain what is wrong.
+    if not _FAST_CHECK:
+        from .contracts import fast_check
+
+        _FAST_CHECK.append(fast_check(CONFIG_SCHEMA))
+    if _FAST_CHECK[0] is not None and _FAST_CHECK[0](data):
+        return
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path).__len__(), str(list(e.absolute_path))))
     if not errors:
         return
-    error = jsonschema.exceptions.best_match(errors)
+    try:
+        error = jsonschema.exceptions.best_match(errors)
+    except TypeError:  # it compares paths, and YAML keys of mixed types (0 and "") do not order
+        error = errors[0]
     what, unknown = _describe(error)
     parts = list(error.absolute_path)
     if unknown is not None:
@@ -357,16 +380,26 @@ def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> A
         family = raw["family"]
         primary = ChainModel(raw["primary"], family)
         fallbacks = []
+        slugs = {model_slug(primary.model): primary.model}
         for index, item in enumerate(raw.get("fallbacks") or []):
             fallback = ChainModel(item, family) if isinstance(item, str) else ChainModel(item["model"], item.get("family", family))
             if fallback.model == primary.model:
                 raise ConfigError(f"{path}: {where}.fallbacks[{index}]: {fallback.model!r} is the primary; a fallback must be another model")
             if any(f.model == fallback.model for f in fallbacks):
                 raise ConfigError(f"{path}: {where}.fallbacks[{index}]: {fallback.model!r} is listed twice")
+            twin = slugs.setdefault(model_slug(fallback.model), fallback.model)
+            if twin != fallback.model:  # both would record into one cassette file
+                raise ConfigError(
+                    f"{path}: {where}.fallbacks[{index}]: {fallback.model!r} and {twin!r} share the cassette name "
+                    f"{model_slug(twin)}.yaml; model IDs of a route must differ in more than punctuation"
+                )
             fallbacks.append(fallback)
         output_schema = None
         if raw.get("output_schema"):
-            output_schema = (path.parent / raw["output_schema"]).resolve()
+            try:
+                output_schema = (path.parent / raw["output_schema"]).resolve()
+            except (OSError, ValueError):
+                raise ConfigError(f"{path}: {where}.output_schema: {raw['output_schema']!r} is not a usable file path") from None
             if not output_schema.is_file():
                 raise ConfigError(f"{path}: {where}.output_schema: no file at {output_schema}")
         routes[label] = RouteConfig(

@@ -239,9 +239,14 @@ def test_json_report_follows_its_schema_and_tells_the_fallback_story(project, mo
             "*fault cases: 2 passed, 0 failed",
             "*routing evidence (reported, never applied): cheapest passing model:*",
             "fallbacks that happened (1):",
-            "*extract-fault-503]: gpt-5-mini -> deepseek-v3.2-exp on HTTP 503 (injected; policy: fall back) after 2 attempts, which answered 200",
+            "  gpt-5-mini -> deepseek-v3.2-exp: 1 time, on HTTP 503 (injected; policy: fall back)",
+            "  (pytest -v lists every fallback with its test)",
             "anyint: 4 route tests passed, 0 failed, 6 gateway calls (3 injected faults, 1 retry), 1 fallback,*",
         ]
+    )
+    verbose = project.replay("-v")
+    verbose.stdout.fnmatch_lines(
+        ["*extract-fault-503]: gpt-5-mini -> deepseek-v3.2-exp on HTTP 503 (injected; policy: fall back) after 2 attempts, which answered 200"]
     )
 
 

@@ -1,0 +1,122 @@
+"""§14: replay never touches the network, proven with the network blocked at the socket level.
+
+The replay runs in a separate process whose conftest replaces ``socket.socket.connect`` /
+``connect_ex`` and ``socket.getaddrinfo``: anything but loopback raises and is written to a log.
+Recorded cases pass there, an unrecorded request fails with the plugin's own message, and the log
+holds nothing but the guard's own canary: not one DNS lookup or connection towards the gateway.
+"""
+
+from __future__ import annotations
+
+from .test_core_loop import OPENAI_TEST, assert_output
+
+SOCKET_GUARD = '''
+import os
+import socket
+
+ATTEMPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "network-attempts.log")
+LOOPBACK = {"127.0.0.1", "::1", "localhost", "", None}
+
+
+class NetworkBlocked(OSError):
+    """Raised for any connection or lookup off loopback."""
+
+
+def _note(what):
+    with open(ATTEMPTS, "a", encoding="utf-8") as handle:
+        handle.write(what + "\\n")
+
+
+def _guard(real):
+    def connect(self, address, *args):
+        host = address[0] if isinstance(address, tuple) else None
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOOPBACK:
+            _note(f"connect {host}:{address[1]}")
+            raise NetworkBlocked(f"network blocked by the test: connect to {host}")
+        return real(self, address, *args)
+    return connect
+
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if (host.decode() if isinstance(host, bytes) else host) not in LOOPBACK:
+        _note(f"getaddrinfo {host}")
+        raise NetworkBlocked(f"network blocked by the test: lookup of {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _guard(socket.socket.connect)
+socket.socket.connect_ex = _guard(socket.socket.connect_ex)
+socket.getaddrinfo = getaddrinfo
+'''
+
+GUARD_CANARY = '''
+import socket
+import pytest
+
+
+def test_the_guard_is_on():
+    with pytest.raises(OSError, match="network blocked by the test"):
+        socket.create_connection(("canary.invalid", 443), timeout=1)
+'''
+
+GEMINI_TEST = '''
+import pytest
+from google import genai
+
+
+@pytest.mark.route("summarize", models="primary")
+def test_summarize(anyint_gateway, anyint_route):
+    client = genai.Client(**anyint_gateway.sdk_kwargs("gemini"))
+    assert client.models.generate_content(model=anyint_route.model, contents="vendor: ACME").text
+'''
+
+ELSEWHERE_TEST = '''
+import httpx
+import pytest
+
+
+@pytest.mark.route("extract", models="primary")
+def test_elsewhere(anyint_route):
+    httpx.get("https://example.com/")
+'''
+
+
+def attempts(project) -> list[str]:
+    log = project.root / "network-attempts.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_replay_passes_with_the_network_blocked_and_tries_no_socket(project):
+    project.tests(test_app=OPENAI_TEST, test_gemini=GEMINI_TEST)
+    project.record().assert_outcomes(passed=3)
+    project.tests(conftest=SOCKET_GUARD, test_canary=GUARD_CANARY)
+
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly")
+
+    result.assert_outcomes(passed=4)
+    assert attempts(project) == ["getaddrinfo canary.invalid"]  # the canary, and nothing else
+
+
+def test_unrecorded_and_foreign_requests_fail_with_the_plugins_message_not_a_socket(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record("-k", "primary").assert_outcomes(passed=1)
+    project.tests(
+        conftest=SOCKET_GUARD,
+        test_app=OPENAI_TEST.replace("vendor: ACME", "vendor: Initech"),  # no recording of this prompt
+        test_elsewhere=ELSEWHERE_TEST,
+    )
+
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly", "-k", "primary")
+
+    result.assert_outcomes(failed=2)
+    assert_output(
+        result,
+        "POST /openai/v1/chat/completions (model gpt-5-mini) was not recorded: cassette "
+        "cassettes/test_app/test_extract/extract/gpt-5-mini.yaml has no unplayed recording of it",
+    )
+    assert_output(result, "blocked a request to https://example.com/: in replay mode no request reaches the network")
+    assert "network blocked by the test" not in result.stdout.str()
+    assert attempts(project) == []
