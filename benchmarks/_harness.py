@@ -37,6 +37,11 @@ import json, os, time
 import pytest
 
 _durations = {}
+_starts = []
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _starts.append(time.perf_counter())
 
 
 def pytest_runtest_logreport(report):
@@ -52,8 +57,9 @@ def pytest_runtestloop(session):
         out = os.environ.get("BENCH_TIMING")
         if out:
             with open(out, "w") as handle:
+                gaps = [b - a for a, b in zip(_starts, _starts[1:])]
                 json.dump({"loop_s": time.perf_counter() - start, "collected": session.testscollected,
-                           "failed": session.testsfailed, "durations": _durations}, handle)
+                           "failed": session.testsfailed, "durations": _durations, "gaps": gaps}, handle)
 '''
 
 
@@ -75,6 +81,29 @@ class Run:
     loop_s: float
     collected: int
     durations: dict[str, float]
+    #: Start-to-start time of consecutive tests: everything one test costs, hooks and reporting included.
+    gaps: list[float] = field(default_factory=list)
+
+    @property
+    def typical_s(self) -> float:
+        """The median start-to-start time: what a test costs, a rare pause (a full garbage
+        collection, a one-off import) left out."""
+        return statistics.median(self.gaps[1:]) if len(self.gaps) > 1 else self.per_test_s
+
+    @property
+    def first_s(self) -> float:
+        """The first test: it carries every lazy one-off (imports, config, compiled validators)."""
+        return next(iter(self.durations.values()), 0.0)
+
+    @property
+    def per_test_s(self) -> float:
+        """The steady cost of one test: the run-test loop without the first test, per test."""
+        return (self.loop_s - self.first_s) / max(self.collected - 1, 1)
+
+    @property
+    def fixed_s(self) -> float:
+        """What the run costs beyond N steady tests: start-up, imports, collection, one-offs, reports."""
+        return self.wall_s - self.per_test_s * self.collected
 
 
 class BenchError(RuntimeError):
@@ -84,6 +113,7 @@ class BenchError(RuntimeError):
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "ANYINT_", "BENCH_"))}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as users run: compiled modules cached in __pycache__
     env.pop("PYTHONPATH", None)
     env.update(extra or {})
     return env
@@ -107,7 +137,8 @@ def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = Tru
         raise BenchError(f"{setup.name}: pytest exited {proc.returncode} in {setup.suite}:\n{tail}")
     if check and setup.expect_tests is not None and timing and data.get("collected") != setup.expect_tests:
         raise BenchError(f"{setup.name}: ran {data.get('collected')} tests, expected {setup.expect_tests}")
-    return Run(wall, float(data.get("loop_s", 0.0)), int(data.get("collected", 0)), data.get("durations") or {})
+    return Run(wall, float(data.get("loop_s", 0.0)), int(data.get("collected", 0)), data.get("durations") or {},
+               data.get("gaps") or [])
 
 
 def interleaved(setups: Sequence[Setup], rounds: int, *extra: str, warmup: bool = True,
@@ -152,7 +183,7 @@ def machine() -> str:
 
     parts = [
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}",
-        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})",
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}, load {os.getloadavg()[0]:.1f})",
         f"Python {platform.python_version()}",
         f"pytest {version('pytest')}",
         f"vcrpy {version('vcrpy')}",

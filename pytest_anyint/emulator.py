@@ -44,7 +44,11 @@ DEFAULT_MODELS: tuple[str, ...] = (
 DEFAULT_API_KEY = "emulator-key"
 
 #: Per-model answer quirks (``quirks={"qwen3-max": "fenced-json"}``; several: comma-separated).
-QUIRKS: tuple[str, ...] = ("fenced-json", "prose", "slow")
+#: ``endless-stream``: a streamed answer sends its events but never ends (keep-alive comments follow).
+QUIRKS: tuple[str, ...] = ("fenced-json", "prose", "slow", "endless-stream")
+#: Where ``plant_key`` makes the emulator echo the key it received, as gateways sometimes do.
+KEY_PLACES: tuple[str, ...] = ("header", "query", "json", "error", "redirect", "contract")
+KEEP_ALIVE_SECONDS = 0.05
 #: Non-status faults the server itself can produce (``connect`` needs no server: stop it instead).
 FAULT_KINDS: tuple[str, ...] = ("timeout", "reset", "malformed-json", "empty-body", "truncated-stream", "stream-error")
 DRIFT_CHANGES: tuple[str, ...] = ("additive", "breaking", "wording")
@@ -112,6 +116,8 @@ class _Reply:
     cut_after: int | None = None
     #: "reset" (RST, no response) or "timeout" (hold, then drop).
     action: str | None = None
+    #: A stream that never ends: after the events, keep-alive comments until the client leaves.
+    endless: bool = False
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -360,6 +366,13 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.cut_after is not None:  # drop the connection mid-body: no terminator, no last chunk
             self.close_connection = True
             return
+        if reply.endless:  # keep-alive comments, then (after TIMEOUT_HOLD_SECONDS) drop without an end
+            self.close_connection = True
+            deadline = time.monotonic() + TIMEOUT_HOLD_SECONDS
+            while not self.server.emulator._stopping.wait(KEEP_ALIVE_SECONDS) and time.monotonic() < deadline:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(b": keep-alive\n\n"), b": keep-alive\n\n"))
+                self.wfile.flush()
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -437,6 +450,8 @@ class Emulator:
         self.requests: list[SeenRequest] = []
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
+        self._plants: list[list[Any]] = []  # [where, model, times left]
+        self._canned: list[list[Any]] = []  # [model, reply, times left]
         self._drift: set[tuple[str, str | None]] = set()
         self._tasks: dict[str, int] = {}  # task id -> polls so far
         self._server: _Server | None = None
@@ -544,6 +559,40 @@ class Emulator:
         with self._lock:
             self._faults.append(_Fault(model, status, kind, times, envelope, retry_after, should_retry, variant))
 
+    def plant_key(self, where: str, *, model: str | None = None, times: int | None = 1) -> None:
+        """Echo the key the request carried in the next ``times`` answers naming ``model`` (None: any).
+
+        For proving that no echo of a key survives into cassettes, logs or reports. ``where``:
+        ``header`` (an ``x-anyint-echo-key`` response header), ``query`` (a JSON field holding the
+        request URL with ``?key=``, URL-encoded), ``json`` (a JSON body field), ``error`` (a 400 whose
+        message quotes the key), ``redirect`` (a 307 to the same path with ``?key=``, served normally
+        when followed), ``contract`` (the key in an OpenAI answer's ``created``, where the contract
+        wants a number, so a violation quotes it).
+        """
+        if where not in KEY_PLACES:
+            raise ValueError(f"unknown place {where!r}; expected one of {', '.join(KEY_PLACES)}")
+        if model is not None and model not in self.models:
+            raise ValueError(f"unknown model {model!r}; the emulator serves {', '.join(self.models)}")
+        with self._lock:
+            self._plants.append([where, model, times])
+
+    def reply_with(
+        self,
+        body: bytes,
+        *,
+        model: str | None = None,
+        status: int = 200,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Answer the next ``times`` requests naming ``model`` with exactly these bytes (huge, binary…)."""
+        if model is not None and model not in self.models:
+            raise ValueError(f"unknown model {model!r}; the emulator serves {', '.join(self.models)}")
+        reply = _Reply(status=status, body=bytes(body), content_type=content_type, headers=dict(headers or {}))
+        with self._lock:
+            self._canned.append([model, reply, times])
+
     def drift(self, change: str, *, family: str | None = None) -> None:
         """Change every following answer of ``family`` (None: all): additive, breaking or wording."""
         if change not in DRIFT_CHANGES:
@@ -557,6 +606,8 @@ class Emulator:
         """Clear faults, drift and the request log (task states are kept)."""
         with self._lock:
             self._faults.clear()
+            self._plants.clear()
+            self._canned.clear()
             self._drift.clear()
             self.requests.clear()
 
@@ -601,9 +652,57 @@ class Emulator:
             fault = self._take_fault(model)
             if fault is not None:
                 return self._fault_reply(fault, call)
-            if "slow" in self._quirks_of(model):
+            canned = self._take(self._canned, model, 0)
+            if canned is not None:
+                return canned[1]
+            quirks = self._quirks_of(model)
+            if "slow" in quirks:
                 self._stopping.wait(SLOW_SECONDS)
+            plant = self._take(self._plants, model, 1)
+            if plant is not None:
+                return self._planted(plant[0], call, getattr(self, name)(call))
+            reply = getattr(self, name)(call)
+            if "endless-stream" in quirks and reply.events is not None:
+                reply.events, reply.endless = reply.events[:-1], True  # never the closing event
+            return reply
         return getattr(self, name)(call)
+
+    def _take(self, switches: list[list[Any]], model: str, model_at: int) -> list[Any] | None:
+        """The first switch for ``model`` (or any model), counting down its ``times``."""
+        with self._lock:
+            for switch in switches:
+                if switch[model_at] is None or switch[model_at] == model:
+                    if switch[-1] is not None:
+                        switch[-1] -= 1
+                        if switch[-1] <= 0:
+                            switches.remove(switch)
+                    return switch
+        return None
+
+    def _planted(self, where: str, call: _Call, reply: _Reply) -> _Reply:
+        """``reply`` with the key echoed at ``where`` (see :meth:`plant_key`)."""
+        from urllib.parse import quote
+
+        key = self.api_key
+        with_key = f"{call.path}?key={quote(key, safe='')}"
+        if where == "header":
+            reply.headers["x-anyint-echo-key"] = key
+            return reply
+        if where == "redirect":
+            return _Reply(status=307, body=b"", headers={"location": with_key})
+        if where == "error":
+            return _json_reply(400, gateway_error(400, f"Invalid request for API key {key}"))
+        if reply.events is not None or reply.status != 200:
+            raise ValueError(f"plant_key({where!r}) needs a non-streamed answer")
+        answer = json.loads(reply.body)
+        if where == "query":
+            answer["request_url"] = with_key
+        elif where == "json":
+            answer["echo"] = {"api_key": key}
+        else:  # contract: a number the family's schema requires, holding the key
+            answer["created"] = key
+        reply.body = _json_bytes(answer)
+        return reply
 
     def _match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
         for route_method, pattern, name in self._ROUTES:

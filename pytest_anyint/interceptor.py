@@ -10,6 +10,7 @@ route-marked pass straight through.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -19,7 +20,7 @@ from typing import Any, Callable, Protocol
 
 from . import recording, sse
 from .calls import Call, CallTrail
-from .families import FAMILIES, Family, family_for_path, gateway_error, model_in_request
+from .families import FAMILIES, Family, family_for_path, gateway_error, parse_json
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -36,7 +37,7 @@ class ContractChecker(Protocol):
     def check_request(self, call: Call, method: str, path: str) -> str | None: ...
     def check_response(
         self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
-        cassette: str | None, interaction: int | None,
+        cassette: str | None, interaction: int | None, parsed: Any = None, events: Any = None,
     ) -> None: ...
 
 
@@ -112,6 +113,7 @@ def _origin(url: Any) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+@functools.lru_cache(maxsize=64)
 def origin_of(base_url: str) -> str:
     return _origin(urllib.parse.urlsplit(base_url).geturl())
 
@@ -247,13 +249,14 @@ class _Exchange:
         url = request.url
         path = url.path
         self.family = family_for_path(path)
-        content_type = request.headers.get("content-type")
+        # The request body is parsed once, for the model it names and whether it streams.
+        request_json = parse_json(body) if self.family is not None and self.family.name != "gemini" else None
         call = self.call = Call(
-            model=model_in_request(path, body),
+            model=self.family.model_from_request(path, request_json) if self.family is not None else None,
             family=self.family.name if self.family else None,
             method=request.method,
             endpoint=path,
-            stream=_is_stream_request(path, url.query, body),
+            stream=_is_stream_request(path, url.query, body, request_json),
         )
         context.trail.append(call)
         self._check_request(call, path)
@@ -266,10 +269,13 @@ class _Exchange:
                 response = fault.respond(call, request, self.httpx)  # may raise a transport error
                 call.status = getattr(response, "status_code", None)
                 return response
-        self.vcr_request = self._vcr_request(body, content_type)
+        self.vcr_request = self._vcr_request(body)
         cassette = context.cassette
-        if cassette.can_play_response_for(self.vcr_request):
-            return self._play()
+        # What Cassette.can_play_response_for asks, with one matching pass instead of two.
+        if cassette.rewound and cassette.record_mode != "all":
+            response = _unplayed_response(cassette, self.vcr_request)
+            if response is not None:
+                return self._play(response)
         if context.mode == "none" or cassette.write_protected:
             return self._refuse_unrecorded(call)
         return None
@@ -334,12 +340,12 @@ class _Exchange:
                 f"{call.model!r} ({call.method} {path}); build the request from anyint_route.model"
             )
 
-    def _vcr_request(self, body: bytes, content_type: str | None) -> Any:
+    def _vcr_request(self, body: bytes) -> Any:
         from vcr.request import Request
 
         context = self.context
         url = str(self.request.url)
-        if context.canonical_origin:
+        if context.canonical_origin and not url.startswith(context.canonical_origin.rstrip("/") + "/"):
             parts = urllib.parse.urlsplit(url)
             canonical = urllib.parse.urlsplit(context.canonical_origin)
             url = urllib.parse.urlunsplit(parts._replace(scheme=canonical.scheme, netloc=canonical.netloc))
@@ -357,9 +363,13 @@ class _Exchange:
         text_body: bytes | str = body
         if context.secrets and body:
             try:
-                text_body = recording.scrub_text(body.decode("utf-8"), context.secrets, context.key_placeholder)
+                text = body.decode("utf-8")
             except UnicodeDecodeError:
                 pass
+            else:
+                scrubbed = recording.scrub_text(text, context.secrets, context.key_placeholder)
+                if scrubbed is not text:  # usually nothing to scrub: keep the bytes as they are
+                    text_body = scrubbed
         return Request(self.request.method, url, text_body, headers)
 
     def _miss_message(self, call: Call) -> str:
@@ -381,11 +391,10 @@ class _Exchange:
 
     # ---- answers
 
-    def _play(self) -> Any:
+    def _play(self, response: dict[str, Any]) -> Any:
         context, call = self.context, self.call
         assert call is not None
         cassette = context.cassette
-        response = cassette.play_response(self.vcr_request)
         index = next(i for i, (_, r) in enumerate(cassette.data) if r is response)
         body: bytes = response["body"]["string"]
         status = response["status"]["code"]
@@ -393,7 +402,7 @@ class _Exchange:
         call.status = status
         timing = response.get("timing") or {}
         call.latency_s = timing.get("total_s")
-        headers = [(k, v) for k, values in response["headers"].items() for v in values]
+        headers = recording.header_items(response["headers"])
         self._after_response(status, _find_header(headers, "content-type"), body, index + 1)
         message = response["status"].get("message")
         extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
@@ -459,10 +468,12 @@ class _Exchange:
         context.cassette.append(self.vcr_request, vcr_response)
         call.status = response.status_code
         call.latency_s = timing["total_s"]
-        self._after_response(response.status_code, response.headers.get("content-type"), body, len(context.cassette))
+        # Checks see what the cassette keeps (the key scrubbed), so a violation that quotes a value
+        # can never put an echoed key into a failure message or a report.
+        self._after_response(response.status_code, response.headers.get("content-type"), stored, len(context.cassette))
         return self.httpx.Response(
             response.status_code,
-            headers=[(k, v) for k, values in headers.items() for v in values],
+            headers=recording.header_items(headers),
             stream=self.httpx.ByteStream(body),
             extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
         )
@@ -470,9 +481,12 @@ class _Exchange:
     def _after_response(self, status: int, content_type: str | None, body: bytes, interaction: int) -> None:
         context, call = self.context, self.call
         assert call is not None
+        # Parsed once, for usage and contracts alike: a JSON body, or a stream's events.
+        events = sse.parse(body.decode("utf-8", "replace")) if sse.is_event_stream(content_type) else None
+        parsed = _json_body(content_type, body) if events is None else None
         if self.family is not None and 200 <= status < 300:
             try:
-                _fill_usage(call, self.family, content_type, body)
+                _fill_usage(call, self.family, content_type, body, parsed, events)
             except (TypeError, ValueError, AttributeError):
                 pass  # a drifted usage shape (e.g. a count as a string): contracts and drift report it
             if context.price is not None:
@@ -487,32 +501,56 @@ class _Exchange:
                 body=body,
                 cassette=context.cassette_display,
                 interaction=interaction,
+                **({"parsed": parsed} if parsed is not None else {}),
+                **({"events": events} if events is not None else {}),
             )
 
 
-def _find_header(headers: list[tuple[str, str]], name: str) -> str | None:
+def _json_body(content_type: str | None, body: bytes) -> Any:
+    """A JSON (non-stream) body parsed, or None (not JSON, a stream, or empty)."""
+    if body[:1] not in (b"{", b"[") or sse.is_event_stream(content_type):
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _unplayed_response(cassette: Any, request: Any) -> dict[str, Any] | None:
+    """The first unplayed recording matching the request (marked played), or None."""
+    from vcr.errors import UnhandledHTTPRequestError
+
+    try:
+        return cassette.play_response(request)
+    except UnhandledHTTPRequestError:
+        return None
+
+
+def _find_header(headers: list[tuple[str, Any]], name: str) -> str | None:
     for key, value in headers:
         if key.lower() == name:
-            return value
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     return None
 
 
-def _is_stream_request(path: str, query: bytes | str, body: bytes) -> bool:
+def _is_stream_request(path: str, query: bytes | str, body: bytes, parsed: Any = None) -> bool:
     if path.endswith(":streamGenerateContent"):
         return True
     if body[:1] == b"{" and b'"stream"' in body:
-        try:
-            return json.loads(body).get("stream") is True
-        except (ValueError, AttributeError):
-            return False
+        if parsed is None:
+            parsed = parse_json(body)
+        return isinstance(parsed, dict) and parsed.get("stream") is True
     return False
 
 
-def _fill_usage(call: Call, family: Family, content_type: str | None, body: bytes) -> None:
+def _fill_usage(
+    call: Call, family: Family, content_type: str | None, body: bytes, parsed: Any = None, sse_events: Any = None
+) -> None:
     if sse.is_event_stream(content_type):
         events = []
-        text = body.decode("utf-8", "replace")
-        for event in sse.parse(text):
+        if sse_events is None:
+            sse_events = sse.parse(body.decode("utf-8", "replace"))
+        for event in sse_events:
             if event.is_done:
                 continue
             try:
@@ -526,10 +564,11 @@ def _fill_usage(call: Call, family: Family, content_type: str | None, body: byte
         if served is None:
             served = next((e.get("message", {}).get("model") for e in events if isinstance(e, dict) and e.get("type") == "message_start"), None)
     else:
-        try:
-            parsed = json.loads(body) if body else None
-        except (ValueError, UnicodeDecodeError):
-            return
+        if parsed is None:
+            try:
+                parsed = json.loads(body) if body else None
+            except (ValueError, UnicodeDecodeError):
+                return
         if isinstance(parsed, list):  # Gemini stream without alt=sse
             from .families import stream_usage
 

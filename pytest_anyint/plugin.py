@@ -216,12 +216,15 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
     item = request.node
     module_path, test_name, other = _cassette_names(item, case)
     plan = FaultPlan(session, case)
+    problem: str | None = None
     try:
         context = session.open_case(
             case, nodeid=item.nodeid, module_path=module_path, test_name=test_name, other_params=other, faults=plan
         )
     except (ConfigError, CassetteError) as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem is not None:  # failed outside the except block: one line, no "during handling" noise
+        pytest.fail(problem, pytrace=False)
     item.stash[_CONTEXT] = context
     env_name = session.config.api_key_env
     placeholder_set = not session.recording and env_name not in os.environ
@@ -253,6 +256,31 @@ def _check_age(request: pytest.FixtureRequest, session: "AnyIntSession", context
     if request.config.getoption("--anyint-max-age-fail"):
         pytest.fail(message, pytrace=False)
     request.node.warn(pytest.PytestWarning(message))
+
+
+_CASSETTE_DIR = pytest.StashKey[Any]()
+
+
+def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:
+    """Never walk the cassette folder for tests: it holds one folder per test and route, and each
+    folder costs pytest's collection hooks (about a third of a millisecond per cassette).
+
+    Skipped only when it is a folder of its own below the rootdir with no Python file at its top
+    (so ``anyint_cassette_dir = tests`` keeps its tests).
+    """
+    skip = config.stash.get(_CASSETTE_DIR, None)
+    if skip is None:
+        path = config.rootpath / str(config.getini("anyint_cassette_dir"))
+        skip = config.stash[_CASSETTE_DIR] = (path.name, path)
+    if collection_path.name != skip[0] or collection_path != skip[1]:
+        return None
+    path = skip[1]
+    try:
+        if path == config.rootpath or not path.is_dir() or any(p.suffix == ".py" for p in path.iterdir()):
+            return None
+    except OSError:
+        return None
+    return True
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -301,6 +329,60 @@ def _cassette_names(item: pytest.Item, case: Any, *, warn: bool = True) -> tuple
     return module_path, test_name, other
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
+    """Fail collection when two cases of a test would record into one cassette file.
+
+    A cassette belongs to exactly one case, which is what lets xdist workers write cassettes
+    without coordinating; ids that differ only in characters a file name cannot keep (``a/b`` and
+    ``a_b``) or in letter case would break that, so they never reach a worker.
+    """
+    report = yield
+    if report.passed and report.result:
+        clash = _cassette_clash(collector.config, report.result)
+        if clash:
+            report.outcome = "failed"
+            report.longrepr = clash
+            report.result = []
+    return report
+
+
+def _cassette_clash(config: pytest.Config, nodes: list[Any]) -> str | None:
+    owners: dict[str, str] = {}
+    for node in nodes:
+        callspec = getattr(node, "callspec", None)
+        case = callspec.params.get("_anyint_case") if callspec is not None else None
+        if case is None:
+            continue
+        anyint = _session(config)
+        path = anyint.cassette_path(case, *_cassette_names(node, case, warn=False))
+        first = owners.setdefault(str(path).casefold(), node.nodeid)
+        if first != node.nodeid:
+            try:
+                shown = path.relative_to(config.rootpath)
+            except ValueError:
+                shown = path
+            return (
+                f"{first} and {node.nodeid} would record into the same cassette {shown}: give them "
+                f"parametrize ids that differ in more than letter case or characters outside [A-Za-z0-9._-]"
+            )
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
+    """Keep the key out of failure messages and captured output, whoever put it there (an SDK
+    error that quotes a gateway answer, a log line emitted outside a route case)."""
+    report = yield
+    session = item.config.stash.get(_SESSION, None)
+    secrets = session.secrets() if session is not None else ()
+    if secrets:
+        from .recording import scrub_report
+
+        scrub_report(report, secrets, session.key_placeholder)
+    return report
+
+
 @pytest.fixture
 def anyint_route(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
     """The ``RouteTarget`` the case runs: model, role, family, base URL, key and auth headers."""
@@ -335,7 +417,8 @@ def anyint_gateway(request: pytest.FixtureRequest) -> Any:
     try:
         return _session(request.config).gateway()
     except ConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ atomically, and matchers that compare JSON bodies semantically.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import marshal
@@ -73,6 +74,7 @@ def cassette_path(
     return cassette_dir / module_path / _slug(test_name) / _slug(route) / f"{name}.yaml"
 
 
+@functools.lru_cache(maxsize=4096)
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
@@ -119,7 +121,10 @@ def decode_body(body: Any) -> bytes:
         raise CassetteError("a body must have exactly one of json, sse, string or base64")
     (form, value), = body.items()
     if form == "json":
-        return canonical_json(value).encode("utf-8")
+        try:
+            return canonical_json(value).encode("utf-8")
+        except (TypeError, ValueError):
+            raise CassetteError("a json body holds a value JSON cannot express (a date, a set, binary?)") from None
     if form == "sse":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise CassetteError("an sse body must be a list of raw event strings")
@@ -127,7 +132,11 @@ def decode_body(body: Any) -> bytes:
     if form == "string":
         if value is None:
             return b""
-        return value.encode("utf-8") if isinstance(value, str) else value
+        if isinstance(value, bytes):  # vcrpy's own cassettes store binary bodies as !!binary
+            return value
+        if not isinstance(value, str):
+            raise CassetteError(f"a string body must be text, got {type(value).__name__}")
+        return value.encode("utf-8")
     if form == "base64":
         try:
             return base64.b64decode(value, validate=True)
@@ -205,33 +214,101 @@ def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {getattr(exc, 'problem', exc)}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {_one_line(problem)}") from None
+    except RecursionError:
+        raise CassetteError(f"{source}: not a pytest-anyint cassette (nested too deeply to read)") from None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteError(f"{source}: not a pytest-anyint cassette (expected a mapping with 'interactions')")
     version = data.get("version")
-    if version != CASSETTE_VERSION:
+    if version is None:
+        # The serializer writes ``version`` last, so its absence is what a cut-off file looks like.
+        raise CassetteError(
+            f"{source}: incomplete cassette: no 'version: {CASSETTE_VERSION}' line, which pytest-anyint writes last "
+            f"(the file is truncated or was not written by pytest-anyint); re-record it"
+        )
+    if version != CASSETTE_VERSION or isinstance(version, bool):
         raise CassetteError(f"{source}: cassette format version {version!r} is not supported (expected {CASSETTE_VERSION})")
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise CassetteError(f"{source}: metadata must be a mapping, got {type(metadata).__name__}")
     out = []
     for number, interaction in enumerate(data["interactions"], start=1):
         try:
-            request = dict(interaction["request"])
-            response = dict(interaction["response"])
-            request["body"] = decode_body(request.get("body"))
-            response["body"] = {"string": decode_body(response.get("body"))}
-            response["headers"] = _replay_headers(
-                response.get("headers") or {}, len(response["body"]["string"]), response["status"]["code"]
-            )
-            response["status"]["code"]  # noqa: B018 - presence check
-            request["method"], request["uri"]  # noqa: B018
+            out.append(_parse_interaction(interaction))
         except CassetteError as exc:
             raise CassetteError(f"{source}: interaction #{number}: {exc}") from None
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError, ValueError, RecursionError):
             raise CassetteError(
                 f"{source}: interaction #{number}: expected request (method, uri, headers, body) and "
                 f"response (status, headers, body); this file may come from another tool"
             ) from None
-        out.append({"request": request, "response": response})
-    return {"interactions": out, "metadata": data.get("metadata") or {}, "version": version}
+    return {"interactions": out, "metadata": metadata, "version": version}
+
+
+_FOREIGN = "(this file may come from another tool, or be truncated or hand-edited)"
+
+
+def _parse_interaction(interaction: Any) -> dict[str, Any]:
+    """One stored interaction in vcrpy's form, every field checked so replay never meets a surprise."""
+    if not isinstance(interaction, dict):
+        raise CassetteError(f"expected a mapping with request and response, got {type(interaction).__name__}")
+    for part in ("request", "response"):
+        if not isinstance(interaction.get(part), dict):
+            raise CassetteError(f"{part} is missing or not a mapping {_FOREIGN}")
+    raw_request, raw_response = interaction["request"], interaction["response"]
+    for name in ("method", "uri"):
+        if not isinstance(raw_request.get(name), str) or not raw_request[name]:
+            raise CassetteError(f"request.{name} is missing or not text {_FOREIGN}")
+    request = {
+        "method": raw_request["method"],
+        "uri": raw_request["uri"],
+        "body": decode_body(raw_request.get("body")),
+        "headers": _checked_headers(raw_request.get("headers"), "request"),
+    }
+    status = raw_response.get("status")
+    code = status.get("code") if isinstance(status, dict) else None
+    if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+        raise CassetteError(f"response.status.code must be an HTTP status (100-599), got {code!r} {_FOREIGN}")
+    message = status.get("message")
+    response = dict(raw_response)
+    response["status"] = {"code": code, "message": message if isinstance(message, str) else ""}
+    response["body"] = {"string": decode_body(raw_response.get("body"))}
+    response["headers"] = _replay_headers(
+        _checked_headers(raw_response.get("headers"), "response"), len(response["body"]["string"]), code
+    )
+    if not isinstance(response.get("timing") or {}, dict):
+        response.pop("timing")
+    return {"request": request, "response": response}
+
+
+def _checked_headers(headers: Any, part: str) -> dict[str, Any]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, dict):
+        raise CassetteError(f"{part}.headers must be a mapping, got {type(headers).__name__} {_FOREIGN}")
+    out: dict[str, Any] = {}
+    for name, value in headers.items():
+        values = value if isinstance(value, list) else [value]
+        if not isinstance(name, str) or not name.isascii() or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+            raise CassetteError(f"{part}.headers[{name!r}]: a header must be an ASCII name with text values {_FOREIGN}")
+        if values:  # an empty list is a header that is not there
+            out[name] = [str(v) for v in values] if isinstance(value, list) else str(value)
+    return out
+
+
+def header_items(headers: Mapping[str, list[str]]) -> list[tuple[str, str | bytes]]:
+    """Header pairs httpx accepts: it encodes text values as ASCII, so others go as UTF-8 bytes
+    (httpx itself decoded a UTF-8 header to that text when it was recorded)."""
+    return [
+        (name, value if value.isascii() else value.encode("utf-8", "replace"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _replay_headers(headers: Mapping[str, Any], length: int, status: int) -> dict[str, list[str]]:
@@ -257,7 +334,9 @@ def _replay_headers(headers: Mapping[str, Any], length: int, status: int) -> dic
 
 
 _PARSED: dict[bytes, dict[str, Any]] = {}
-_PARSED_LIMIT = 2048  # parsed cassettes kept in memory per process (a check over a big tree stays small)
+#: Parsed cassettes kept in memory (for a file read twice in one run, e.g. drift on rewrite). Few:
+#: each kept cassette is dozens of objects that every garbage collection of the run walks again.
+_PARSED_LIMIT = 32
 #: Where parsed cassettes persist between runs (``use_parse_cache``); None: this process only.
 _DISK: Path | None = None
 
@@ -334,7 +413,7 @@ def read_cassette(path: Path) -> dict[str, Any]:
             if _DISK is not None:
                 _disk_put(name, parsed)
         if len(_PARSED) >= _PARSED_LIMIT:
-            _PARSED.clear()
+            del _PARSED[next(iter(_PARSED))]  # the oldest
         _PARSED[digest] = parsed
     return parsed
 
@@ -373,16 +452,33 @@ class CassettePersister:
         write_atomic(path, text)
 
 
+class _LoadedResponse(dict):  # type: ignore[type-arg]
+    """A response read from a cassette. vcrpy deep-copies every response it loads; this one's
+    mappings are copied already and its leaves (bytes, strings, numbers, header lists nobody
+    mutates) are shared with the parse cache by design, so a copy of the mappings is as safe and
+    several times cheaper (it is paid per interaction per test)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "_LoadedResponse":
+        return _copy_response(self)
+
+
 def _copy_response(response: Mapping[str, Any]) -> dict[str, Any]:
     # Responses are shared through the parse cache; vcrpy must not mutate the cached one.
-    return {**response, "headers": dict(response["headers"]), "body": dict(response["body"])}
+    return _LoadedResponse(
+        {
+            key: dict(value) if isinstance(value, dict) else value
+            for key, value in response.items()
+        }
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside the target, then rename: never a half-written cassette."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".anyint-tmp", dir=path.parent)
     try:
+        os.chmod(tmp, mode)  # mkstemp makes 0600; a cassette is as readable as any file the user writes
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -394,6 +490,34 @@ def write_atomic(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+    _remove_stale_temporaries(path)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions the cassette has (a rewrite keeps them), else what the umask gives a new file."""
+    import stat
+
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete what a killed earlier write of this cassette left behind (``.<name>.*.anyint-tmp``).
+
+    Only this cassette's own leftovers: no other process writes it (each cassette belongs to one
+    test case, and a case runs on one xdist worker), so they cannot be a write in progress.
+    """
+    import glob
+
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.anyint-tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------- secrets
@@ -423,12 +547,41 @@ def find_secrets(text: str, known_secrets: Sequence[str] = ()) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _scrubbed_forms(secret: str) -> tuple[str, ...]:
+    """The forms of a secret worth replacing, computed once per secret (scrubbing runs per request)."""
+    return tuple(form for form in secret_forms(secret) if len(form) >= 8)
+
+
 def scrub_text(text: str, secrets: Iterable[str], placeholder: str) -> str:
     for secret in secrets:
-        for form in secret_forms(secret):
-            if len(form) >= 8:
+        for form in _scrubbed_forms(secret):
+            if form in text:
                 text = text.replace(form, placeholder)
     return text
+
+
+def scrub_report(report: Any, secrets: Sequence[str], placeholder: str) -> None:
+    """Replace the key in a pytest report's failure text and captured sections, in place."""
+    forms = [form for secret in secrets for form in secret_forms(secret) if len(form) >= 8]
+
+    def leaks(text: str) -> bool:
+        return any(form in text for form in forms)
+
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
+        if leaks(str(longrepr[2])):
+            report.longrepr = (longrepr[0], longrepr[1], scrub_text(str(longrepr[2]), secrets, placeholder))
+    elif longrepr is not None:
+        text = str(longrepr)
+        if leaks(text):
+            report.longrepr = scrub_text(text, secrets, placeholder)
+    sections = getattr(report, "sections", None)
+    if sections and any(leaks(content) for _, content in sections):
+        report.sections = [(title, scrub_text(content, secrets, placeholder)) for title, content in sections]
+    reason = getattr(report, "wasxfail", None)
+    if isinstance(reason, str) and leaks(reason):
+        report.wasxfail = scrub_text(reason, secrets, placeholder)
 
 
 def scrub_url(url: str, secrets: Iterable[str], placeholder: str) -> str:
@@ -483,14 +636,22 @@ def _drop(node: Any, parts: list[str]) -> None:
 
 def _body_value(request: Any) -> Any:
     body = request.body
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    if not body:
-        return None
+    memo = getattr(request, "_anyint_body", None)
+    if memo is not None and memo[0] is body:  # a recording is compared with several requests
+        return memo[1]
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if not raw:
+        value = None
+    else:
+        try:
+            value = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            value = raw
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return body
+        request._anyint_body = (body, value)
+    except AttributeError:
+        pass
+    return value
 
 
 def make_body_matcher(match_ignore: Sequence[str]) -> Any:
@@ -498,6 +659,8 @@ def make_body_matcher(match_ignore: Sequence[str]) -> Any:
     paths = json_path_matchers(match_ignore)
 
     def json_body(r1: Any, r2: Any) -> None:
+        if r1.body == r2.body:  # the same bytes are the same JSON (the usual case: both canonical)
+            return
         a, b = _body_value(r1), _body_value(r2)
         if isinstance(a, (dict, list)) and isinstance(b, (dict, list)):
             a, b = _drop_paths(a, paths), _drop_paths(b, paths)
@@ -542,17 +705,29 @@ def auth_header_names(r1: Any, r2: Any) -> None:
     family = family_for_path(r1.path)
     if family is None:
         return
-    names1 = {n for n in family.auth_header_names if n in {k.lower() for k in r1.headers}}
-    names2 = {n for n in family.auth_header_names if n in {k.lower() for k in r2.headers}}
+    sent1, sent2 = {k.lower() for k in r1.headers}, {k.lower() for k in r2.headers}
+    names1 = {n for n in family.auth_header_names if n in sent1}
+    names2 = {n for n in family.auth_header_names if n in sent2}
     if names1 != names2:
         raise AssertionError(f"auth headers {sorted(names1)} != recorded {sorted(names2)}")
 
 
-def match_on(match_ignore: Sequence[str]) -> tuple[Any, ...]:
-    """The matchers of a route: method, path, query, JSON body, auth header names (never the host)."""
-    from vcr import matchers
+_MATCHERS: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
-    return (matchers.method, matchers.path, matchers.query, make_body_matcher(match_ignore), auth_header_names)
+
+def match_on(match_ignore: Sequence[str]) -> tuple[Any, ...]:
+    """The matchers of a route: method, path, query, JSON body, auth header names (never the host).
+
+    Built once per ``match_ignore`` (every case of a route asks for the same ones).
+    """
+    key = tuple(match_ignore)
+    found = _MATCHERS.get(key)
+    if found is None:
+        from vcr import matchers
+
+        found = (matchers.method, matchers.path, matchers.query, make_body_matcher(key), auth_header_names)
+        _MATCHERS[key] = found
+    return found
 
 
 def record_mode(mode: str) -> Any:

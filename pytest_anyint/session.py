@@ -118,6 +118,9 @@ def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any
                     )
         else:
             raise ConfigError(f'route {label!r}: faults= takes "policy" or a non-empty list such as [429, 503, "timeout"]')
+        twice = next((kind for index, kind in enumerate(kinds) if kind in list(kinds)[:index]), None)
+        if twice is not None:  # two cases would share one id and one cassette
+            raise ConfigError(f"route {label!r}: faults=: {twice!r} is listed twice")
         return [RouteCase(label, route.primary.model, 0, fault) for fault in kinds]
     if models == "all":
         picked = list(enumerate(chain))
@@ -133,6 +136,8 @@ def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any
                 raise ConfigError(
                     f"route {label!r}: models=: {model!r} is not in the route (chain: {', '.join(ids)})"
                 )
+            if any(position == ids.index(model) for position, _ in picked):
+                raise ConfigError(f"route {label!r}: models=: {model!r} is listed twice")
             picked.append((ids.index(model), chain[ids.index(model)]))
     else:
         raise ConfigError(
@@ -246,6 +251,8 @@ class AnyIntSession:
         self._contract_index: Any = None
         self._output_schemas: dict[Path, dict[str, Any]] = {}
         recording.use_parse_cache(options.cache_dir)
+        #: Per route label, what every case's contract gate shares (index, output schema).
+        self._gate_parts: dict[str, tuple[Any, Any, Any]] = {}
 
     # ---- configuration
 
@@ -285,6 +292,17 @@ class AnyIntSession:
                 f"(or --anyint-emulator to record against the bundled emulator)"
             )
         return key
+
+    def secrets(self) -> tuple[str, ...]:
+        """The keys this session holds (the configured variable's, the emulator's): never to be shown."""
+        if self._config is None:
+            return ()
+        found = (self.environ.get(self._config.api_key_env), getattr(self.emulator, "api_key", None))
+        return tuple(dict.fromkeys(s for s in found if s and s != PLACEHOLDER_KEY))
+
+    @property
+    def key_placeholder(self) -> str:
+        return f"<{self.config.api_key_env}>"
 
     def gateway(self) -> Gateway:
         return Gateway(self.gateway_url(), self.api_key())
@@ -351,8 +369,9 @@ class AnyIntSession:
         origins = {interceptor.origin_of(config.base_url)}
         if self.emulator is not None:
             origins.add(interceptor.origin_of(self.emulator.url))
-        secrets = tuple(s for s in (self.environ.get(config.api_key_env), getattr(self.emulator, "api_key", None)) if s)
+        secrets = self.secrets()
         recording.CassettePersister.known_secrets = secrets
+        log_secrets = secrets  # the replay placeholder added below is no secret to scrub from logs
         if not self.recording:
             # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
             # must read as the recording's placeholder for the request to match.
@@ -379,9 +398,17 @@ class AnyIntSession:
             price=self._pricer(),
         )
         context.trail = CallTrail(primary=route.primary.model)
+        if mode != "rewrite":  # rewrite replaces the file, whatever it held
+            foreign = _foreign_cassette(getattr(cassette, "_metadata", None), case)
+            if foreign:
+                context.problems.append(
+                    f"{nodeid}: cassette {display} was recorded for {foreign}, not for this case ({_case_label(case)}); "
+                    f"a copied or renamed cassette never stands in for another case. Re-record it with: "
+                    f'pytest --anyint-record=rewrite "{nodeid}"'
+                )
         context.cassette_path = path  # type: ignore[attr-defined]
         context.case = case  # type: ignore[attr-defined]
-        context.log_capture = _LogCapture().start(secrets, context.key_placeholder)  # type: ignore[attr-defined]
+        context.log_capture = _LogCapture().start(log_secrets, context.key_placeholder)  # type: ignore[attr-defined]
         interceptor.activate(context)
         return context
 
@@ -484,7 +511,13 @@ class AnyIntSession:
             return None
         from .contracts import ContractGate
 
-        return ContractGate.for_route(self, route)
+        parts = self._gate_parts.get(route.label)
+        if parts is None:  # loaded once per route; each case gets a fresh gate (its own violations)
+            gate = ContractGate.for_route(self, route)
+            self._gate_parts[route.label] = (gate.index, gate.output_schema, gate.output_schema_path)
+            return gate
+        index, schema, shown = parts
+        return ContractGate(index, self.options.contracts_mode, route.label, schema, shown)
 
     def _pricer(self) -> Callable[[Call], float | None]:
         pricing = self.config.pricing
@@ -501,7 +534,29 @@ class AnyIntSession:
         return price
 
 
+def _case_label(case: RouteCase) -> str:
+    what = f"route {case.label!r} model {case.model!r}"
+    return what + (f" fault {case.fault!r}" if case.fault is not None else "")
+
+
+def _foreign_cassette(metadata: Any, case: RouteCase) -> str | None:
+    """What another case a cassette says it belongs to; None when it is this case's (or unmarked).
+
+    Only the plugin's own metadata is compared (route and model present): a cassette written by
+    another tool, or by hand, carries no claim to check.
+    """
+    if not isinstance(metadata, dict) or "route" not in metadata or "model" not in metadata:
+        return None
+    recorded = RouteCase(str(metadata["route"]), str(metadata["model"]), 0, metadata.get("fault"))
+    if (recorded.label, recorded.model, recorded.fault) == (case.label, case.model, case.fault):
+        return None
+    return _case_label(recorded)
+
+
 def _display(path: Path, rootdir: Path) -> str:
+    text, root = str(path), str(rootdir)
+    if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep:  # the usual case, without pathlib
+        return text[len(root) + 1 :]
     try:
         return str(path.relative_to(rootdir))
     except ValueError:
