@@ -8,7 +8,6 @@ any problem. Files are read one at a time, so memory stays flat however many cas
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import sys
@@ -17,48 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from .contracts import MODES, ContractError, ContractIndex, scan_secrets
+from .contracts import MODES, ContractError, ContractIndex
+from .recording import CassetteError, parse_cassette_text, scan_secrets
 
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
-
-
-class CassetteFormatError(ValueError):
-    """A cassette body or interaction that cannot be read; the message is one short clause."""
-
-
-def body_bytes(body: Any) -> bytes:
-    """The bytes a stored body stands for: ``json:`` as canonical compact JSON, ``sse:`` events
-    joined, ``string:`` as UTF-8, ``base64:`` decoded (plain strings, as vcrpy writes, too)."""
-    if body is None:
-        return b""
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    if not isinstance(body, Mapping) or len(body) != 1:
-        raise CassetteFormatError("a body must have exactly one of json, sse, string or base64")
-    ((form, value),) = body.items()
-    if form == "json":
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    if form == "sse":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise CassetteFormatError("an sse body must be a list of raw event strings")
-        return "".join(value).encode("utf-8")
-    if form == "string":
-        if value is None:
-            return b""
-        if isinstance(value, bytes):
-            return value
-        if not isinstance(value, str):
-            raise CassetteFormatError("a string body must be text")
-        return value.encode("utf-8")
-    if form == "base64":
-        try:
-            return base64.b64decode(value, validate=True)
-        except (ValueError, TypeError):
-            raise CassetteFormatError("a base64 body is not valid base64") from None
-    raise CassetteFormatError(f"unknown body form {form!r}: expected json, sse, string or base64")
 
 
 @dataclass
@@ -91,99 +53,14 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- fast YAML
-#
-# A cassette is mostly plain scalars; PyYAML's C parser is quick but its Python constructor and
-# resolver cost ~0.35 ms per small cassette, most of the 5 s budget for 10,000 interactions. The
-# same C parser with a memoised resolver and a direct constructor for plain maps, lists and
-# strings halves that; anything unusual (merge keys, custom tags) goes the ordinary way.
-
-_STR_TAG = "tag:yaml.org,2002:str"
-_MAP_TAG = "tag:yaml.org,2002:map"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_FAST_LOADER: Any = None
-
-
-def _fast_loader() -> Any:
-    global _FAST_LOADER
-    if _FAST_LOADER is None:
-        import yaml
-        from yaml.nodes import ScalarNode
-
-        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        cache: dict[str, str] = {}
-
-        class Loader(base):  # type: ignore[misc, valid-type]
-            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-                # With implicit[0] (a plain scalar) the tag depends on the value alone.
-                if kind is ScalarNode and implicit[0]:
-                    tag = cache.get(value)
-                    if tag is None:
-                        tag = base.resolve(self, kind, value, implicit)
-                        if len(cache) < 50_000:
-                            cache[value] = tag
-                    return tag
-                return base.resolve(self, kind, value, implicit)
-
-        _FAST_LOADER = Loader
-    return _FAST_LOADER
-
-
-def _builder(constructor: Any) -> Any:
-    """A recursive constructor bound to one loader (plain maps, lists and strings built inline)."""
-    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-    constructors = constructor.yaml_constructors
-    fallback = constructor.construct_object
-
-    def build(node: Any) -> Any:
-        kind, tag = type(node), node.tag
-        if kind is ScalarNode:
-            if tag == _STR_TAG:
-                return node.value
-            construct = constructors.get(tag)
-            return construct(constructor, node) if construct else fallback(node, deep=True)
-        if kind is MappingNode and tag == _MAP_TAG:
-            out = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == _MERGE_TAG:
-                    return fallback(node, deep=True)
-                try:
-                    out[build(key_node)] = build(value_node)
-                except TypeError:  # an unhashable key: let PyYAML say so
-                    return fallback(node, deep=True)
-            return out
-        if kind is SequenceNode and tag == _SEQ_TAG:
-            return [build(item) for item in node.value]
-        return fallback(node, deep=True)
-
-    return build
-
-
-def load_yaml(text: str) -> Any:
-    """``yaml.load(text, CSafeLoader)``, about twice as fast on cassettes; same result, same errors."""
-    loader = _fast_loader()(text)
-    try:
-        node = loader.get_single_node()
-        return None if node is None else _builder(loader)(node)
-    finally:
-        loader.dispose()
-
-
-def _yaml_problem(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"not valid YAML{where} (truncated or corrupt?): {problem}"
-
-
 def check_file(path: Path, index: ContractIndex, *, display: str | None = None,
                known_secrets: Sequence[str] = (), key_env: str = DEFAULT_KEY_ENV,
                mode: str = "fail", report: CheckReport | None = None) -> CheckReport:
-    """Check one cassette: secrets in its raw text, then every interaction against the contracts."""
-    import yaml
+    """Check one cassette: secrets in its raw text, then every interaction against the contracts.
 
+    The cassette is read by the same parser replay uses, so ``check`` passes exactly the files a
+    replay can load (a corrupt or foreign file is one problem line, never a traceback).
+    """
     report = report if report is not None else CheckReport()
     shown = display or str(path)
     report.cassettes += 1
@@ -196,51 +73,30 @@ def check_file(path: Path, index: ContractIndex, *, display: str | None = None,
         found = found.replace("the configured key", f"the value of ${key_env}")
         report.problems.append(f"{shown}: secret: {found}")
     try:
-        document = load_yaml(text)
-    except yaml.YAMLError as exc:
-        report.problems.append(f"{shown}: {_yaml_problem(exc)}")
-        return report
-    if not isinstance(document, Mapping) or not isinstance(document.get("interactions"), list):
-        report.problems.append(f"{shown}: not a pytest-anyint cassette (expected a mapping with an 'interactions' list)")
-        return report
-    version = document.get("version", 1)
-    if version != 1:
-        report.problems.append(f"{shown}: cassette format version {version!r} is not supported (expected 1)")
+        document = parse_cassette_text(text, source=shown)
+    except CassetteError as exc:
+        report.problems.append(str(exc))
         return report
     for number, interaction in enumerate(document["interactions"], 1):
         report.interactions += 1
-        try:
-            _check_interaction(interaction, number, index, shown, mode, report)
-        except CassetteFormatError as exc:
-            report.problems.append(f"{shown} interaction #{number}: {exc}")
+        _check_interaction(interaction, number, index, shown, mode, report)
     return report
 
 
-def _check_interaction(interaction: Any, number: int, index: ContractIndex, shown: str, mode: str,
+def _check_interaction(interaction: Mapping[str, Any], number: int, index: ContractIndex, shown: str, mode: str,
                        report: CheckReport) -> None:
-    try:
-        request, response = interaction["request"], interaction["response"]
-        method, uri = str(request["method"]).upper(), str(request["uri"])
-        status_field = response["status"]
-        status = int(status_field["code"] if isinstance(status_field, Mapping) else status_field)
-    except (KeyError, TypeError, ValueError):
-        raise CassetteFormatError(
-            "expected request (method, uri, body) and response (status, headers, body); "
-            "this file may come from another tool"
-        ) from None
-    path = urllib.parse.urlsplit(uri).path or "/"
+    request, response = interaction["request"], interaction["response"]
+    method = request["method"].upper()
+    path = urllib.parse.urlsplit(request["uri"]).path or "/"
     if not index.is_published(method, path):
         report.problems.append(
             f"{shown} interaction #{number}: {method} {path} is not a route the gateway publishes; "
             f"closest published route: {index.closest_route(method, path)}"
         )
         return
-    body = response.get("body") if isinstance(response, Mapping) else None
-    content_type = _header(response.get("headers"), "content-type")
-    if content_type is None and isinstance(body, Mapping) and "sse" in body:
-        content_type = "text/event-stream"
-    raw = body_bytes(body)
-    for violation in index.validate(method=method, path=path, status=status, content_type=content_type, body=raw,
+    content_type = _header(response["headers"], "content-type")
+    for violation in index.validate(method=method, path=path, status=response["status"]["code"],
+                                    content_type=content_type, body=response["body"]["string"],
                                     cassette=shown, interaction=number):
         (report.problems if violation.fails(mode) else report.warnings).append(violation.message)
 

@@ -14,7 +14,6 @@ validates cleanly builds nothing else.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import difflib
 import json
@@ -1371,94 +1370,6 @@ def load_output_schema(path: Path) -> dict:
         raise ContractError(f"{path}: not a JSON Schema (expected an object, got {type(schema).__name__})")
     _check_schema(schema, path)
     return schema
-
-
-# --------------------------------------------------------------------------- secrets
-
-#: (literal start, pattern matched there, characters that may not precede it, description):
-#: finding the literal with str.find first keeps a clean 12 KB cassette under 10 µs.
-_WORDISH = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_KEY_SHAPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("sk-", re.compile(r"sk-[A-Za-z0-9_-]{16,}"), "an sk-… key-shaped string"),
-    ("Bearer", re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]{20,}"), "a Bearer token"),
-    ("AIza", re.compile(r"AIza[0-9A-Za-z_-]{30,}"), "a Google API key (AIza…)"),
-)
-
-
-def _shaped(text: str, needle: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
-    position = text.find(needle)
-    while position >= 0:
-        if position == 0 or text[position - 1] not in _WORDISH:
-            match = pattern.match(text, position)
-            if match:
-                yield match
-        position = text.find(needle, position + 1)
-
-
-#: Words that mark a scrubbed or made-up value, never a live key.
-_BENIGN = ("placeholder", "redacted", "scrubbed", "dummy", "example", "xxxxxxxx", "anyint_api_key")
-_MIN_SECRET = 8
-
-
-def _line_of(text: str, position: int) -> int:
-    return text.count("\n", 0, position) + 1
-
-
-def _base64_forms(secret: bytes) -> list[str]:
-    """The base64 text a secret becomes at each of the three byte alignments inside a larger
-    payload (e.g. ``user:key`` in Basic auth), keeping only characters the secret alone decides."""
-    forms = []
-    for pad in range(3):
-        data = b"\0" * pad + secret
-        encoded = base64.b64encode(data).decode()
-        whole = (len(data) // 3) * 4  # characters of complete 3-byte groups
-        skip = {0: 0, 1: 2, 2: 3}[pad]  # leading characters that depend on the padding
-        form = encoded[skip:whole]
-        if len(form) >= _MIN_SECRET:
-            forms.append(form)
-    return forms
-
-
-def _secret_forms(secret: str) -> list[tuple[str, str]]:
-    forms: dict[str, str] = {secret: ""}
-    for encoded in (urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)):
-        forms.setdefault(encoded, " (URL-encoded)")
-    raw = secret.encode("utf-8")
-    for form in _base64_forms(raw):
-        forms.setdefault(form, " (base64-encoded)")
-        forms.setdefault(form.replace("+", "-").replace("/", "_"), " (base64-encoded)")
-    return list(forms.items())
-
-
-def scan_secrets(text: str, known_secrets: Sequence[str] = ()) -> list[str]:
-    """What secret-looking things a text holds, described WITHOUT echoing them.
-
-    Known secrets (the configured key) are found plain, URL-encoded and base64-encoded (at any
-    alignment); key-shaped strings are ``sk-…`` (16+ chars), ``Bearer`` + 20+ token chars and
-    Google ``AIza…`` keys, except obvious placeholders such as ``<ANYINT_API_KEY>``.
-    """
-    found: list[str] = []
-    for secret in known_secrets:
-        if not secret or len(secret) < _MIN_SECRET or secret == PLACEHOLDER_KEY:
-            continue
-        for form, how in _secret_forms(secret):
-            position = text.find(form)
-            if position < 0:
-                continue
-            count = text.count(form)
-            more = f" (and {count - 1} more)" if count > 1 else ""
-            found.append(f"the configured key{how} at line {_line_of(text, position)}{more}")
-    for needle, pattern, description in _KEY_SHAPES:
-        lines = []
-        for match in _shaped(text, needle, pattern):
-            token = match.group(0).lower()
-            if any(word in token for word in _BENIGN) or PLACEHOLDER_KEY in token:
-                continue
-            lines.append(_line_of(text, match.start()))
-        if lines:
-            more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
-            found.append(f"{description} at line {lines[0]}{more}")
-    return found
 
 
 # --------------------------------------------------------------------------- the gate of a route case

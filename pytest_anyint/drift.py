@@ -680,50 +680,15 @@ class _SlowPath(Exception):
     """Anything the fast reader does not handle: the full cassette parser decides (and words errors)."""
 
 
-_YAML_BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-
-
-def _build(node: Any) -> Any:
-    """A YAML node as plain data, for the plain JSON-like YAML the serializer writes."""
-    tag = node.tag
-    if tag == "tag:yaml.org,2002:map":
-        return {_build(k): _build(v) for k, v in node.value}
-    if tag == "tag:yaml.org,2002:seq":
-        return [_build(v) for v in node.value]
-    value = node.value
-    if tag == "tag:yaml.org,2002:str":
-        return value
-    if tag == "tag:yaml.org,2002:int":
-        digits = value.lstrip("-+")
-        if digits.isdigit() and (digits == "0" or not digits.startswith("0")):
-            return int(value)
-        raise _SlowPath
-    if tag == "tag:yaml.org,2002:float":
-        try:
-            return float(value)
-        except ValueError:
-            raise _SlowPath from None
-    if tag == "tag:yaml.org,2002:null":
-        return None
-    if tag == "tag:yaml.org,2002:bool" and value.lower() in _YAML_BOOL:
-        return _YAML_BOOL[value.lower()]
-    raise _SlowPath  # octal, sexagesimal, timestamps, binary, merge keys…
-
-
 def _read_fast(text: str) -> tuple[dict[str, Any], list[_Recorded]]:
     """A cassette's metadata and interactions without building vcrpy's dict form.
 
     About twice as fast as the full parser on large trees (most of drift's time is YAML), and the
     ``json:`` bodies are used as parsed. Anything unusual raises ``_SlowPath``.
     """
-    import yaml
+    from .recording import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
 
-    from .recording import CASSETTE_VERSION, CassetteError, decode_body
-
-    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    if node is None:
-        raise _SlowPath
-    data = _build(node)
+    data = load_yaml(text)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list) or data.get("version") != CASSETTE_VERSION:
         raise _SlowPath
     out = []

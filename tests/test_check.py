@@ -13,15 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_anyint.check import (
-    CassetteFormatError,
-    add_arguments,
-    body_bytes,
-    check_dir,
-    load_yaml,
-    main,
-    run_check,
-)
+from pytest_anyint.check import add_arguments, check_dir, main, run_check
+from pytest_anyint.recording import CassetteError, load_yaml
+from pytest_anyint.recording import decode_body as body_bytes
 from pytest_anyint.contracts import ContractIndex
 
 CHAT = {
@@ -134,10 +128,10 @@ def test_the_key_from_the_environment_is_found_even_base64_encoded(clean_tree, c
 
 
 @pytest.mark.parametrize("content, expected", [
-    ("interactions:\n- request: {method: POST, uri: 'https://x/openai/v1/chat/completions'\n", "not valid YAML at line"),
+    ("interactions:\n- request: {method: POST, uri: 'https://x/openai/v1/chat/completions'\n", "yaml:3: not valid YAML (truncated or corrupt?)"),
     ("- just\n- a list\n", "not a pytest-anyint cassette"),
     ("interactions: []\nversion: 7\n", "cassette format version 7 is not supported"),
-    ("interactions:\n- {request: {}, response: {}}\nversion: 1\n", "interaction #1: expected request"),
+    ("interactions:\n- {request: {}, response: {}}\nversion: 1\n", "interaction #1: request.method is missing"),
     ("interactions:\n- request: {method: POST, uri: 'https://g/openai/v1/chat/completions', body: null}\n"
      "  response: {status: {code: 200}, headers: {}, body: {json: {}, sse: []}}\nversion: 1\n",
      "interaction #1: a body must have exactly one of json, sse, string or base64"),
@@ -194,7 +188,7 @@ def test_the_command_runs_as_a_program(clean_tree):
     (clean_tree / "broken.yaml").write_text("interactions: [")
     result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and "broken.yaml: not valid YAML" in result.stdout
+    assert result.returncode == 1 and "broken.yaml:2: not valid YAML" in result.stdout
 
 
 def test_check_dir_reports_counts_and_problems(clean_tree):
@@ -216,7 +210,7 @@ def test_body_bytes_serves_each_stored_form_exactly():
     assert body_bytes({"base64": base64.b64encode(b"\x00\xff").decode()}) == b"\x00\xff"
     assert body_bytes(None) == b"" and body_bytes({"string": None}) == b""
     for bad in ({"json": 1, "string": "x"}, {"yaml": "x"}, {"base64": "***"}, {"sse": "data: x"}):
-        with pytest.raises(CassetteFormatError):
+        with pytest.raises(CassetteError):
             body_bytes(bad)
 
 

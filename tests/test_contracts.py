@@ -24,8 +24,8 @@ from pytest_anyint.contracts import (
     ContractError,
     ContractIndex,
     load_output_schema,
-    scan_secrets,
 )
+from pytest_anyint.recording import scan_secrets
 from pytest_anyint.families import family_for_path
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "samples"

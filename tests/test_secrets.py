@@ -224,6 +224,6 @@ def test_secret_scan_is_the_last_line_of_defence(tmp_path):
             recording.CassettePersister.save_cassette(target, cassette, recording.CassetteSerializer)
     finally:
         recording.CassettePersister.known_secrets = ()
-    assert target.read_text() == "old" and "the API key (line" in str(info.value)
+    assert target.read_text() == "old" and "the configured key" in str(info.value)
     assert_no_key("the leak message", str(info.value))
     assert not list(Path(tmp_path).glob("*.anyint-tmp"))
