@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per setup (the best is shown)")
     parser.add_argument("--tests", type=int, default=300, help="number of tests (a multiple of 3)")
     parser.add_argument("--skip-cassetter", action="store_true", help="leave cassetter out (no venv)")
+    parser.add_argument("--baseline", metavar="REV", help="also run the plugin as it was at git REV (before/after)")
     args = parser.parse_args(argv)
     functions = args.tests // len(MODELS)
     tests = functions * len(MODELS)
@@ -182,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     anyint = Setup("pytest-anyint", write_suite(base / "anyint", "anyint", functions), args=["-p", "pytest_anyint.plugin"],
                    env=gateway, expect_tests=tests)
     setups += [bare, floor, anyint]
+    if args.baseline:
+        setups.append(Setup(f"pytest-anyint @ {args.baseline}", anyint.suite, args=anyint.args,
+                            env={**gateway, "PYTHONPATH": str(export_package(args.baseline, base / "baseline"))},
+                            expect_tests=tests))
     recorders.append((anyint, ["--anyint-record=once", "--no-anyint-check-models"], {"ANYINT_API_KEY": emulator.api_key}))
     if has_module("pytest_recording"):
         recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", functions),
@@ -230,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     for setup in setups:
         name = setup.name
         is_floor = floors[name] == name or setup is bare
+        if name.startswith("pytest-anyint @"):
+            rows.append([name, f"{typical[name]:.3f}", f"{over[name]:+.3f}", f"{over[name] / over[anyint.name]:.1f}x",
+                         f"{mean[name]:.3f}", f"{over_mean[name]:+.3f}", f"{wall[name]:.2f}", f"{over_wall[name]:+.2f}",
+                         f"{wall[name] / wall[anyint.name]:.2f}x"])
+            continue
         rows.append([
             name, f"{typical[name]:.3f}", "" if is_floor else f"{over[name]:+.3f}",
             "" if is_floor else f"{over[name] / over[anyint.name]:.1f}x",
@@ -264,6 +274,24 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"benchmark": "replay", "tests": tests, "ms_per_test": typical, "mean_ms_per_test": mean,
                       "fixed_ms": fixed, "wall_s": wall}))
     return 0 if all(ok for _, ok in checks) else 1
+
+
+def export_package(rev: str, target: Path) -> Path:
+    """The pytest_anyint package as it was at a git revision, in ``target`` (put on PYTHONPATH)."""
+    import io
+    import subprocess
+    import tarfile
+
+    from _harness import REPO
+
+    proc = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "pytest_anyint"],
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise BenchError(f"git archive {rev}: {proc.stderr.decode(errors='replace').strip()}")
+    target.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
+        archive.extractall(target)
+    return target
 
 
 def _payload(n: int, model: str) -> dict:

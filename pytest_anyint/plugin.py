@@ -483,13 +483,16 @@ class _OutcomeRecorder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self._note: Any = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         session = self.config.stash.get(_SESSION, None)
         if session is not None:
-            from .report import note_outcome
+            if self._note is None:  # imported once: this runs three times per test
+                from .report import note_outcome
 
-            note_outcome(session, report)
+                self._note = note_outcome
+            self._note(session, report)
 
 
 @pytest.hookimpl(optionalhook=True)

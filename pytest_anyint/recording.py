@@ -70,7 +70,8 @@ def cassette_path(
     promoting a fallback to primary renames no cassette.
     """
     name = leaf + (f"__{_slug(other_params)}" if other_params else "")
-    return cassette_dir / module_path / _slug(test_name) / _slug(route) / f"{name}.yaml"
+    # One Path from a joined string: the same path as joining Paths, at a fraction of the cost.
+    return Path(os.path.join(cassette_dir, module_path, _slug(test_name), _slug(route), f"{name}.yaml"))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -440,7 +441,8 @@ def _disk_get(name: str) -> dict[str, Any] | None:
     if _DISK is None:
         return None
     try:
-        data = marshal.loads((_DISK / name).read_bytes())
+        with open(os.path.join(_DISK, name), "rb") as handle:
+            data = marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("interactions"), list) else None
@@ -732,6 +734,8 @@ def scrub_report(report: Any, secrets: Sequence[str], placeholder: str) -> None:
 
 
 def scrub_url(url: str, secrets: Iterable[str], placeholder: str) -> str:
+    if "?" not in url:  # no query: nothing to parse (the usual gateway request)
+        return scrub_text(url, secrets, placeholder)
     parts = urllib.parse.urlsplit(url)
     if parts.query:
         pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)

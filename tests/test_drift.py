@@ -25,7 +25,8 @@ from pytest_anyint.drift import (
 )
 from pytest_anyint.recording import CassetteError, CassetteSerializer, parse_cassette_text
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "samples"
+# Reference payloads of the three families (hand-written from the official shapes, invented values).
+SAMPLES = Path(__file__).resolve().parent / "samples"
 JSON = "application/json"
 SSE = "text/event-stream"
 

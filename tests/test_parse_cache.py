@@ -1,0 +1,90 @@
+"""Replay speed without a change in what replays: the parsed-cassette cache and the cassette folder
+that collection never walks (benchmarks/ proves the speed; these tests prove the behaviour)."""
+
+from __future__ import annotations
+
+import marshal
+
+from pytest_anyint import recording
+
+from .conftest import INI
+from .test_core_loop import OPENAI_TEST
+
+CASSETTE = "test_app/test_extract/extract/gpt-5-mini.yaml"
+
+
+def _entries(project):
+    return sorted(p for p in (project.root / ".pytest_cache" / "d" / "anyint").rglob("*") if p.is_file())
+
+
+def test_a_replay_keeps_parsed_cassettes_and_an_edited_cassette_is_read_anew(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    project.replay().assert_outcomes(passed=2)
+    entries = _entries(project)
+    assert len(entries) == 2  # one parsed form per cassette content, under pytest's cache folder
+    # An edit changes the content, so the next run parses the file again and replays the edit:
+    # a recorded answer the app no longer accepts fails the test.
+    cassette = project.cassette(CASSETTE)
+    cassette.write_text(cassette.read_text().replace("gpt-5-mini: vendor", "someone-else: vendor"))
+    result = project.replay("-k", "primary")
+    result.assert_outcomes(failed=1)
+    assert len(_entries(project)) == 3
+
+
+def test_a_corrupt_cache_entry_is_a_miss_not_a_failure(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    project.replay().assert_outcomes(passed=2)
+    for entry in _entries(project):
+        entry.write_bytes(b"\x00not marshal")
+    recording._PARSED.clear()  # pytester runs in this process: read from disk, not from memory
+    project.replay().assert_outcomes(passed=2)
+    assert all(isinstance(marshal.loads(e.read_bytes()), dict) for e in _entries(project))  # rewritten
+
+
+def test_without_the_cacheprovider_nothing_is_written(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    project.replay("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    assert _entries(project) == []
+
+
+def test_the_cache_never_serves_another_content(tmp_path):
+    """Keyed by the file's bytes: two files with one content share an entry, an edit never does."""
+    recording.use_parse_cache(tmp_path / "cache")
+    try:
+        text = (
+            "interactions:\n- request: {method: GET, uri: 'https://g/openai/v1/models', body: {string: ''}, headers: {}}\n"
+            "  response: {status: {code: 200, message: OK}, headers: {}, body: {json: {data: []}}}\nversion: 1\n"
+        )
+        first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+        first.write_text(text)
+        second.write_text(text.replace("data: []", "data: [1]"))
+        recording._PARSED.clear()
+        assert recording.read_cassette(first)["interactions"][0]["response"]["body"]["string"] == b'{"data":[]}'
+        assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
+        recording._PARSED.clear()  # from disk now
+        assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
+    finally:
+        recording.use_parse_cache(None)
+        recording._PARSED.clear()
+
+
+def test_collection_never_walks_the_cassette_folder(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    # Nothing under cassettes/ is a test, whatever its name; the tests beside it still run.
+    stray = project.root / "cassettes" / "test_app" / "test_stray.py"
+    stray.write_text("def test_stray():\n    assert False\n")
+    project.replay().assert_outcomes(passed=2)
+
+
+def test_a_cassette_folder_that_holds_tests_is_still_collected(project):
+    """``anyint_cassette_dir = tests``: the folder has tests of its own at its top, so it is walked."""
+    project.tests(test_app=OPENAI_TEST)
+    (project.root / "tests").mkdir()
+    (project.root / "tests" / "test_here.py").write_text("def test_here():\n    pass\n")
+    project.pytester.makeini(INI + "anyint_cassette_dir = tests\n")
+    result = project.pytester.runpytest("--collect-only", "-q", "tests")
+    result.stdout.fnmatch_lines(["tests/test_here.py::test_here"])
