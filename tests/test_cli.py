@@ -1,0 +1,53 @@
+"""The ``pytest-anyint`` command: every subcommand explains itself, and ``emulate`` serves the gateway."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+COMMANDS = ("check", "prune", "drift", "models", "emulate", "report")
+
+
+def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_anyint.cli", *args], capture_output=True, text=True, **kwargs)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command):
+    result = _cli(command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: pytest-anyint {command}")
+
+
+def test_no_command_prints_help_and_exit_codes():
+    result = _cli()
+    assert result.returncode == 2
+    assert all(command in result.stdout for command in COMMANDS)
+    assert "Exit codes: 0 ok, 1 problems found, 2 usage or input error." in result.stdout
+
+
+def test_emulate_serves_the_gateway_on_loopback_until_interrupted():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pytest_anyint.cli", "emulate", "--port", str(port), "--api-key", "k-test"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = server.stdout.readline()
+        assert line.startswith(f"AnyInt emulator listening on http://127.0.0.1:{port}")
+        base = f"http://127.0.0.1:{port}"
+        listed = httpx.get(f"{base}/openai/v1/models", headers={"Authorization": "Bearer k-test"})
+        assert listed.status_code == 200 and "gpt-5-mini" in [m["id"] for m in listed.json()["data"]]
+        refused = httpx.get(f"{base}/openai/v1/models", headers={"Authorization": "Bearer wrong"})
+        assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=10)
+    assert server.returncode in (0, 130) and "Traceback" not in stderr
