@@ -104,7 +104,7 @@ def test_a_broken_stream_exits_1_with_the_stream_rule(clean_tree, capsys):
 
 
 def test_a_planted_key_exits_1_without_printing_it(clean_tree, capsys):
-    key = "sk-proj-4f9Qw8Zr7Lx2Vb6Nc1Md5Ke3"
+    key = "sk-proj-4f9Qw8Zr7Lx2Vb6Nc1Md5Ke3"  # invented for this test, not a real key
     leaky = interaction()
     leaky["request"]["headers"]["authorization"] = [f"Bearer {key}"]
     path = write_cassette(clean_tree / "leaky.yaml", [leaky])

@@ -754,7 +754,7 @@ def test_scan_secrets_finds_keys_in_every_form_without_echoing_them():
     import base64
     import urllib.parse
 
-    key = "sk-plan-Z9y8X7w6V5u4T3s2R1q0"
+    key = "sk-plan-Z9y8X7w6V5u4T3s2R1q0"  # invented for this test, not a real key
     text = "\n".join([
         "headers:",
         f"  authorization: Bearer {key}",
