@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from .contracts import MODES, ContractError, ContractIndex
-from .recording import CassetteError, parse_cassette_text, scan_secrets
+from .recording import CassetteError, header_value, parse_cassette_text, scan_secrets
 
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
@@ -40,17 +40,6 @@ def iter_cassettes(directory: Path) -> Iterator[Path]:
         for name in sorted(files):
             if name.endswith(CASSETTE_SUFFIXES) and not name.startswith("."):
                 yield Path(root) / name
-
-
-def _header(headers: Any, name: str) -> str | None:
-    if not isinstance(headers, Mapping):
-        return None
-    for key, value in headers.items():
-        if isinstance(key, str) and key.lower() == name:
-            if isinstance(value, list):
-                return str(value[0]) if value else None
-            return None if value is None else str(value)
-    return None
 
 
 def check_file(path: Path, index: ContractIndex, *, display: str | None = None,
@@ -94,7 +83,7 @@ def _check_interaction(interaction: Mapping[str, Any], number: int, index: Contr
             f"closest published route: {index.closest_route(method, path)}"
         )
         return
-    content_type = _header(response["headers"], "content-type")
+    content_type = header_value(response["headers"], "content-type")
     for violation in index.validate(method=method, path=path, status=response["status"]["code"],
                                     content_type=content_type, body=response["body"]["string"],
                                     cassette=shown, interaction=number):

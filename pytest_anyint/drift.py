@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .recording import header_value
+
 from . import sse
 
 #: Keys whose string values are type tags or closed-ish enums: a new value is additive drift.
@@ -400,15 +402,6 @@ class _Recorded:
         return ShapeFingerprint.of_response(self.status, self.content_type, self.body)
 
 
-def _header(headers: Mapping[str, Any], name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            if isinstance(value, list):
-                return str(value[0]) if value else None
-            return str(value)
-    return None
-
-
 def _from_vcr_dicts(interactions: Iterable[Mapping[str, Any]]) -> list[_Recorded]:
     """Interactions in vcrpy dict form (``recording.read_cassette``)."""
     out = []
@@ -421,7 +414,7 @@ def _from_vcr_dicts(interactions: Iterable[Mapping[str, Any]]) -> list[_Recorded
                 str(request.get("method", "GET")),
                 urllib.parse.urlsplit(str(request.get("uri", ""))).path,
                 (response.get("status") or {}).get("code"),
-                _header(response.get("headers") or {}, "content-type"),
+                header_value(response.get("headers"), "content-type"),
                 raw.encode("utf-8") if isinstance(raw, str) else (raw or b""),
             )
         )
@@ -439,19 +432,17 @@ def _from_cassette(cassette: Any) -> list[_Recorded]:
                 str(request.method),
                 urllib.parse.urlsplit(str(request.uri)).path,
                 (response.get("status") or {}).get("code"),
-                _header(response.get("headers") or {}, "content-type"),
+                header_value(response.get("headers"), "content-type"),
                 raw.encode("utf-8") if isinstance(raw, str) else (raw or b""),
             )
         )
     return out
 
 
-@dataclass
-class CassetteDrift:
-    """The comparison of one cassette pair."""
+class _Findings:
+    """Breaking and additive findings, split (for anything with a ``findings`` list)."""
 
-    findings: list[DriftFinding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    findings: list[DriftFinding]
 
     @property
     def breaking(self) -> list[DriftFinding]:
@@ -460,6 +451,14 @@ class CassetteDrift:
     @property
     def additive(self) -> list[DriftFinding]:
         return [f for f in self.findings if not f.breaking]
+
+
+@dataclass
+class CassetteDrift(_Findings):
+    """The comparison of one cassette pair."""
+
+    findings: list[DriftFinding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def compare_interactions(
@@ -574,7 +573,7 @@ class DriftUsageError(Exception):
 
 
 @dataclass
-class DriftReport:
+class DriftReport(_Findings):
     """The comparison of two cassette trees."""
 
     old_label: str
@@ -584,14 +583,6 @@ class DriftReport:
     findings: list[DriftFinding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-    @property
-    def breaking(self) -> list[DriftFinding]:
-        return [f for f in self.findings if f.breaking]
-
-    @property
-    def additive(self) -> list[DriftFinding]:
-        return [f for f in self.findings if not f.breaking]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -696,7 +687,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[_Recorded]]:
         for interaction in data["interactions"]:
             request, response = interaction["request"], interaction["response"]
             body = response.get("body")
-            content_type = _header(response.get("headers") or {}, "content-type")
+            content_type = header_value(response.get("headers"), "content-type")
             path = urllib.parse.urlsplit(str(request["uri"])).path
             status = response["status"]["code"]
             if isinstance(body, dict) and len(body) == 1 and "json" in body:

@@ -412,14 +412,6 @@ def parse_json(body: bytes | str | None) -> Any:
         return None
 
 
-def model_in_request(path: str, body: bytes | str | None) -> str | None:
-    """The model a gateway request names, read the way its family names it."""
-    family = family_for_path(path)
-    if family is None:
-        return None
-    return family.model_from_request(path, parse_json(body) if family.name != "gemini" else None)
-
-
 def model_slug(model: str) -> str:
     """A model ID as a file name: characters outside ``[A-Za-z0-9._-]`` become ``_``."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", model)

@@ -403,7 +403,7 @@ class _Exchange:
         timing = response.get("timing") or {}
         call.latency_s = timing.get("total_s")
         headers = recording.header_items(response["headers"])
-        self._after_response(status, _find_header(headers, "content-type"), body, index + 1)
+        self._after_response(status, recording.header_value(response["headers"], "content-type"), body, index + 1)
         message = response["status"].get("message")
         extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
         return self.httpx.Response(status, headers=headers, stream=self.httpx.ByteStream(body), extensions=extensions)
@@ -526,12 +526,6 @@ def _unplayed_response(cassette: Any, request: Any) -> dict[str, Any] | None:
         return None
 
 
-def _find_header(headers: list[tuple[str, Any]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-    return None
-
 
 def _is_stream_request(path: str, query: bytes | str, body: bytes, parsed: Any = None) -> bool:
     if path.endswith(":streamGenerateContent"):
@@ -583,4 +577,4 @@ def _fill_usage(
         call.served_model = served
 
 
-__all__ = ["CaseContext", "InterceptError", "activate", "active", "install", "origin_of", "FAMILIES"]
+__all__ = ["CaseContext", "InterceptError", "activate", "active", "install", "origin_of"]

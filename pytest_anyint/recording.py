@@ -145,12 +145,18 @@ def decode_body(body: Any) -> bytes:
     raise CassetteError(f"unknown body form {form!r}: expected json, sse, string or base64")
 
 
-def _header(headers: Mapping[str, Any], name: str) -> str | None:
+def header_value(headers: Any, name: str) -> str | None:
+    """The first value of a stored header (``name`` in lower case); None when absent.
+
+    Stored headers map a name to a list of values (vcrpy's form) or, hand-edited, to one value.
+    """
+    if not isinstance(headers, Mapping):
+        return None
     for key, value in headers.items():
-        if key.lower() == name:
+        if isinstance(key, str) and key.lower() == name:
             if isinstance(value, list):
-                return value[0] if value else None
-            return value
+                return str(value[0]) if value else None
+            return None if value is None else str(value)
     return None
 
 
@@ -181,9 +187,9 @@ class CassetteSerializer:
         for interaction in cassette_dict.get("interactions", []):
             request = dict(interaction["request"])
             response = dict(interaction["response"])
-            request_type = _header(request.get("headers") or {}, "content-type")
+            request_type = header_value(request.get("headers"), "content-type")
             request["body"] = encode_body(request.get("body"), request_type or "application/json")
-            response_type = _header(response.get("headers") or {}, "content-type")
+            response_type = header_value(response.get("headers"), "content-type")
             body = response.get("body") or {}
             response["body"] = encode_body(body.get("string") if isinstance(body, Mapping) else body, response_type)
             interactions.append({"request": request, "response": response})
