@@ -235,3 +235,60 @@ def workdir(name: str) -> Path:
 
         atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def conclude(checks: Sequence[tuple[str, bool]], summary: dict[str, Any]) -> int:
+    """Print each target's verdict and one JSON summary line; the exit status says if all were met."""
+    for label, ok in checks:
+        print(f"  {verdict(ok)}  {label}")
+    print(json.dumps(summary))
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+def run_benchmark(main: Callable[[], int]) -> None:
+    """Run a benchmark's ``main``: exit 0 (targets met), 1 (missed) or 2 (the benchmark itself failed)."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def client_fixtures(floor_body_file: str, content_type: str) -> dict[str, str]:
+    """The session-scoped ``client`` fixture of each setup, for its conftest.py (§13: clients are
+    built once, not per test). ``floor`` builds the same client, but a MockTransport mounted for
+    all URLs answers every request with the body in ``floor_body_file``."""
+    return {
+        "anyint": '''
+@pytest.fixture(scope="session")
+def client(anyint_gateway):
+    import httpx
+
+    with httpx.Client(base_url=anyint_gateway.base_url("openai"), headers=anyint_gateway.headers("openai")) as c:
+        yield c
+''',
+        "vcr": '''
+@pytest.fixture(scope="session")
+def client():
+    import httpx
+
+    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
+    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers) as c:
+        yield c
+''',
+        "floor": f'''
+@pytest.fixture(scope="session")
+def client():
+    import httpx, pathlib
+
+    body = (pathlib.Path(__file__).parent / {floor_body_file!r}).read_bytes()
+
+    def answer(request):
+        return httpx.Response(200, content=body, headers={{"content-type": {content_type!r}}})
+
+    headers = {{"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}}
+    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers,
+                      mounts={{"all://": httpx.MockTransport(answer)}}) as c:
+        yield c
+''',
+    }

@@ -16,7 +16,6 @@ Usage: ``python benchmarks/bench_check.py [--rounds N] [--interactions N]``.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import BenchError, Setup, base_env, machine, median, run_pytest, table, verdict, workdir  # noqa: E402
+from _harness import (  # noqa: E402
+    BenchError,
+    Setup,
+    base_env,
+    conclude,
+    machine,
+    median,
+    run_benchmark,
+    run_pytest,
+    table,
+    workdir,
+)
 
 TARGET_S = 5.0
 TARGET_MB = 150.0
@@ -193,15 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     checks = [(f"check <= {TARGET_S:g} s ({wall[name]:.2f} s)", wall[name] <= TARGET_S),
               (f"check peak memory <= {TARGET_MB:g} MB ({rss[name]:.0f} MB)", rss[name] <= TARGET_MB)]
     print()
-    for label, ok in checks:
-        print(f"  {verdict(ok)}  {label}")
-    print(json.dumps({"benchmark": "check", "interactions": total, "wall_s": wall, "peak_mb": rss}))
-    return 0 if all(ok for _, ok in checks) else 1
+    return conclude(checks, {"benchmark": "check", "interactions": total, "wall_s": wall, "peak_mb": rss})
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_benchmark(main)

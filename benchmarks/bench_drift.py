@@ -16,14 +16,21 @@ Usage: ``python benchmarks/bench_drift.py [--rounds N] [--pairs N]``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _harness import (  # noqa: E402
+    base_env,
+    conclude,
+    machine,
+    median,
+    run_benchmark,
+    table,
+    workdir,
+)
 from bench_check import measure, record_seed, write_copies  # noqa: E402
-from _harness import BenchError, base_env, machine, median, table, verdict, workdir  # noqa: E402
 
 TARGET_S = 3.0
 
@@ -88,15 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     name = "pytest-anyint drift"
     checks = [(f"drift over {pairs} pairs <= {TARGET_S:g} s ({wall[name]:.2f} s)", wall[name] <= TARGET_S)]
     print()
-    for label, ok in checks:
-        print(f"  {verdict(ok)}  {label}")
-    print(json.dumps({"benchmark": "drift", "pairs": pairs, "wall_s": wall, "peak_mb": rss}))
-    return 0 if all(ok for _, ok in checks) else 1
+    return conclude(checks, {"benchmark": "drift", "pairs": pairs, "wall_s": wall, "peak_mb": rss})
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_benchmark(main)

@@ -21,7 +21,6 @@ apart as wall time. Usage: ``python benchmarks/bench_replay.py [--rounds N] [--t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -32,13 +31,15 @@ from _harness import (  # noqa: E402
     BenchError,
     Setup,
     cassetter_python,
+    client_fixtures,
+    conclude,
     has_module,
     interleaved,
     machine,
+    run_benchmark,
     run_pytest,
     table,
     tool_version,
-    verdict,
     workdir,
 )
 
@@ -77,43 +78,7 @@ def check(response):
     assert response.json()["choices"][0]["message"]["content"].startswith("{{")
 '''
 
-# The shared client of each setup, in conftest.py (§13: clients are built once, not per test).
-CLIENTS = {
-    "anyint": '''
-@pytest.fixture(scope="session")
-def client(anyint_gateway):
-    import httpx
-
-    with httpx.Client(base_url=anyint_gateway.base_url("openai"), headers=anyint_gateway.headers("openai")) as c:
-        yield c
-''',
-    "vcr": '''
-@pytest.fixture(scope="session")
-def client():
-    import httpx
-
-    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
-    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers) as c:
-        yield c
-''',
-    # The same client as the others (its default transport and TLS context are built too); every
-    # request is answered by a MockTransport mounted for all URLs.
-    "floor": '''
-@pytest.fixture(scope="session")
-def client():
-    import httpx, pathlib
-
-    body = (pathlib.Path(__file__).parent / "floor_body.json").read_bytes()
-
-    def answer(request):
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
-
-    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
-    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers,
-                      mounts={"all://": httpx.MockTransport(answer)}) as c:
-        yield c
-''',
-}
+CLIENTS = client_fixtures("floor_body.json", "application/json")
 
 TESTS = {
     "anyint": '''
@@ -268,11 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                            f"({wall[anyint.name]:.2f} s vs {wall[setup.name]:.2f} s)",
                            wall[anyint.name] < wall[setup.name]))
     print()
-    for label, ok in checks:
-        print(f"  {verdict(ok)}  {label}")
-    print(json.dumps({"benchmark": "replay", "tests": tests, "ms_per_test": typical, "mean_ms_per_test": mean,
-                      "fixed_ms": fixed, "wall_s": wall}))
-    return 0 if all(ok for _, ok in checks) else 1
+    return conclude(checks, {"benchmark": "replay", "tests": tests, "ms_per_test": typical, "mean_ms_per_test": mean,
+                      "fixed_ms": fixed, "wall_s": wall})
 
 
 def export_package(rev: str, target: Path) -> Path:
@@ -300,8 +262,4 @@ def _payload(n: int, model: str) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_benchmark(main)

@@ -23,7 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import TIMING_CONFTEST, BenchError, base_env, machine, table, verdict, workdir  # noqa: E402
+from _harness import (  # noqa: E402
+    TIMING_CONFTEST,
+    BenchError,
+    base_env,
+    conclude,
+    machine,
+    run_benchmark,
+    table,
+    workdir,
+)
 
 TARGET_MS = 50.0
 TESTS = 300
@@ -107,16 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     checks = [(f"an unused plugin adds < {TARGET_MS:g} ms to pytest --co ({added:+.0f} ms)", added < TARGET_MS)]
     print(f"\na full run: the plugin's hooks and autouse fixture add {checks_per_test:+.1f} us to a test's own time "
           f"(median test; {run_added:+.0f} us per test in wall time, noise included)\n")
-    for label, ok in checks:
-        print(f"  {verdict(ok)}  {label}")
-    print(json.dumps({"benchmark": "startup", "wall_ms": best, "plugin_import_ms": import_ms, "imports": extra,
-                      "per_test_us": per_test_us}))
-    return 0 if all(ok for _, ok in checks) else 1
+    return conclude(checks, {"benchmark": "startup", "wall_ms": best, "plugin_import_ms": import_ms, "imports": extra,
+                      "per_test_us": per_test_us})
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_benchmark(main)

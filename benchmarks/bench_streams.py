@@ -17,7 +17,6 @@ the one-off imports). Usage: ``python benchmarks/bench_streams.py [--rounds N] [
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -26,17 +25,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (  # noqa: E402
     TIMING_CONFTEST,
-    BenchError,
     Setup,
+    client_fixtures,
+    conclude,
     has_module,
     machine,
     median,
+    run_benchmark,
     run_pytest,
     table,
     tool_version,
-    verdict,
+    workdir,  # noqa: E402
 )
-from _harness import workdir  # noqa: E402
 
 TARGET_MS = 50.0
 TESTS = 6
@@ -74,40 +74,7 @@ def read(client, n):
     assert events[-1] == "data: [DONE]" and len(events) > 100
 '''
 
-CLIENTS = {
-    "anyint": '''
-@pytest.fixture(scope="session")
-def client(anyint_gateway):
-    import httpx
-
-    with httpx.Client(base_url=anyint_gateway.base_url("openai"), headers=anyint_gateway.headers("openai")) as c:
-        yield c
-''',
-    "vcr": '''
-@pytest.fixture(scope="session")
-def client():
-    import httpx
-
-    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
-    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers) as c:
-        yield c
-''',
-    "floor": '''
-@pytest.fixture(scope="session")
-def client():
-    import httpx, pathlib
-
-    body = (pathlib.Path(__file__).parent / "stream_body.txt").read_bytes()
-
-    def answer(request):
-        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
-
-    headers = {"Authorization": "Bearer " + os.environ["BENCH_API_KEY"]}
-    with httpx.Client(base_url=os.environ["BENCH_GATEWAY_URL"] + "/openai/v1", headers=headers,
-                      mounts={"all://": httpx.MockTransport(answer)}) as c:
-        yield c
-''',
-}
+CLIENTS = client_fixtures("stream_body.txt", "text/event-stream")
 
 TEST = {
     "anyint": '''
@@ -200,15 +167,8 @@ def main(argv: list[str] | None = None) -> int:
          times[anyint.name] <= TARGET_MS),
     ]
     print()
-    for label, ok in checks:
-        print(f"  {verdict(ok)}  {label}")
-    print(json.dumps({"benchmark": "streams", "chunks": chunks, "ms_per_test": times}))
-    return 0 if all(ok for _, ok in checks) else 1
+    return conclude(checks, {"benchmark": "streams", "chunks": chunks, "ms_per_test": times})
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_benchmark(main)

@@ -19,14 +19,21 @@ Usage: ``python benchmarks/bench_xdist.py [--rounds N] [--tests N] [--work-ms N]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_replay  # noqa: E402
-from _harness import BenchError, Setup, machine, run_pytest, table, verdict, workdir  # noqa: E402
+from _harness import (  # noqa: E402
+    Setup,
+    conclude,
+    machine,
+    run_benchmark,
+    run_pytest,
+    table,
+    workdir,
+)
 
 TARGET = 1.6
 
@@ -125,15 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.append((f"with CPU-bound work pytest-anyint scales like the floor ({speedup['pytest-anyint, cpu']:.2f}x "
                        f"vs {speedup['floor, cpu']:.2f}x: {ratio:.0%})", ratio >= 0.9))
     print()
-    for label, ok in checks:
-        print(f"  {verdict(ok)}  {label}")
-    print(json.dumps({"benchmark": "xdist", "tests": tests, "wall_s": wall, "speedup": speedup}))
-    return 0 if all(ok for _, ok in checks) else 1
+    return conclude(checks, {"benchmark": "xdist", "tests": tests, "wall_s": wall, "speedup": speedup})
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run_benchmark(main)
