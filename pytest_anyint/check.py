@@ -14,12 +14,11 @@ import sys
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from .contracts import MODES, ContractError, ContractIndex
-from .recording import CassetteError, header_value, parse_cassette_text, scan_secrets
+from .recording import CassetteError, header_value, iter_cassettes, parse_cassette_text, scan_secrets
 
-CASSETTE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
 
 
@@ -31,15 +30,6 @@ class CheckReport:
     warnings: list[str] = field(default_factory=list)
     cassettes: int = 0
     interactions: int = 0
-
-
-def iter_cassettes(directory: Path) -> Iterator[Path]:
-    """Every ``*.yaml``/``*.yml`` under a directory, in a stable order, skipping hidden folders."""
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(CASSETTE_SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
 
 
 def check_file(path: Path, index: ContractIndex, *, display: str | None = None,

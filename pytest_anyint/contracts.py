@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import sse
-from .families import FAMILY_NAMES, PLACEHOLDER_KEY, family_for_path, get_family
+from .families import FAMILY_NAMES, family_for_path, get_family
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "_contracts"
 INDEX_NAME = "index.yaml"

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .recording import header_value
+from .recording import header_value, is_cassette_name, iter_cassettes
 
 from . import sse
 
@@ -599,20 +599,9 @@ class DriftReport(_Findings):
         }
 
 
-def _is_cassette_name(name: str) -> bool:
-    return name.endswith((".yaml", ".yml")) and not name.startswith(".")
-
-
 def read_tree(root: Path) -> dict[str, bytes]:
     """Every cassette file under ``root`` by its POSIX path relative to ``root``."""
-    out: dict[str, bytes] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if _is_cassette_name(name):
-                full = Path(folder) / name
-                out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in iter_cassettes(root)}
 
 
 def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes:
@@ -649,7 +638,7 @@ def read_git_tree(rev: str, directory: Path) -> dict[str, bytes]:
         meta, _, name = record.partition(b"\t")
         _, kind, sha = meta.split()
         path = name.decode("utf-8", "surrogateescape")
-        if kind != b"blob" or not _is_cassette_name(path.rsplit("/", 1)[-1]):
+        if kind != b"blob" or not is_cassette_name(path.rsplit("/", 1)[-1]):
             continue
         relative = path[len(prefix) + 1 :] if prefix not in ("", ".") else path
         entries.append((relative, sha.decode()))

@@ -56,6 +56,20 @@ class SecretLeakError(CassetteError):
 # --------------------------------------------------------------------------- paths
 
 
+def is_cassette_name(name: str) -> bool:
+    """A cassette file name: ``*.yaml`` or ``*.yml``, not hidden (temporary files start with a dot)."""
+    return name.endswith((".yaml", ".yml")) and not name.startswith(".")
+
+
+def iter_cassettes(directory: Path) -> Iterator[Path]:
+    """Every cassette under a directory, in a stable order, skipping hidden folders."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if is_cassette_name(name):
+                yield Path(root) / name
+
+
 def cassette_path(
     cassette_dir: Path,
     module_path: str,
