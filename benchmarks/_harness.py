@@ -24,9 +24,7 @@ from typing import Any, Callable, Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-#: cassetter is installed in its own venv (its pytest plugin cannot share a process with
-#: pytest-recording); cached here between runs and ignored by git.
-CASSETTER_VENV = HERE / ".venv-cassetter"
+#: The cassetter version of its venv (``benchmarks/.venv-cassetter``, see ``tool_venv``).
 CASSETTER_VERSION = os.environ.get("BENCH_CASSETTER_VERSION", "0.16.1")
 
 #: A pytest plugin, placed in every generated suite as conftest.py (identical for every setup):
@@ -202,24 +200,45 @@ def tool_version(dist: str, python: str = sys.executable) -> str:
 # --------------------------------------------------------------------------- environments
 
 
-def cassetter_python(log: Callable[[str], None] = print) -> str:
-    """The Python of a venv with cassetter, and the same pytest and httpx as this one."""
-    python = CASSETTER_VENV / "bin" / "python"
-    wanted = {"cassetter": CASSETTER_VERSION, "pytest": tool_version("pytest"), "httpx": tool_version("httpx")}
+def tool_venv(name: str, pins: dict[str, str], editable: Sequence[Path] = (),
+              log: Callable[[str], None] = print) -> str:
+    """The Python of ``benchmarks/.venv-<name>``: only the pinned packages (and ``editable``
+    projects with their own dependencies), created on first use and rebuilt when a pin moved.
+
+    Each tool runs in an environment of its own that holds what it and the suite need and
+    nothing else, so no tool pays for imports another tool's environment happens to offer
+    (vcrpy, for one, imports every HTTP library it finds installed)."""
+    venv = HERE / f".venv-{name}"
+    python = venv / "bin" / "python"
     if python.exists():
-        have = {name: tool_version(name, str(python)) for name in wanted}
-        if have == wanted:
+        have = {dist: tool_version(dist, str(python)) for dist in pins}
+        if have == pins:
             return str(python)
-        log(f"cassetter venv is stale ({have} != {wanted}); rebuilding {CASSETTER_VENV}")
-        shutil.rmtree(CASSETTER_VENV)
-    log(f"creating {CASSETTER_VENV} (cassetter {CASSETTER_VERSION}) ...")
-    subprocess.run([sys.executable, "-m", "venv", str(CASSETTER_VENV)], check=True)
-    pins = [f"{name}=={version}" for name, version in wanted.items()]
-    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True)
+        log(f"{venv.name} is stale ({have} != {pins}); rebuilding it")
+        shutil.rmtree(venv)
+    log(f"creating {venv} ({', '.join(f'{d} {v}' for d, v in pins.items())}) ...")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    args = [f"{dist}=={version}" for dist, version in pins.items()]
+    for project in editable:
+        args += ["-e", str(project)]
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
     if proc.returncode != 0:
-        shutil.rmtree(CASSETTER_VENV, ignore_errors=True)
-        raise BenchError(f"could not install {' '.join(pins)} into {CASSETTER_VENV}:\n{proc.stderr[-2000:]}")
+        shutil.rmtree(venv, ignore_errors=True)
+        raise BenchError(f"could not install {' '.join(args)} into {venv}:\n{proc.stderr[-2000:]}")
     return str(python)
+
+
+def cassetter_python(log: Callable[[str], None] = print) -> str:
+    """A venv with cassetter, and the same pytest and httpx as the dev environment."""
+    return tool_venv("cassetter", {"cassetter": CASSETTER_VERSION, "pytest": tool_version("pytest"),
+                                   "httpx": tool_version("httpx")}, log=log)
+
+
+def vcrpy_python(log: Callable[[str], None] = print) -> str:
+    """A venv with the two vcrpy-based tools, this plugin (editable: the working tree is what is
+    measured) and pytest-recording, plus pytest-xdist, at the dev environment's versions."""
+    pins = {dist: tool_version(dist) for dist in ("pytest", "httpx", "vcrpy", "pytest-recording", "pytest-xdist")}
+    return tool_venv("vcrpy", pins, editable=[REPO], log=log)
 
 
 def has_module(name: str, python: str = sys.executable) -> bool:

@@ -8,7 +8,12 @@ on a shared machine noise only ever adds):
 - ``anyint``: pytest-anyint replaying its cassettes, contract validation and call trail on
   (the defaults: ``--anyint-contracts=fail``).
 - ``pytest-recording``: ``@pytest.mark.vcr`` with its defaults, replaying its cassettes.
-- ``cassetter``: ``@pytest.mark.vcr`` with its defaults, in its own venv.
+- ``cassetter``: ``@pytest.mark.vcr`` with its defaults.
+
+Each tool runs in an environment of its own holding what it and the suite need (pytest, httpx, the
+tool): ``benchmarks/.venv-vcrpy`` for the two vcrpy-based tools (this plugin, editable, and
+pytest-recording, with the bare and floor suites), ``benchmarks/.venv-cassetter`` for cassetter
+(with a floor of its own); both are created on first use with the dev environment's versions.
 
 Each tool records its own cassettes once, from the same emulator (pytest_anyint.emulator), which
 is stopped before any replay: a setup that reached for the network would fail, not be timed.
@@ -33,13 +38,13 @@ from _harness import (  # noqa: E402
     cassetter_python,
     client_fixtures,
     conclude,
-    has_module,
     interleaved,
     machine,
     run_benchmark,
     run_pytest,
     table,
     tool_version,
+    vcrpy_python,
     workdir,
 )
 
@@ -141,24 +146,23 @@ def main(argv: list[str] | None = None) -> int:
     setups: list[Setup] = []
     recorders: list[tuple[Setup, list[str], dict[str, str]]] = []
 
-    bare = Setup("bare (no HTTP call)", write_suite(base / "bare", "bare", functions), env=gateway, expect_tests=tests)
-    floor = Setup("floor (MockTransport)", write_suite(base / "floor", "floor", functions), env=gateway,
-                  expect_tests=tests)
-    anyint = Setup("pytest-anyint", write_suite(base / "anyint", "anyint", functions), args=["-p", "pytest_anyint.plugin"],
-                   env=gateway, expect_tests=tests)
+    vcrpy = vcrpy_python(say)  # this plugin and pytest-recording, in an environment of their own
+    bare = Setup("bare (no HTTP call)", write_suite(base / "bare", "bare", functions), python=vcrpy, env=gateway,
+                 expect_tests=tests)
+    floor = Setup("floor (MockTransport)", write_suite(base / "floor", "floor", functions), python=vcrpy,
+                  env=gateway, expect_tests=tests)
+    anyint = Setup("pytest-anyint", write_suite(base / "anyint", "anyint", functions), python=vcrpy,
+                   args=["-p", "pytest_anyint.plugin"], env=gateway, expect_tests=tests)
     setups += [bare, floor, anyint]
     if args.baseline:
-        setups.append(Setup(f"pytest-anyint @ {args.baseline}", anyint.suite, args=anyint.args,
+        setups.append(Setup(f"pytest-anyint @ {args.baseline}", anyint.suite, python=vcrpy, args=anyint.args,
                             env={**gateway, "PYTHONPATH": str(export_package(args.baseline, base / "baseline"))},
                             expect_tests=tests))
     recorders.append((anyint, ["--anyint-record=once", "--no-anyint-check-models"], {"ANYINT_API_KEY": emulator.api_key}))
-    if has_module("pytest_recording"):
-        recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", functions),
-                          args=["-p", "pytest_recording.plugin"], env=gateway, expect_tests=tests)
-        setups.append(recording)
-        recorders.append((recording, ["--record-mode=once"], {}))
-    else:
-        say("pytest-recording is not installed here (pip install -e '.[bench]'): left out")
+    recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", functions), python=vcrpy,
+                      args=["-p", "pytest_recording.plugin"], env=gateway, expect_tests=tests)
+    setups.append(recording)
+    recorders.append((recording, ["--record-mode=once"], {}))
     cassetter_floor = None
     if not args.skip_cassetter:
         python = cassetter_python(say)

@@ -13,6 +13,7 @@ work is run two ways: ``wait`` (the test waits 5 ms, like a test that waits on I
 (5 ms of busy computation). On a 2-core machine the xdist controller competes with the two workers
 for CPU, so CPU-bound work cannot reach 1.6x for any suite (the floor shows the ceiling); the
 target is checked on ``wait``, where only serialization inside the plugin could hold it back.
+Both run in the replay benchmark's environment (``benchmarks/.venv-vcrpy``).
 Usage: ``python benchmarks/bench_xdist.py [--rounds N] [--tests N] [--work-ms N] [--work wait|cpu|both]``.
 """
 
@@ -32,6 +33,7 @@ from _harness import (  # noqa: E402
     run_benchmark,
     run_pytest,
     table,
+    vcrpy_python,
     workdir,
 )
 
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {"BENCH_GATEWAY_URL": emulator.url, "BENCH_API_KEY": emulator.api_key, "ANYINT_BASE_URL": emulator.url}
     sample = httpx.post(f"{emulator.url}/openai/v1/chat/completions", json=bench_replay._payload(0, bench_replay.MODELS[0]),
                         headers={"Authorization": f"Bearer {emulator.api_key}"})
+    python = vcrpy_python(say)  # the replay benchmark's environment: pytest, httpx, the plugin, pytest-xdist
     plugin = ["-p", "pytest_anyint.plugin"]
     xdist = ["-p", "xdist.plugin", "-n", "2"]
     setups = []
@@ -96,13 +99,14 @@ def main(argv: list[str] | None = None) -> int:
             suites[kind] = suite
         (suites["floor"] / "floor_body.json").write_bytes(sample.content)
         say(f"recording {tests} cassettes against the emulator ...")
-        run_pytest(Setup("record", suites["anyint"], args=plugin, env={**env, "ANYINT_API_KEY": emulator.api_key},
-                         expect_tests=tests), "--anyint-record=once", "--no-anyint-check-models")
+        run_pytest(Setup("record", suites["anyint"], python, args=plugin,
+                         env={**env, "ANYINT_API_KEY": emulator.api_key}, expect_tests=tests),
+                   "--anyint-record=once", "--no-anyint-check-models")
         setups += [
-            Setup(f"floor, {work}, serial", suites["floor"], env=env, expect_tests=tests),
-            Setup(f"floor, {work}, -n 2", suites["floor"], args=xdist, env=env),
-            Setup(f"pytest-anyint, {work}, serial", suites["anyint"], args=plugin, env=env, expect_tests=tests),
-            Setup(f"pytest-anyint, {work}, -n 2", suites["anyint"], args=plugin + xdist, env=env),
+            Setup(f"floor, {work}, serial", suites["floor"], python, env=env, expect_tests=tests),
+            Setup(f"floor, {work}, -n 2", suites["floor"], python, args=xdist, env=env),
+            Setup(f"pytest-anyint, {work}, serial", suites["anyint"], python, args=plugin, env=env, expect_tests=tests),
+            Setup(f"pytest-anyint, {work}, -n 2", suites["anyint"], python, args=plugin + xdist, env=env),
         ]
     emulator.stop()
     say(f"running {len(setups)} setups x {args.rounds} rounds ...")

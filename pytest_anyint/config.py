@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES, model_slug
 from .faults import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
 
@@ -234,13 +235,21 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AnyI
     if not path.is_file():
         raise ConfigError(f"{path}: not found: pytest-anyint needs an anyint.yaml (see docs/configuration.md)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text: expected a YAML file") from None
+        raw = parsecache.read_file(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    data = _parse_yaml(path, text)
-    _validate(path, data)
+
+    def parse_and_validate(raw: bytes) -> dict[str, Any]:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text: expected a YAML file") from None
+        data = _parse_yaml(path, text)
+        _validate(path, data)
+        return data
+
+    # A file that parsed and validated before is read back from the parse cache: no YAML, no check.
+    data = parsecache.parsed(raw, "config", parse_and_validate, lambda data: isinstance(data, dict))
     return _build(path, data, environ)
 
 

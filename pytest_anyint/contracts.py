@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
+import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from . import sse
+from . import parsecache, sse
 from .families import FAMILY_NAMES, family_for_path, get_family
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "_contracts"
@@ -90,7 +92,6 @@ class IndexEntry:
     published: bool
     kind: str
     source: str  # the index file it came from
-    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -108,6 +109,19 @@ class IndexEntry:
         """``"GET /openai/v1/models"``; an any-method entry shows the method asked about."""
         shown = self.methods[0] if self.methods != ("*",) else (method or "ANY").upper()
         return f"{shown} {self.path}"
+
+    def matches_path(self, path: str) -> bool:
+        """Whether a concrete request path is this entry's pattern (never for ``*`` or callbacks).
+
+        Most patterns are literal, and a pattern with placeholders is only compiled once a path
+        shares its literal start: the first request does not pay for compiling the whole index."""
+        pattern = self.path
+        if pattern is None or pattern == "*":
+            return False
+        head = pattern.split("{", 1)[0]
+        if head == pattern:
+            return path == pattern or path == pattern + "/"
+        return path.startswith(head) and _path_regex(pattern).match(path) is not None
 
     def matches_method(self, method: str) -> bool:
         return self.methods == ("*",) or method.upper() in self.methods
@@ -127,13 +141,26 @@ class IndexEntry:
 # --------------------------------------------------------------------------- schema loading
 
 
-def _read_document(path: Path) -> Any:
-    """JSON or YAML (by extension) from a file, or ContractError naming the file."""
+def _read_document(path: Path, *, cache: bool = False) -> Any:
+    """JSON or YAML (by extension) from a file, or ContractError naming the file.
+
+    ``cache``: read an index through the parse cache (a warm run parses no YAML)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = parsecache.read_file(path)
     except FileNotFoundError:
         raise ContractError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ContractError(f"{path}: cannot be read: {exc}") from None
+    if cache:
+        return parsecache.parsed(raw, "contract-index", lambda raw: _decode_document(path, raw),
+                                 lambda data: isinstance(data, (dict, list)))
+    return _decode_document(path, raw)
+
+
+def _decode_document(path: Path, raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ContractError(f"{path}: cannot be read: {exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
@@ -229,6 +256,7 @@ _STATUS = re.compile(r"^[1-5](xx|\d\d)$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+@functools.lru_cache(maxsize=512)
 def _path_regex(pattern: str) -> re.Pattern[str]:
     """A path pattern as a regex: each ``{param}`` is one non-empty segment (or part of one)."""
     out, last = [], 0
@@ -244,18 +272,19 @@ def _schema_ref(base: Path, rel: Any, where: str, check: bool) -> str:
     if not isinstance(rel, str) or not rel:
         raise ContractError(f"{where}: a schema must be a relative file path")
     file_part, _, fragment = rel.partition("#")
+    if not check:  # the shipped index: its files ship beside it (a test holds every reference to a file)
+        return Path(os.path.normpath(os.path.join(base, file_part))).as_uri() + (f"#{fragment}" if fragment else "")
     try:
         path = (base / file_part).resolve()
     except (OSError, ValueError):
         raise ContractError(f"{where}: schema {rel!r} is not a usable file path") from None
     if not path.is_file():
         raise ContractError(f"{where}: schema file {file_part} not found (looked at {path})")
-    if check:
-        schema = _read_document(path)
-        _check_schema(schema, path)
-        for ref in _file_refs(schema):
-            if not (path.parent / ref).resolve().is_file():
-                raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
+    schema = _read_document(path)
+    _check_schema(schema, path)
+    for ref in _file_refs(schema):
+        if not (path.parent / ref).resolve().is_file():
+            raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
     return path.as_uri() + (f"#{fragment}" if fragment else "")
 
 
@@ -280,7 +309,7 @@ def _parse_entries(directory: Path, *, user: bool) -> list[IndexEntry]:
         raise ContractError(
             f"{index_path}: not found: a contracts directory needs an {INDEX_NAME} in the same format as the shipped one"
         )
-    document = _read_document(index_path)
+    document = _read_document(index_path, cache=True)
     if isinstance(document, Mapping):
         version = document.get("version", 1)
         if version != 1:
@@ -349,9 +378,8 @@ def _parse_entry(raw: Any, index_path: Path, number: int, *, check: bool) -> Ind
     if stream_raw not in (True, False, "any"):
         raise ContractError(f"{where}: stream must be true, false or any, got {stream_raw!r}")
     stream = None if stream_raw == "any" else bool(stream_raw)
-    regex = None if path == "*" else _path_regex(path)
     return IndexEntry(family, str(name), methods, path, statuses, stream, schema_ref, event_schemas, grammar,
-                      confidence, published, kind, str(index_path), regex)
+                      confidence, published, kind, str(index_path))
 
 
 _SHIPPED_CACHE: list[IndexEntry] | None = None
@@ -539,7 +567,7 @@ class ContractIndex:
                 if family is None or family.name != entry.family:
                     continue
                 path_score = 0
-            elif entry.regex is not None and entry.regex.match(path):
+            elif entry.matches_path(path):
                 path_score = 1
             else:
                 continue
@@ -558,8 +586,7 @@ class ContractIndex:
         key = (method.upper(), path)
         found = self._published_cache.get(key)
         if found is None:
-            found = any(e.matches_method(method) and e.regex is not None and e.regex.match(path)
-                        for e in self._published)
+            found = any(e.matches_method(method) and e.matches_path(path) for e in self._published)
             if len(self._published_cache) > 4096:
                 self._published_cache.clear()
             self._published_cache[key] = found

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 _SESSION = pytest.StashKey["AnyIntSession"]()
 _CONTEXT = pytest.StashKey[Any]()
+_CASSETTE = pytest.StashKey[Any]()  # an item's cassette path, worked out once at collection
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -206,7 +207,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
     """Runs a route case: its cassette, faults and checks. Inert for tests without a route marker."""
     case = getattr(request, "param", None)
     if case is None:
-        yield None
+        yield _NoRouteCase(request.node.nodeid)
         return
     from .config import ConfigError
     from .faults import FaultPlan
@@ -214,13 +215,10 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     session = _session(request.config)
     item = request.node
-    module_path, test_name, other = _cassette_names(item, case)
     plan = FaultPlan(session, case)
     problem: str | None = None
     try:
-        context = session.open_case(
-            case, nodeid=item.nodeid, module_path=module_path, test_name=test_name, other_params=other, faults=plan
-        )
+        context = session.open_case(case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), faults=plan)
     except (ConfigError, CassetteError) as exc:
         problem = str(exc)
     if problem is not None:  # failed outside the except block: one line, no "during handling" noise
@@ -296,12 +294,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         callspec = getattr(item, "callspec", None)
         case = callspec.params.get("_anyint_case") if callspec is not None else None
         if case is not None:
-            paths.append(str(anyint.cassette_path(case, *_cassette_names(item, case, warn=False))))
+            paths.append(str(_cassette_path(item, case)))
     with open(target, "w", encoding="utf-8") as handle:
         json.dump({"cassette_dir": str(anyint.cassette_dir), "cassettes": paths}, handle)
 
 
-def _cassette_names(item: pytest.Item, case: Any, *, warn: bool = True) -> tuple[str, str, str | None]:
+def _cassette_path(item: pytest.Item, case: Any) -> Any:
+    """The cassette of an item's route case (worked out once: at collection, for the clash check)."""
+    path = item.stash.get(_CASSETTE, None)
+    if path is None:
+        path = item.stash[_CASSETTE] = _session(item.config).cassette_path(case, *_cassette_names(item, case))
+    return path
+
+
+def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]:
     nodeid_path = item.nodeid.split("::")[0]
     module_path = nodeid_path[:-3] if nodeid_path.endswith(".py") else nodeid_path
     parts = item.nodeid.split("::")[1:]
@@ -317,7 +323,7 @@ def _cassette_names(item: pytest.Item, case: Any, *, warn: bool = True) -> tuple
 
             argnames = [n for n in callspec.params if n != "_anyint_case"]
             auto = automatic_ids(other.split("-"), argnames)
-            if auto and warn:
+            if auto:
                 import warnings
 
                 warnings.warn(
@@ -354,8 +360,7 @@ def _cassette_clash(config: pytest.Config, nodes: list[Any]) -> str | None:
         case = callspec.params.get("_anyint_case") if callspec is not None else None
         if case is None:
             continue
-        anyint = _session(config)
-        path = anyint.cassette_path(case, *_cassette_names(node, case, warn=False))
+        path = _cassette_path(node, case)
         first = owners.setdefault(str(path).casefold(), node.nodeid)
         if first != node.nodeid:
             try:
@@ -383,30 +388,41 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     return report
 
 
+# The per-case fixtures take ``pytestconfig``, not ``request``: pytest builds a fresh fixture
+# definition each time a fixture asks for ``request``, which is paid per test.
+
+
+class _NoRouteCase:
+    """What ``_anyint_case`` gives a test without a route marker: enough to say so."""
+
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+
 @pytest.fixture
-def anyint_route(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+def anyint_route(_anyint_case: Any, pytestconfig: pytest.Config) -> Any:
     """The ``RouteTarget`` the case runs: model, role, family, base URL, key and auth headers."""
-    context = _require_case(_anyint_case, request, "anyint_route")
-    return _session(request.config).target(context.case)
+    context = _require_case(_anyint_case, "anyint_route")
+    return _session(pytestconfig).target(context.case)
 
 
 @pytest.fixture
-def anyint_calls(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+def anyint_calls(_anyint_case: Any) -> Any:
     """The call trail of this test: every gateway request in order."""
-    return _require_case(_anyint_case, request, "anyint_calls").trail
+    return _require_case(_anyint_case, "anyint_calls").trail
 
 
 @pytest.fixture
-def anyint_faults(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+def anyint_faults(_anyint_case: Any) -> Any:
     """Make calls fail on the wire: ``anyint_faults.inject("gpt-5-mini", status=503)``."""
-    return _require_case(_anyint_case, request, "anyint_faults").faults
+    return _require_case(_anyint_case, "anyint_faults").faults
 
 
 @pytest.fixture
-def anyint_scenario(_anyint_case: Any, request: pytest.FixtureRequest) -> Any:
+def anyint_scenario(_anyint_case: Any, pytestconfig: pytest.Config) -> Any:
     """In a fault case, the fault and whether the policy expects a fallback; None otherwise."""
-    context = _require_case(_anyint_case, request, "anyint_scenario")
-    return _session(request.config).scenario(context.case)
+    context = _require_case(_anyint_case, "anyint_scenario")
+    return _session(pytestconfig).scenario(context.case)
 
 
 @pytest.fixture(scope="session")
@@ -433,10 +449,10 @@ def anyint_emulator(request: pytest.FixtureRequest) -> Any:
     return _session(request.config).start_emulator()
 
 
-def _require_case(context: Any, request: pytest.FixtureRequest, name: str) -> Any:
-    if context is None:
+def _require_case(context: Any, name: str) -> Any:
+    if isinstance(context, _NoRouteCase):
         pytest.fail(
-            f"{request.node.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
+            f"{context.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
             pytrace=False,
         )
     return context

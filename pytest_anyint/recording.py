@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
-import marshal
 import os
 import re
 import tempfile
@@ -20,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from . import sse
+from . import parsecache, sse
 from .families import PLACEHOLDER_KEY, family_for_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "rewrite")
@@ -177,17 +175,22 @@ def header_value(headers: Any, name: str) -> str | None:
 # --------------------------------------------------------------------------- serializer
 
 
-class _Dumper(getattr(__import__("yaml"), "CSafeDumper", __import__("yaml").SafeDumper)):  # type: ignore[misc]
-    """Safe YAML, with multi-line strings (SSE events, prose) as readable block scalars."""
+@functools.lru_cache(maxsize=None)
+def _dumper() -> Any:
+    """Safe YAML, with multi-line strings (SSE events, prose) as readable block scalars (built on
+    the first save: a replay never saves)."""
+    import yaml
 
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
 
-def _represent_str(dumper: Any, value: str) -> Any:
-    if "\n" in value and "\r" not in value and not value.endswith(" "):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+    def represent_str(dumper: Any, value: str) -> Any:
+        if "\n" in value and "\r" not in value and not value.endswith(" "):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
-
-_Dumper.add_representer(str, _represent_str)
+    Dumper.add_representer(str, represent_str)
+    return Dumper
 
 
 class CassetteSerializer:
@@ -212,7 +215,7 @@ class CassetteSerializer:
             document["metadata"] = cassette_dict["metadata"]
         document["interactions"] = interactions
         document["version"] = CASSETTE_VERSION
-        return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        return yaml.dump(document, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
 
     @staticmethod
     def deserialize(text: str) -> dict[str, Any]:
@@ -430,107 +433,30 @@ def _replay_headers(headers: Mapping[str, Any], length: int, status: int) -> dic
 # --------------------------------------------------------------------------- persister
 
 
-_PARSED: dict[bytes, dict[str, Any]] = {}
-#: Parsed cassettes kept in memory (for a file read twice in one run, e.g. drift on rewrite). Few:
-#: each kept cassette is dozens of objects that every garbage collection of the run walks again.
-_PARSED_LIMIT = 4
-#: Where parsed cassettes persist between runs (``use_parse_cache``); None: this process only.
-_DISK: Path | None = None
-
-
-def use_parse_cache(directory: Path | None) -> None:
-    """Keep parsed cassettes under ``directory`` (pytest's cache dir), keyed by file content.
-
-    YAML parsing is most of what loading a cassette costs (about 0.4 ms for a chat completion);
-    a second run reads the parsed form back with ``marshal`` in a few microseconds. The key is
-    the file's content hash, inside a folder named after this plugin's version, the Python and
-    this module's own file, so an edited cassette, an upgrade or an edited parser never reads a
-    stale entry. Corrupt or unreadable entries are treated as misses.
-    """
-    global _DISK
-    if directory is None:
-        _DISK = None
-        return
-    tag = f"{__import__('sys').implementation.cache_tag}-{os.stat(__file__).st_mtime_ns:x}"
-    from . import __version__
-
-    _DISK = directory / f"cassettes-{__version__}-{tag}"
-
-
-def _read_file(path: str | Path) -> bytes:
-    """A whole file in three system calls (``Path.read_bytes`` makes about seven: a third of the
-    cost of loading a cached cassette, twice per test)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        data = os.read(fd, 65536)
-        if len(data) < 65536:
-            return data
-        chunks = [data]
-        while True:
-            more = os.read(fd, 1 << 20)
-            if not more:
-                return b"".join(chunks)
-            chunks.append(more)
-    finally:
-        os.close(fd)
-
-
-def _disk_get(name: str) -> dict[str, Any] | None:
-    if _DISK is None:
-        return None
-    try:
-        data = marshal.loads(_read_file(os.path.join(_DISK, name)))
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("interactions"), list) else None
-
-
-def _disk_put(name: str, parsed: dict[str, Any]) -> None:
-    assert _DISK is not None
-    try:
-        if not _DISK.is_dir():
-            _DISK.mkdir(parents=True, exist_ok=True)
-            for old in _DISK.parent.glob("cassettes-*"):  # entries of other versions: never read again
-                if old != _DISK:
-                    import shutil
-
-                    shutil.rmtree(old, ignore_errors=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=_DISK)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps(parsed))
-        os.replace(tmp, _DISK / name)  # atomic: xdist workers may write the same entry
-    except (OSError, ValueError):
-        pass  # a cache that cannot be written is only slower
+def _is_parsed_cassette(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("interactions"), list)
 
 
 def read_cassette(path: Path) -> dict[str, Any]:
-    """A cassette file in vcrpy's dict form; parsed once per content (see ``use_parse_cache``).
+    """A cassette file in vcrpy's dict form, parsed once per content (``parsecache``).
 
     The result is shared: callers must not mutate it.
     """
     try:
-        raw = _read_file(path)
+        raw = parsecache.read_file(path)
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror}") from None
-    digest = hashlib.blake2b(raw, digest_size=16).digest()
-    parsed = _PARSED.get(digest)
-    if parsed is None:
-        name = digest.hex()
-        parsed = _disk_get(name)
-        if parsed is None:
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise CassetteError(f"{path}: not UTF-8 text: not a pytest-anyint cassette") from None
-            parsed = parse_cassette_text(text, source=str(path))
-            if _DISK is not None:
-                _disk_put(name, parsed)
-        if len(_PARSED) >= _PARSED_LIMIT:
-            del _PARSED[next(iter(_PARSED))]  # the oldest
-        _PARSED[digest] = parsed
-    return parsed
+
+    def parse(raw: bytes) -> dict[str, Any]:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CassetteError(f"{path}: not UTF-8 text: not a pytest-anyint cassette") from None
+        return parse_cassette_text(text, source=str(path))
+
+    return parsecache.parsed(raw, "cassette", parse, _is_parsed_cassette)
 
 
 class CassettePersister:

@@ -173,8 +173,14 @@ def _outcome(result: Any, outcomes: Mapping[str, str]) -> str:
 # --------------------------------------------------------------------------- xdist hand-over
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
     """A JSON-safe copy of a violation, a drift finding or anything else a case carries."""
+    fields = None if isinstance(value, type) else getattr(value, "__dict__", None)
+    if fields is not None and is_dataclass(value) and all(type(v) in _SCALARS for v in fields.values()):
+        return dict(fields)  # a flat record (every Call): as is, without asdict's deep copy and a JSON round trip
     if is_dataclass(value) and not isinstance(value, type):
         value = asdict(value)
     elif hasattr(value, "to_dict"):

@@ -7,6 +7,7 @@ plugin only turns pytest's items and options into calls on ``AnyIntSession``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import os
 import re
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import __version__, interceptor, recording
+from . import __version__, interceptor, parsecache, recording
 from .calls import Call, CallTrail
 from .config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
 from .families import FAMILIES, PLACEHOLDER_KEY, model_slug
@@ -251,7 +252,7 @@ class AnyIntSession:
         self.report: Any = None
         self._contract_index: Any = None
         self._output_schemas: dict[Path, dict[str, Any]] = {}
-        recording.use_parse_cache(options.cache_dir)
+        parsecache.use(options.cache_dir)
         #: Per route label, what every case's contract gate shares (index, output schema).
         self._gate_parts: dict[str, tuple[Any, Any, Any]] = {}
         self._log_capture: _LogCapture | None = None
@@ -269,7 +270,7 @@ class AnyIntSession:
     def recording(self) -> bool:
         return self.options.record_mode != "none"
 
-    @property
+    @functools.cached_property
     def cassette_dir(self) -> Path:
         path = Path(self.options.cassette_dir)
         return path if path.is_absolute() else self.options.rootdir / path
@@ -355,12 +356,10 @@ class AnyIntSession:
         case: RouteCase,
         *,
         nodeid: str,
-        module_path: str,
-        test_name: str,
-        other_params: str | None,
+        cassette_path: Path,
         faults: Any = None,
     ) -> interceptor.CaseContext:
-        """Load the case's cassette and make the interceptor answer for it."""
+        """Load the case's cassette (``cassette_path``) and make the interceptor answer for it."""
         config = self.config
         route = config.route(case.label)
         mode = self.options.record_mode
@@ -368,7 +367,7 @@ class AnyIntSession:
             self.api_key()
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
-        path = self.cassette_path(case, module_path, test_name, other_params)
+        path = cassette_path
         cassette = self._cassette(path, route, mode)
         display = _display(path, self.options.rootdir)
         origins = {interceptor.origin_of(config.base_url)}

@@ -83,6 +83,9 @@ class Project:
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Project:
     monkeypatch.delenv("ANYINT_API_KEY", raising=False)
     monkeypatch.delenv("ANYINT_BASE_URL", raising=False)
+    from pytest_anyint import parsecache
+
+    parsecache.forget()  # as a new process would: what earlier in-process runs parsed is not at hand
     pytester.makeini(INI)
     proj = Project(pytester)
     proj.config()

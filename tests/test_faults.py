@@ -92,9 +92,8 @@ def running(engine: AnyIntSession, label: str, *, fault: int | str | None = None
     route = engine.config.route(label)
     case = RouteCase(label, route.primary.model, 0, fault)
     plan = FaultPlan(engine, case)
-    context = engine.open_case(
-        case, nodeid=f"test_faults.py::{label}", module_path="test_faults", test_name="sdk", other_params=None, faults=plan
-    )
+    cassette = engine.cassette_path(case, module_path="test_faults", test_name="sdk", other_params=None)
+    context = engine.open_case(case, nodeid=f"test_faults.py::{label}", cassette_path=cassette, faults=plan)
     try:
         yield plan, context.trail
     finally:

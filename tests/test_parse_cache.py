@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshal
 
-from pytest_anyint import recording
+from pytest_anyint import contracts, parsecache, recording
 
 from .conftest import INI
 from .test_core_loop import OPENAI_TEST
@@ -13,8 +13,8 @@ from .test_core_loop import OPENAI_TEST
 CASSETTE = "test_app/test_extract/extract/gpt-5-mini.yaml"
 
 
-def _entries(project):
-    return sorted(p for p in (project.root / ".pytest_cache" / "d" / "anyint").rglob("*") if p.is_file())
+def _entries(project, kind="cassette"):
+    return sorted(p for p in (project.root / ".pytest_cache" / "d" / "anyint").rglob(f"{kind}-*") if p.is_file())
 
 
 def test_a_replay_keeps_parsed_cassettes_and_an_edited_cassette_is_read_anew(project):
@@ -38,7 +38,7 @@ def test_a_corrupt_cache_entry_is_a_miss_not_a_failure(project):
     project.replay().assert_outcomes(passed=2)
     for entry in _entries(project):
         entry.write_bytes(b"\x00not marshal")
-    recording._PARSED.clear()  # pytester runs in this process: read from disk, not from memory
+    parsecache.forget()  # pytester runs in this process: read from disk, not from memory
     project.replay().assert_outcomes(passed=2)
     assert all(isinstance(marshal.loads(e.read_bytes()), dict) for e in _entries(project))  # rewritten
 
@@ -52,7 +52,7 @@ def test_without_the_cacheprovider_nothing_is_written(project):
 
 def test_the_cache_never_serves_another_content(tmp_path):
     """Keyed by the file's bytes: two files with one content share an entry, an edit never does."""
-    recording.use_parse_cache(tmp_path / "cache")
+    parsecache.use(tmp_path / "cache")
     try:
         text = (
             "interactions:\n- request: {method: GET, uri: 'https://g/openai/v1/models', body: {string: ''}, headers: {}}\n"
@@ -61,14 +61,14 @@ def test_the_cache_never_serves_another_content(tmp_path):
         first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
         first.write_text(text)
         second.write_text(text.replace("data: []", "data: [1]"))
-        recording._PARSED.clear()
+        parsecache.forget()
         assert recording.read_cassette(first)["interactions"][0]["response"]["body"]["string"] == b'{"data":[]}'
         assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
-        recording._PARSED.clear()  # from disk now
+        parsecache.forget()  # from disk now
         assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
     finally:
-        recording.use_parse_cache(None)
-        recording._PARSED.clear()
+        parsecache.use(None)
+        parsecache.forget()
 
 
 def test_collection_never_walks_the_cassette_folder(project):
@@ -88,3 +88,37 @@ def test_a_cassette_folder_that_holds_tests_is_still_collected(project):
     project.pytester.makeini(INI + "anyint_cassette_dir = tests\n")
     result = project.pytester.runpytest("--collect-only", "-q", "tests")
     result.stdout.fnmatch_lines(["tests/test_here.py::test_here"])
+
+
+def test_anyint_yaml_is_kept_once_valid_and_an_edit_is_read_and_checked_anew(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    project.replay().assert_outcomes(passed=2)
+    assert len(_entries(project, "config")) == 1
+    # A broken edit is checked as if there were no cache: one line naming the key, nothing kept.
+    config = project.root / "anyint.yaml"
+    config.write_text(config.read_text().replace("primary: gpt-5-mini", "primry: gpt-5-mini"))
+    result = project.replay()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*anyint.yaml: routes.extract.primry: unknown key 'primry'*"])
+    assert len(_entries(project, "config")) == 1
+    # A valid edit is read anew: the route loses its fallback, so one case is left.
+    config.write_text(config.read_text().replace("primry: gpt-5-mini", "primary: gpt-5-mini")
+                      .replace("fallbacks: [deepseek-v3.2-exp]", "fallbacks: []"))
+    project.replay().assert_outcomes(passed=1)
+    assert len(_entries(project, "config")) == 2
+
+
+def test_the_shipped_contract_index_is_kept_too(project, monkeypatch):
+    def as_a_new_process():  # pytester runs in this process, where the index is loaded once
+        parsecache.forget()
+        monkeypatch.setattr(contracts, "_SHIPPED_CACHE", None)
+        monkeypatch.setattr(contracts, "_SESSION_INDEXES", {})
+
+    project.tests(test_app=OPENAI_TEST)
+    as_a_new_process()
+    project.record().assert_outcomes(passed=2)
+    assert len(_entries(project, "contract-index")) == 1
+    as_a_new_process()
+    project.replay().assert_outcomes(passed=2)  # the index read back from disk still routes and checks
+    assert len(_entries(project, "contract-index")) == 1
