@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 BENCHMARKS = [
-    ("replay", "bench_replay.py", ["--rounds", "5"], ["--rounds", "2"]),
+    ("replay", "bench_replay.py", ["--rounds", "7"], ["--rounds", "2"]),
     ("streams", "bench_streams.py", ["--rounds", "5"], ["--rounds", "2"]),
     ("check", "bench_check.py", ["--rounds", "3"], ["--rounds", "1"]),
     ("xdist", "bench_xdist.py", ["--rounds", "3"], ["--rounds", "1"]),
