@@ -367,9 +367,8 @@ class AnyIntSession:
             self.api_key()
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
-        path = cassette_path
-        cassette = self._cassette(path, route, mode)
-        display = _display(path, self.options.rootdir)
+        cassette = self._cassette(cassette_path, route, mode)
+        display = _display(cassette_path, self.options.rootdir)
         origins = {interceptor.origin_of(config.base_url)}
         if self.emulator is not None:
             origins.add(interceptor.origin_of(self.emulator.url))
@@ -410,7 +409,7 @@ class AnyIntSession:
                     f"a copied or renamed cassette never stands in for another case. Re-record it with: "
                     f'pytest --anyint-record=rewrite "{nodeid}"'
                 )
-        context.cassette_path = path  # type: ignore[attr-defined]
+        context.cassette_path = cassette_path  # type: ignore[attr-defined]
         context.case = case  # type: ignore[attr-defined]
         if self._log_capture is None:
             self._log_capture = _LogCapture()
