@@ -113,14 +113,33 @@ def _disk_put(name: str, value: Any) -> None:
     try:
         if not _DIR.is_dir():
             _DIR.mkdir(parents=True, exist_ok=True)
-            for old in _DIR.parent.glob("parsed-*"):  # entries of other versions: never read again
-                if old != _DIR:
-                    import shutil
-
-                    shutil.rmtree(old, ignore_errors=True)
+            _prune(_DIR)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=_DIR)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, _DIR / name)  # atomic: xdist workers may write the same entry
     except OSError:
         pass  # a cache that cannot be written is only slower
+
+
+#: Folders of other versions kept besides the one in use: environments that share a checkout (tox
+#: or nox with several Pythons, two plugin versions side by side) each keep theirs warm instead of
+#: deleting each other's, and what upgrades leave behind stays bounded.
+_KEEP_OTHERS = 2
+
+
+def _prune(current: Path) -> None:
+    """Delete the folders of other versions, all but the ``_KEEP_OTHERS`` most recently written."""
+    import shutil
+
+    others = []
+    for folder in current.parent.glob("parsed-*"):
+        if folder != current:
+            try:
+                others.append((folder.stat().st_mtime_ns, folder))
+            except OSError:
+                continue
+    others.sort(reverse=True)
+    for _, folder in others[_KEEP_OTHERS:]:
+        shutil.rmtree(folder, ignore_errors=True)
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import types
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
@@ -80,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         '(or once per fault on the primary with faults="policy" or a list)',
     )
     config.pluginmanager.register(_OutcomeRecorder(config), "anyint-outcomes")
+    config.pluginmanager.register(_session_fixtures(config), "anyint-session-fixtures")
     if _explicitly_used(config):
         session = _session(config)
         try:
@@ -210,12 +212,15 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield _NoRouteCase(request.node.nodeid)
         return
     from .config import ConfigError
-    from .faults import FaultPlan
     from .recording import CassetteError
 
     session = _session(request.config)
     item = request.node
-    plan = FaultPlan(session, case)
+    plan = None
+    if case.fault is not None:  # a plain case gets its plan only if it asks for anyint_faults
+        from .faults import FaultPlan
+
+        plan = FaultPlan(session, case)
     problem: str | None = None
     try:
         context = session.open_case(case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), faults=plan)
@@ -230,7 +235,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         os.environ[env_name] = session.api_key()  # apps that read the key from the environment run keyless
     try:
         _check_age(request, session, context)
-        yield context
+        yield _OpenCase(session, context)
     finally:
         if placeholder_set:
             os.environ.pop(env_name, None)
@@ -388,8 +393,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     return report
 
 
-# The per-case fixtures take ``pytestconfig``, not ``request``: pytest builds a fresh fixture
-# definition each time a fixture asks for ``request``, which is paid per test.
+# None of the public fixtures asks for ``request`` or ``pytestconfig`` (which asks for ``request``):
+# pytest builds a new fixture definition for every ``request`` it resolves, and it resolves a
+# fixture's arguments again for every test that uses it, even a session-scoped one (a client fixture
+# built on anyint_gateway, say). The per-case fixtures read the session from ``_anyint_case``; the
+# session-scoped ones close over the config (``_session_fixtures``).
 
 
 class _NoRouteCase:
@@ -399,63 +407,86 @@ class _NoRouteCase:
         self.nodeid = nodeid
 
 
+class _OpenCase:
+    """What ``_anyint_case`` gives a route test: the session and the running case's context."""
+
+    __slots__ = ("session", "context")
+
+    def __init__(self, session: "AnyIntSession", context: Any) -> None:
+        self.session = session
+        self.context = context
+
+
 @pytest.fixture
-def anyint_route(_anyint_case: Any, pytestconfig: pytest.Config) -> Any:
+def anyint_route(_anyint_case: Any) -> Any:
     """The ``RouteTarget`` the case runs: model, role, family, base URL, key and auth headers."""
-    context = _require_case(_anyint_case, "anyint_route")
-    return _session(pytestconfig).target(context.case)
+    case = _require_case(_anyint_case, "anyint_route")
+    return case.session.target(case.context.case)
 
 
 @pytest.fixture
 def anyint_calls(_anyint_case: Any) -> Any:
     """The call trail of this test: every gateway request in order."""
-    return _require_case(_anyint_case, "anyint_calls").trail
+    return _require_case(_anyint_case, "anyint_calls").context.trail
 
 
 @pytest.fixture
 def anyint_faults(_anyint_case: Any) -> Any:
     """Make calls fail on the wire: ``anyint_faults.inject("gpt-5-mini", status=503)``."""
-    return _require_case(_anyint_case, "anyint_faults").faults
+    case = _require_case(_anyint_case, "anyint_faults")
+    context = case.context
+    if context.faults is None:
+        from .faults import FaultPlan
+
+        context.faults = FaultPlan(case.session, context.case)
+    return context.faults
 
 
 @pytest.fixture
-def anyint_scenario(_anyint_case: Any, pytestconfig: pytest.Config) -> Any:
+def anyint_scenario(_anyint_case: Any) -> Any:
     """In a fault case, the fault and whether the policy expects a fallback; None otherwise."""
-    context = _require_case(_anyint_case, "anyint_scenario")
-    return _session(pytestconfig).scenario(context.case)
+    case = _require_case(_anyint_case, "anyint_scenario")
+    return case.session.scenario(case.context.case)
 
 
-@pytest.fixture(scope="session")
-def anyint_gateway(request: pytest.FixtureRequest) -> Any:
-    """Base URLs, headers, key and SDK keyword arguments for clients built once per module or session."""
-    from .config import ConfigError
+def _session_fixtures(config: pytest.Config) -> types.ModuleType:
+    """The session-scoped fixtures of one pytest run, bound to its config (registered as a plugin)."""
 
-    try:
-        return _session(request.config).gateway()
-    except ConfigError as exc:
-        problem = str(exc)
-    pytest.fail(problem, pytrace=False)
+    @pytest.fixture(scope="session")
+    def anyint_gateway() -> Any:
+        """Base URLs, headers, key and SDK keyword arguments for clients built once per module or session."""
+        from .config import ConfigError
+
+        try:
+            return _session(config).gateway()
+        except ConfigError as exc:
+            problem = str(exc)
+        pytest.fail(problem, pytrace=False)
+
+    @pytest.fixture(scope="session")
+    def anyint_config() -> Any:
+        """The loaded anyint.yaml."""
+        return _session(config).config
+
+    @pytest.fixture(scope="session")
+    def anyint_emulator() -> Any:
+        """A running emulator on loopback; route targets point at it."""
+        return _session(config).start_emulator()
+
+    fixtures = types.ModuleType("pytest_anyint.session_fixtures", _session_fixtures.__doc__)
+    fixtures.anyint_gateway = anyint_gateway  # type: ignore[attr-defined]
+    fixtures.anyint_config = anyint_config  # type: ignore[attr-defined]
+    fixtures.anyint_emulator = anyint_emulator  # type: ignore[attr-defined]
+    return fixtures
 
 
-@pytest.fixture(scope="session")
-def anyint_config(request: pytest.FixtureRequest) -> Any:
-    """The loaded anyint.yaml."""
-    return _session(request.config).config
-
-
-@pytest.fixture(scope="session")
-def anyint_emulator(request: pytest.FixtureRequest) -> Any:
-    """A running emulator on loopback; route targets point at it."""
-    return _session(request.config).start_emulator()
-
-
-def _require_case(context: Any, name: str) -> Any:
-    if isinstance(context, _NoRouteCase):
+def _require_case(value: Any, name: str) -> _OpenCase:
+    if isinstance(value, _NoRouteCase):
         pytest.fail(
-            f"{context.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
+            f"{value.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
             pytrace=False,
         )
-    return context
+    return value  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- checks after the body

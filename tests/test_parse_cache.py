@@ -4,6 +4,7 @@ that collection never walks (benchmarks/ proves the speed; these tests prove the
 from __future__ import annotations
 
 import marshal
+import os
 
 from pytest_anyint import contracts, parsecache, recording
 
@@ -66,6 +67,32 @@ def test_the_cache_never_serves_another_content(tmp_path):
         assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
         parsecache.forget()  # from disk now
         assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
+    finally:
+        parsecache.use(None)
+        parsecache.forget()
+
+
+def test_other_versions_keep_their_folders_within_a_bound(tmp_path):
+    """Two environments sharing a checkout (tox with two Pythons) must not delete each other's
+    entries, or both replay cold every run; what upgrades leave behind is still cleared."""
+    cache = tmp_path / "cache"
+    older = {}
+    for age, name in enumerate(["parsed-newest", "parsed-newer", "parsed-oldest"]):
+        folder = cache / name
+        folder.mkdir(parents=True)
+        (folder / "cassette-entry").write_bytes(b"x")
+        stamp = 1_700_000_000 - age * 3600
+        os.utime(folder, (stamp, stamp))
+        older[name] = folder
+    parsecache.use(cache)
+    try:
+        parsecache.forget()
+        assert parsecache.parsed(b"a: 1\n", "test", lambda raw: {"a": 1}, lambda data: isinstance(data, dict)) == {"a": 1}
+        folders = sorted(p.name for p in cache.iterdir())
+        assert folders == sorted(["parsed-newest", "parsed-newer", parsecache._DIR.name])
+        assert (older["parsed-newest"] / "cassette-entry").read_bytes() == b"x"
+        parsecache.forget()  # and the entry is read back from the new folder
+        assert parsecache.parsed(b"a: 1\n", "test", lambda raw: {"never": "parsed"}, lambda data: True) == {"a": 1}
     finally:
         parsecache.use(None)
         parsecache.forget()
