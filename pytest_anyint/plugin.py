@@ -201,6 +201,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
 
 
+#: The fixtures that read the running case (each asks for ``_anyint_case``).
+_CASE_FIXTURES = frozenset({"anyint_route", "anyint_calls", "anyint_faults", "anyint_scenario"})
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Take the autouse case fixture off tests that have no route case and use no case fixture.
+
+    For them it would only say "no route", at pytest's price for a fixture (~35 µs per test), so
+    a suite that installs the plugin and marks few tests pays for the ones it marks. A test that
+    asks for a case fixture keeps it, and gets the "needs a route marker" message.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if not names or "_anyint_case" not in names:
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "_anyint_case" in callspec.params:
+            continue
+        if _CASE_FIXTURES.isdisjoint(names):
+            item.fixturenames = [name for name in names if name != "_anyint_case"]  # this item's own list
+
+
 # --------------------------------------------------------------------------- fixtures
 
 

@@ -251,6 +251,28 @@ def test_unmarked_tests_are_untouched(project):
     project.replay().assert_outcomes(passed=1)
 
 
+def test_unmarked_tests_set_up_no_case_fixture(project):
+    """A suite pays for the tests it marks: the others never run the plugin's case fixture."""
+    project.tests(
+        test_app="""
+        import pytest
+
+        def test_plain():
+            pass
+
+        @pytest.mark.route("extract", models="primary")
+        def test_marked(anyint_route):
+            pass
+        """
+    )
+    project.record()
+    result = project.replay("--setup-show")
+    result.assert_outcomes(passed=2)
+    used = {line.split()[0]: line for line in result.stdout.lines if "(fixtures used:" in line and "::test_" in line}
+    assert "_anyint_case" not in used["test_app.py::test_plain"]
+    assert "_anyint_case" in next(line for name, line in used.items() if "test_marked" in name)
+
+
 def test_fixtures_need_a_route_marker(project):
     project.tests(
         test_app="""
