@@ -4,7 +4,8 @@ A plain suite (no route marker, no ``--anyint-*`` option) of 300 tests is collec
 the plugin and without it, side by side (interleaved rounds, best of each):
 
 - ``pytest --co -q``: collection only, the cost of the plugin being installed;
-- ``pytest -q``: a full run, which also pays the plugin's hooks and its autouse fixture per test.
+- ``pytest -q``: a full run, which also pays the plugin's hooks per test (its case fixture is taken
+  off tests without a route marker at collection).
 
 Also shows what importing the plugin module costs and which modules it brings in (pytest imports
 ``-p`` plugins with importlib, which ``python -X importtime`` does not see, so this is measured
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     run_added = (best["run, with pytest-anyint"] - best["run, without plugin"]) / TESTS * 1000
     checks_per_test = per_test_us["run, with pytest-anyint"] - per_test_us["run, without plugin"]
     checks = [(f"an unused plugin adds < {TARGET_MS:g} ms to pytest --co ({added:+.0f} ms)", added < TARGET_MS)]
-    print(f"\na full run: the plugin's hooks and autouse fixture add {checks_per_test:+.1f} us to a test's own time "
+    print(f"\na full run: the plugin's hooks add {checks_per_test:+.1f} us to a test's own time "
           f"(median test; {run_added:+.0f} us per test in wall time, noise included)\n")
     return conclude(checks, {"benchmark": "startup", "wall_ms": best, "plugin_import_ms": import_ms, "imports": extra,
                       "per_test_us": per_test_us})
