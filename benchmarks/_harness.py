@@ -30,16 +30,57 @@ CASSETTER_VERSION = os.environ.get("BENCH_CASSETTER_VERSION", "0.16.1")
 #: A pytest plugin, placed in every generated suite as conftest.py (identical for every setup):
 #: it times the run-test loop (every test's setup, call and teardown, fixtures and plugin hooks
 #: included; interpreter start-up and collection excluded) and sums each test's phase durations.
+#: It also marks where the whole process is at each stage (``BENCH_T0``: when the parent started
+#: it) and times the full garbage collections, written at exit for ``Run.phases``.
 TIMING_CONFTEST = '''
-import json, os, time
+import atexit, gc, json, os, time
 import pytest
 
 _durations = {}
 _starts = []
+_T0 = float(os.environ.get("BENCH_T0") or 0.0)
+_marks = {"started": time.time() - _T0}  # interpreter, pytest and the -p plugin are up
+_full_gc = [0, 0.0, 0.0]  # count, seconds, start of the one running
+
+
+def _gc_timer(phase, info):
+    if info["generation"] == 2:
+        if phase == "start":
+            _full_gc[2] = time.perf_counter()
+        else:
+            _full_gc[0] += 1
+            _full_gc[1] += time.perf_counter() - _full_gc[2]
+
+
+gc.callbacks.append(_gc_timer)
+
+
+def _mark(name):
+    _marks.setdefault(name, time.time() - _T0)
+
+
+def _write_phases():
+    _mark("exiting")
+    out = os.environ.get("BENCH_PHASES")
+    if out:
+        with open(out, "w") as handle:
+            json.dump({"marks": _marks, "full_gc": _full_gc[:2]}, handle)
+
+
+atexit.register(_write_phases)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    _mark("collected")
 
 
 def pytest_runtest_logstart(nodeid, location):
     _starts.append(time.perf_counter())
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _mark("first test")
 
 
 def pytest_runtest_logreport(report):
@@ -52,13 +93,29 @@ def pytest_runtestloop(session):
     try:
         return (yield)
     finally:
+        _mark("tests")
         out = os.environ.get("BENCH_TIMING")
         if out:
             with open(out, "w") as handle:
                 gaps = [b - a for a, b in zip(_starts, _starts[1:])]
                 json.dump({"loop_s": time.perf_counter() - start, "collected": session.testscollected,
                            "failed": session.testsfailed, "durations": _durations, "gaps": gaps}, handle)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    _mark("reported")
 '''
+
+#: The stages ``Run.phases`` splits a process into: (name, from mark, to mark).
+PHASES = (
+    ("start-up: interpreter, pytest, the -p plugin", None, "started"),
+    ("configure and collect", "started", "collected"),
+    ("first test (one-off imports and loads)", "collected", "first test"),
+    ("the other tests", "first test", "tests"),
+    ("summary, reports, unconfigure", "tests", "reported"),
+    ("interpreter exit", "reported", "end"),
+)
 
 
 @dataclass
@@ -81,6 +138,15 @@ class Run:
     durations: dict[str, float]
     #: Start-to-start time of consecutive tests: everything one test costs, hooks and reporting included.
     gaps: list[float] = field(default_factory=list)
+    #: Seconds from the process start to each stage of ``PHASES`` ("end": the process is gone), and
+    #: the full garbage collections (``full_gc``: count, seconds).
+    marks: dict[str, float] = field(default_factory=dict)
+    full_gc: tuple[int, float] = (0, 0.0)
+
+    def phase_s(self, start: str | None, end: str) -> float | None:
+        if end not in self.marks or (start is not None and start not in self.marks):
+            return None
+        return self.marks[end] - (self.marks[start] if start is not None else 0.0)
 
     @property
     def typical_s(self) -> float:
@@ -121,22 +187,49 @@ def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = Tru
     """Run the setup's suite once in a fresh process; raise BenchError unless every test passed."""
     with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as handle:
         timing_path = handle.name
-    env = base_env({**setup.env, "BENCH_TIMING": timing_path} if timing else setup.env)
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as handle:
+        phases_path = handle.name
+    extra_env = {"BENCH_TIMING": timing_path, "BENCH_PHASES": phases_path} if timing else {}
+    env = base_env({**setup.env, **extra_env})
     cmd = [setup.python, "-m", "pytest", "-q", "--no-header", *setup.args, *extra]
+    env["BENCH_T0"] = repr(time.time())
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=setup.suite, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     try:
         data = json.loads(Path(timing_path).read_text() or "{}") if timing else {}
+        phases = json.loads(Path(phases_path).read_text() or "{}") if timing else {}
     finally:
         os.unlink(timing_path)
+        os.unlink(phases_path)
     if check and proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise BenchError(f"{setup.name}: pytest exited {proc.returncode} in {setup.suite}:\n{tail}")
     if check and setup.expect_tests is not None and timing and data.get("collected") != setup.expect_tests:
         raise BenchError(f"{setup.name}: ran {data.get('collected')} tests, expected {setup.expect_tests}")
+    marks = {**phases.get("marks", {}), "end": wall} if phases.get("marks") else {}
+    full_gc = tuple(phases.get("full_gc") or (0, 0.0))
     return Run(wall, float(data.get("loop_s", 0.0)), int(data.get("collected", 0)), data.get("durations") or {},
-               data.get("gaps") or [])
+               data.get("gaps") or [], marks, full_gc)  # type: ignore[arg-type]
+
+
+def phase_table(results: dict[str, list[Run]], columns: Sequence[tuple[str, str]]) -> str:
+    """Where each setup's whole process goes, stage by stage: medians over its rounds, in ms.
+    ``columns``: (setup name, column header)."""
+    names = [name for name, _ in columns]
+    rows = []
+    for label, start, end in PHASES:
+        row = [label]
+        for name in names:
+            values = [v for v in (run.phase_s(start, end) for run in results[name]) if v is not None]
+            row.append(f"{median(values) * 1000:.0f}" if values else "-")
+        rows.append(row)
+    rows.append(["whole process"] + [f"{median([r.wall_s for r in results[n]]) * 1000:.0f}" for n in names])
+    rows.append(["  of which full garbage collections"] + [
+        f"{median([r.full_gc[1] for r in results[n]]) * 1000:.0f} ({median([r.full_gc[0] for r in results[n]]):.0f}x)"
+        for n in names
+    ])
+    return table(["ms (median)", *(header for _, header in columns)], rows)
 
 
 def interleaved(setups: Sequence[Setup], rounds: int, *extra: str, warmup: bool = True,

@@ -40,6 +40,7 @@ from _harness import (  # noqa: E402
     conclude,
     interleaved,
     machine,
+    phase_table,
     run_benchmark,
     run_pytest,
     table,
@@ -226,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
           "(rare pauses included: the full garbage collection the imports of the first test bring on);\n"
           "wall: the whole process, start-up, imports and exit included, and that per test over the floor.\n"
           "'over floor' is against the floor of the same environment.")
+    columns = [(floor.name, "floor"), (anyint.name, "anyint"), (recording.name, "pytest-recording")]
+    if cassetter_floor is not None:
+        columns += [(cassetter.name, "cassetter"), (cassetter_floor.name, "floor (cassetter venv)")]
+    print(f"\nwhere each whole process goes (medians of the {args.rounds} rounds; the first test carries the "
+          f"one-off imports of a tool that loads lazily):\n")
+    print(phase_table(results, columns))
     checks = [(f"pytest-anyint <= {TARGET_MS} ms/test above the floor ({over[anyint.name]:.3f} ms; "
                f"mean {over_mean[anyint.name]:.3f} ms)", over[anyint.name] <= TARGET_MS)]
     for setup in setups:
