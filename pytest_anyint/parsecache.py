@@ -7,10 +7,10 @@ pytest's cache folder and read back in a few microseconds.
 
 An entry is named after the kind of file and a hash of its bytes, inside a folder named after
 this plugin's version, the Python, and the modification times of the modules that parse, so an
-edited file, an upgrade or an edited parser never reads a stale entry; the folders of two other
-versions are kept (two environments sharing a checkout stay warm), older ones are cleared. Only what parsed (and, for
-``anyint.yaml``, validated) cleanly is stored; corrupt or unreadable entries are misses, and a
-cache that cannot be written is only slower.
+edited file, an upgrade or an edited parser never reads a stale entry. The folders of two other
+versions are kept (two environments sharing a checkout both stay warm); older ones are cleared.
+Only what parsed (and, for ``anyint.yaml``, validated) cleanly is stored; corrupt or unreadable
+entries are misses, and a cache that cannot be written is only slower.
 """
 
 from __future__ import annotations
