@@ -31,7 +31,7 @@ CASSETTER_VERSION = os.environ.get("BENCH_CASSETTER_VERSION", "0.16.1")
 #: it times the run-test loop (every test's setup, call and teardown, fixtures and plugin hooks
 #: included; interpreter start-up and collection excluded) and sums each test's phase durations.
 #: It also marks where the whole process is at each stage (``BENCH_T0``: when the parent started
-#: it) and times the full garbage collections, written at exit for ``Run.phases``.
+#: it) and times the full garbage collections, written at exit for ``Run.marks``.
 TIMING_CONFTEST = '''
 import atexit, gc, json, os, time
 import pytest
@@ -60,7 +60,6 @@ def _mark(name):
 
 
 def _write_phases():
-    _mark("exiting")
     out = os.environ.get("BENCH_PHASES")
     if out:
         with open(out, "w") as handle:
@@ -107,7 +106,7 @@ def pytest_unconfigure(config):
     _mark("reported")
 '''
 
-#: The stages ``Run.phases`` splits a process into: (name, from mark, to mark).
+#: The stages ``phase_table`` splits a process into: (name, from mark, to mark in ``Run.marks``).
 PHASES = (
     ("start-up: interpreter, pytest, the -p plugin", None, "started"),
     ("configure and collect", "started", "collected"),
