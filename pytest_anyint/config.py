@@ -379,9 +379,31 @@ def _policy(raw: Mapping[str, Any] | None, base: Policy, where: str, path: Path)
     return policy
 
 
+def checked_base_url(value: str, where: str) -> str:
+    """A gateway URL with an http(s) scheme and a host, or ConfigError naming ``where`` it came from."""
+    import urllib.parse
+
+    example = f"expected a URL such as {DEFAULT_BASE_URL}"
+    if "://" not in value:
+        raise ConfigError(f"{where}: {value!r} has no scheme: {example} (starting with https:// or http://)")
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {value!r} is not a valid URL ({exc}): {example}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{where}: {value!r} has the scheme {parts.scheme!r}: {example} (https:// or http://)")
+    if not parts.hostname:
+        raise ConfigError(f"{where}: {value!r} names no host: {example}")
+    return value
+
+
 def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> AnyIntConfig:
     gateway = data.get("gateway") or {}
-    base_url = environ.get(BASE_URL_ENV) or gateway.get("base_url") or DEFAULT_BASE_URL
+    if environ.get(BASE_URL_ENV):
+        base_url = checked_base_url(environ[BASE_URL_ENV], f"environment variable {BASE_URL_ENV}")
+    else:
+        base_url = checked_base_url(gateway.get("base_url") or DEFAULT_BASE_URL, f"{path}: gateway.base_url")
     default_policy = _policy(data.get("policy"), Policy(), "policy", path)
     routes: dict[str, RouteConfig] = {}
     for label, raw in data["routes"].items():

@@ -18,7 +18,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from . import recording, sse
+from . import netguard, recording, sse
 from .calls import Call, CallTrail
 from .families import FAMILIES, Family, family_for_path, gateway_error, parse_json
 
@@ -81,7 +81,10 @@ class CaseContext:
         """Whether the interceptor handles a request: gateway yes; others pass, but not off loopback in replay."""
         if self.is_gateway(url):
             return True
-        if self.mode == "none" and url.host not in LOOPBACK_HOSTS:
+        refused = netguard.refusal(url.host)  # the session's guard (replay, --anyint-emulator), with its option
+        if refused is not None:
+            raise self.fail(f"{self.test_id}: {refused}")
+        if self.mode == "none" and url.host not in LOOPBACK_HOSTS and not netguard.active():
             raise self.fail(
                 f"{self.test_id}: blocked a request to {url.scheme}://{url.host}{url.path}: in replay mode no "
                 f"request reaches the network (only recorded gateway answers, injected faults and loopback)"
@@ -91,6 +94,8 @@ class CaseContext:
 
 _active: CaseContext | None = None
 _installed = False
+#: Under --anyint-emulator: (the gateway's host names, the emulator's scheme, host, port).
+_redirect: tuple[frozenset[str], str, str, int] | None = None
 
 
 def activate(context: CaseContext | None) -> None:
@@ -118,6 +123,31 @@ def origin_of(base_url: str) -> str:
     return _origin(urllib.parse.urlsplit(base_url).geturl())
 
 
+def redirect_to_emulator(hosts: Any, emulator_url: str | None) -> None:
+    """Serve requests to the gateway's hosts from the emulator (None: stop).
+
+    Under ``--anyint-emulator`` a client the app builds from its own settings still names the real
+    gateway; its requests go to the emulator instead, in and outside route cases alike.
+    """
+    global _redirect
+    if emulator_url is None:
+        _redirect = None
+        return
+    parts = urllib.parse.urlsplit(emulator_url)
+    _redirect = (frozenset(h.lower() for h in hosts), parts.scheme, parts.hostname or "127.0.0.1", parts.port or 80)
+
+
+def _redirected(request: Any) -> None:
+    assert _redirect is not None
+    hosts, scheme, host, port = _redirect
+    url = request.url
+    if url.host.lower() not in hosts:
+        return
+    request.url = url.copy_with(scheme=scheme, host=host, port=port)
+    if "host" in request.headers:
+        request.headers["host"] = f"{host}:{port}"
+
+
 # --------------------------------------------------------------------------- patching
 
 
@@ -140,6 +170,8 @@ def _wrap_sync(cls: type, httpx_mod: Any) -> None:
     real = cls.handle_request
 
     def handle_request(self: Any, request: Any) -> Any:
+        if _redirect is not None:
+            _redirected(request)
         context = _active
         if context is None or not context.admits(request.url):
             return real(self, request)
@@ -165,6 +197,8 @@ def _wrap_async(cls: type, httpx_mod: Any) -> None:
     real = cls.handle_async_request
 
     async def handle_async_request(self: Any, request: Any) -> Any:
+        if _redirect is not None:
+            _redirected(request)
         context = _active
         if context is None or not context.admits(request.url):
             return await real(self, request)
@@ -577,4 +611,4 @@ def _fill_usage(
         call.served_model = served
 
 
-__all__ = ["CaseContext", "InterceptError", "activate", "active", "install", "origin_of"]
+__all__ = ["CaseContext", "InterceptError", "activate", "active", "install", "origin_of", "redirect_to_emulator"]

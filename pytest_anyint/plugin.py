@@ -68,10 +68,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--anyint-report-md", metavar="PATH", default=None, help="write a Markdown report")
     group.addoption("--anyint-html", metavar="PATH", default=None, help="write a self-contained HTML report")
     group.addoption("--anyint-list-cassettes", metavar="PATH", default=None, help=argparse.SUPPRESS)
+    group.addoption(
+        "--anyint-allow-host",
+        metavar="HOST",
+        action="append",
+        default=None,
+        help="in replay and under --anyint-emulator, let connections to HOST (a name, an address or a "
+        "network such as 10.0.0.0/8) through; repeatable",
+    )
     parser.addini("anyint_config", "path of anyint.yaml, relative to the rootdir", default="anyint.yaml")
     parser.addini("anyint_cassette_dir", "where cassettes live, relative to the rootdir", default="cassettes")
     parser.addini("anyint_contracts_dir", "extra contract directories (same index format)", type="paths", default=[])
     parser.addini("anyint_stream_timeout", "seconds a recorded stream may take before it fails", default="60")
+    parser.addini(
+        "anyint_allow_hosts",
+        "hosts connections may reach in replay and under --anyint-emulator (besides loopback), space-separated",
+        type="args",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,12 +96,21 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_OutcomeRecorder(config), "anyint-outcomes")
     config.pluginmanager.register(_session_fixtures(config), "anyint-session-fixtures")
-    if _explicitly_used(config):
+    used = _explicitly_used(config)
+    if used or config.getini("anyint_stream_timeout") != "60" or config.getini("anyint_allow_hosts"):
+        from .isolation import check_options
+
+        check_options(config)  # every ini option and report path: one line for a bad value
+    if used:
         session = _session(config)
         try:
             session.config  # noqa: B018 - fail fast, as one line, on a bad anyint.yaml
         except Exception as exc:  # ConfigError
             raise pytest.UsageError(str(exc)) from None
+        if config.getoption("--anyint-emulator"):
+            from .isolation import set_up_emulator
+
+            set_up_emulator(config, session)
     if config.getoption("--anyint-max-age"):
         from .age import parse_max_age
 
@@ -124,6 +147,7 @@ _OPTIONS = (
     "--anyint-report",
     "--anyint-report-md",
     "--anyint-html",
+    "--anyint-allow-host",
 )
 
 
@@ -134,6 +158,7 @@ def _explicitly_used(config: pytest.Config) -> bool:
 def _session(config: pytest.Config) -> "AnyIntSession":
     session = config.stash.get(_SESSION, None)
     if session is None:
+        from .isolation import activate, stream_timeout
         from .session import AnyIntSession, SessionOptions
 
         options = SessionOptions(
@@ -143,13 +168,14 @@ def _session(config: pytest.Config) -> "AnyIntSession":
             cassette_dir=config.getini("anyint_cassette_dir"),
             contracts_mode=config.getoption("--anyint-contracts") or "fail",
             contracts_dirs=tuple(str(p) for p in config.getini("anyint_contracts_dir")),
-            stream_timeout_s=float(config.getini("anyint_stream_timeout")),
+            stream_timeout_s=stream_timeout(config),
             use_emulator=bool(config.getoption("--anyint-emulator")),
             drift_mode=config.getoption("--anyint-drift") or "fail",
             cache_dir=_cache_dir(config),
         )
         session = AnyIntSession(options)
         config.stash[_SESSION] = session
+        activate(config, session)  # from here on: the network guard and log scrubbing (isolation.py)
     return session
 
 
@@ -167,6 +193,9 @@ def _cache_dir(config: pytest.Config) -> Any:
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None:
+        from .isolation import deactivate
+
+        deactivate(config)
         session.stop()
 
 

@@ -767,11 +767,21 @@ def finish_session(session: Any, pytest_session: Any) -> None:
 
 
 def _write(current: ReportState, target: str, text: str) -> None:
+    """Write a report through a temporary file; a path that cannot take it is one line, no leftover."""
     path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        try:
+            temporary.unlink()
+        except OSError:
+            pass
+        why = "it is a folder" if path.is_dir() else (exc.strerror or str(exc))
+        sys.stderr.write(f"anyint: no report written to {target}: {why}; expected a file path\n")
+        return
     current.written.append(str(path))
 
 

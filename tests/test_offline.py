@@ -94,7 +94,8 @@ def test_replay_passes_with_the_network_blocked_and_tries_no_socket(project):
     project.record().assert_outcomes(passed=3)
     project.tests(conftest=SOCKET_GUARD, test_canary=GUARD_CANARY)
 
-    result = project.pytester.runpytest_subprocess("-p", "no:randomly")
+    # The plugin's own guard would refuse the canary first: let it through to the test's guard.
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly", "--anyint-allow-host", "canary.invalid")
 
     result.assert_outcomes(passed=4)
     assert attempts(project) == ["getaddrinfo canary.invalid"]  # the canary, and nothing else
@@ -117,6 +118,11 @@ def test_unrecorded_and_foreign_requests_fail_with_the_plugins_message_not_a_soc
         "POST /openai/v1/chat/completions (model gpt-5-mini) was not recorded: cassette "
         "cassettes/test_app/test_extract/extract/gpt-5-mini.yaml has no unplayed recording of it",
     )
-    assert_output(result, "blocked a request to https://example.com/: in replay mode no request reaches the network")
+    assert_output(
+        result,
+        "pytest-anyint refused a connection to example.com: in replay mode (no --anyint-record) nothing leaves "
+        "the machine",
+    )
+    assert_output(result, "allow it with --anyint-allow-host example.com")
     assert "network blocked by the test" not in result.stdout.str()
     assert attempts(project) == []

@@ -1,0 +1,165 @@
+"""Nothing leaves the machine in replay or under ``--anyint-emulator``, whoever connects.
+
+The inner sessions run in their own process with the test's socket guard of ``test_offline`` in
+their conftest: it is installed before the plugin's guard, so every connection or lookup that got
+past the plugin reaches it and is written to a log. An empty log proves the plugin refused before
+anything was sent; addresses are TEST-NET (192.0.2.0/24) and ``.invalid`` names besides.
+"""
+
+from __future__ import annotations
+
+from .test_offline import SOCKET_GUARD, attempts
+
+NETWORK_TESTS = '''
+import http.server
+import socket
+import threading
+import urllib.request
+
+import pytest
+import requests
+
+
+@pytest.fixture(scope="module")
+def remote_settings():
+    """A module-scoped fixture that fetches settings from a remote host."""
+    return urllib.request.urlopen("http://192.0.2.1/settings", timeout=1).read()
+
+
+def test_urllib():
+    urllib.request.urlopen("http://192.0.2.1/", timeout=1)
+
+
+def test_requests():
+    requests.get("http://unreachable.invalid/", timeout=1)
+
+
+def test_raw_socket():
+    socket.create_connection(("192.0.2.2", 443), timeout=1)
+
+
+def test_raw_connect_by_name():
+    with socket.socket() as sock:
+        sock.connect(("nowhere.invalid", 80))
+
+
+def test_swallowed():
+    try:
+        urllib.request.urlopen("http://192.0.2.3/", timeout=1)
+    except Exception:
+        pass  # an app that hides the error still fails the test
+
+
+def test_module_fixture(remote_settings):
+    pass
+
+
+@pytest.mark.route("extract", models="primary")
+def test_routed(anyint_route):
+    requests.get("http://192.0.2.4/", timeout=1)
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"local")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_loopback():
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read() == b"local"
+        assert requests.get(f"http://localhost:{port}/", timeout=5).text == "local"
+    finally:
+        server.shutdown()
+'''
+
+REFUSED = {
+    "test_urllib": "192.0.2.1:80",
+    "test_requests": "unreachable.invalid:80",
+    "test_raw_socket": "192.0.2.2:443",
+    "test_raw_connect_by_name": "nowhere.invalid:80",
+    "test_swallowed": "192.0.2.3:80",
+    "test_module_fixture": "192.0.2.1:80",
+    "test_routed": "192.0.2.4:80",
+}
+
+
+def refused_line(test: str, where: str) -> str:
+    return (
+        f"test_net.py::{test}{'[extract-primary-gpt-5-mini]' if test == 'test_routed' else ''}: pytest-anyint "
+        f"refused a connection to {where}: in replay mode (no --anyint-record) nothing leaves the machine: only "
+        f"loopback, recorded gateway answers and injected faults; if this host is meant to be reached, allow it "
+        f"with --anyint-allow-host {where.rsplit(':', 1)[0]} (or the ini option anyint_allow_hosts)"
+    )
+
+
+def test_replay_refuses_every_connection_off_the_machine_before_it_is_made(project):
+    project.tests(conftest=SOCKET_GUARD, test_net=NETWORK_TESTS)
+
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=1, failed=len(REFUSED) - 1, errors=1)  # the fixture's is a setup error
+    output = result.stdout.str()
+    for test, where in REFUSED.items():
+        assert refused_line(test, where) in output, test
+    assert "Traceback" not in output and "NetworkRefused" not in output  # one line each
+    assert attempts(project) == []  # nothing got past the plugin: no lookup, no connection
+
+
+def test_allowed_hosts_pass_by_option_and_by_ini(project):
+    project.tests(conftest=SOCKET_GUARD, test_net=NETWORK_TESTS)
+    project.pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+        "filterwarnings = ignore::pytest.PytestAssertRewriteWarning\n"
+        "anyint_allow_hosts = unreachable.invalid 192.0.2.0/30\n"
+    )
+
+    result = project.pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-p", "no:cacheprovider", "--anyint-allow-host", "nowhere.invalid"
+    )
+
+    output = result.stdout.str()
+    for test in ("test_urllib", "test_requests", "test_raw_socket", "test_raw_connect_by_name", "test_module_fixture"):
+        assert refused_line(test, REFUSED[test]) not in output, test
+    assert refused_line("test_routed", "192.0.2.4:80") in output  # outside 192.0.2.0/30: still refused
+    # What was allowed went on to the socket (the test's own guard stops it there).
+    assert set(attempts(project)) == {
+        "getaddrinfo 192.0.2.1", "getaddrinfo unreachable.invalid", "getaddrinfo 192.0.2.2",
+        "connect nowhere.invalid:80", "getaddrinfo 192.0.2.3",
+    }
+
+
+def test_a_session_without_route_markers_or_options_is_left_alone(project):
+    project.tests(conftest=SOCKET_GUARD, test_net="import urllib.request\n\ndef test_urllib():\n"
+                  "    urllib.request.urlopen('http://192.0.2.1/', timeout=1)\n")
+
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    assert "pytest-anyint refused" not in result.stdout.str()
+    assert attempts(project) == ["getaddrinfo 192.0.2.1"]  # the plugin stayed out of a suite that does not use it
+
+
+def test_recording_needs_the_network_and_is_not_guarded(project):
+    project.tests(conftest=SOCKET_GUARD, test_net=NETWORK_TESTS)
+
+    project.pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "--anyint-record=once", "-k", "urllib")
+
+    assert attempts(project) == ["getaddrinfo 192.0.2.1"]
+
+
+def test_a_bad_allowed_host_is_one_line(project):
+    result = project.pytester.runpytest("--anyint-allow-host", "example.com:443")
+
+    assert result.ret == 4
+    assert (
+        "--anyint-allow-host / ini option anyint_allow_hosts: 'example.com:443' is not a host name (without a port), "
+        "an IP address or a network such as 10.0.0.0/8"
+    ) in result.stderr.str()
