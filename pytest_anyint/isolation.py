@@ -242,6 +242,37 @@ def scrub_record(record: logging.LogRecord, secrets: tuple[str, ...], placeholde
         record.stack_info = scrub_text(record.stack_info, secrets, placeholder)
 
 
+_SHORTEST_PART = 6  # a key's start or end shorter than this next to "..." is left alone
+
+
+def scrub_truncated(text: str, secrets: tuple[str, ...], placeholder: str) -> str:
+    """The key as pytest's assertion messages shorten a long value: ``start...end`` (``'live-S3cr...x9x9'``).
+
+    Whole forms are the scrubber's (recording.scrub_text); this removes what is left of a key cut
+    in the middle, which no whole-form search finds.
+    """
+    if "..." not in text:
+        return text
+    for secret in secrets:
+        if len(secret) < 2 * _SHORTEST_PART:
+            continue
+        head = secret[:_SHORTEST_PART]
+        start = text.find(head)
+        while start >= 0:
+            size = _SHORTEST_PART
+            while size < len(secret) and start + size < len(text) and text[start + size] == secret[size]:
+                size += 1
+            cut = start + size
+            if text.startswith("...", cut):
+                after = cut + 3
+                tail = next((n for n in range(len(secret) - 1, 0, -1) if text.startswith(secret[-n:], after)), 0)
+                text = text[:start] + placeholder + text[after + tail :]
+                start = text.find(head, start + len(placeholder))
+            else:
+                start = text.find(head, start + 1)
+    return text
+
+
 # --------------------------------------------------------------------------- hooks
 
 
@@ -260,6 +291,13 @@ class _Hooks:
         if refusals and report.outcome in ("passed", "failed"):
             report.outcome = "failed"
             report.longrepr = "\n".join(line if item.nodeid in line else f"{item.nodeid}: {line}" for line in refusals)
+        elif report.longrepr is not None and not isinstance(report.longrepr, tuple):
+            keys, placeholder = self.secrets()
+            if keys:
+                text = str(report.longrepr)
+                scrubbed = scrub_truncated(text, keys, placeholder)
+                if scrubbed != text:
+                    report.longrepr = scrubbed
         return report
 
     @pytest.hookimpl(tryfirst=True)

@@ -163,3 +163,70 @@ def test_a_bad_allowed_host_is_one_line(project):
         "--anyint-allow-host / ini option anyint_allow_hosts: 'example.com:443' is not a host name (without a port), "
         "an IP address or a network such as 10.0.0.0/8"
     ) in result.stderr.str()
+
+
+EMULATED_APP = '''
+import os
+
+import httpx
+import pytest
+from openai import OpenAI
+
+MESSAGES = [{"role": "user", "content": "vendor: ACME"}]
+
+
+def app_client():
+    """What the app builds from its own settings: the real gateway's address."""
+    return OpenAI(base_url="https://gateway.api.anyint.ai/openai/v1", api_key=os.environ["ANYINT_API_KEY"], max_retries=0)
+
+
+def test_settings_point_at_the_emulator():
+    assert os.environ["ANYINT_BASE_URL"].startswith("http://127.0.0.1:")
+
+
+def test_plain_client_is_served_by_the_emulator():
+    reply = app_client().chat.completions.create(model="gpt-5-mini", messages=MESSAGES)
+    assert reply.choices[0].message.content
+
+
+@pytest.mark.route("extract", models="primary")
+def test_routed_plain_client(anyint_route):
+    reply = app_client().chat.completions.create(model=anyint_route.model, messages=MESSAGES)
+    assert reply.choices[0].message.content
+
+
+def test_other_host():
+    httpx.get("https://example.com/")
+'''
+
+
+def test_under_the_emulator_the_apps_own_client_never_reaches_the_network(project):
+    project.tests(conftest=SOCKET_GUARD, test_app=EMULATED_APP)
+
+    result = project.pytester.runpytest_subprocess(
+        "-p", "no:randomly", "-p", "no:cacheprovider", "--anyint-emulator", "--anyint-record=once"
+    )
+
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines([
+        "test_app.py::test_other_host: pytest-anyint refused a connection to example.com*: under --anyint-emulator "
+        "nothing leaves the machine: the gateway is served by the emulator on loopback, and every other host is "
+        "refused; if this host is meant to be reached, allow it with --anyint-allow-host example.com*",
+    ])
+    assert attempts(project) == []
+    # Recorded against the emulator, stored under the configured gateway (no loopback port).
+    cassette = project.cassette("test_app/test_routed_plain_client/extract/gpt-5-mini.yaml").read_text()
+    assert "uri: https://gateway.api.anyint.ai/openai/v1/chat/completions" in cassette
+
+
+def test_the_emulators_settings_are_restored_after_the_session(project, monkeypatch):
+    import os
+
+    monkeypatch.setenv("ANYINT_BASE_URL", "https://gateway.api.anyint.ai")
+    project.tests(test_app="import os\n\ndef test_env():\n    assert os.environ['ANYINT_BASE_URL'].startswith('http://127.0.0.1')\n"
+                  "    assert os.environ['ANYINT_API_KEY']\n")
+
+    project.pytester.runpytest("--anyint-emulator").assert_outcomes(passed=1)
+
+    assert os.environ["ANYINT_BASE_URL"] == "https://gateway.api.anyint.ai"
+    assert "ANYINT_API_KEY" not in os.environ
