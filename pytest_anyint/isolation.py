@@ -99,7 +99,6 @@ class _Isolation:
 
     def __init__(self) -> None:
         self.guard = False
-        self.scrub: Callable[[], tuple[tuple[str, ...], str]] | None = None
         self.factory: Any = None
         self.environ: dict[str, str | None] = {}
         self.hooks: Any = None
@@ -127,14 +126,38 @@ def activate(config: pytest.Config, session: "AnyIntSession") -> None:
         found = session.secrets()
         return (found, session.key_placeholder) if found else ((), "")
 
-    state.scrub = secrets
     state.factory = _install_factory(secrets)
     state.hooks = _Hooks(secrets)
     config.pluginmanager.register(state.hooks, "anyint-isolation")
     emulated = bool(config.getoption("--anyint-emulator"))
     if emulated or session.options.record_mode == "none":
-        netguard.install(EMULATOR_WHY if emulated else REPLAY_WHY, allowed_hosts(config))
+        netguard.install(EMULATOR_WHY if emulated else REPLAY_WHY, allowed_hosts(config), _gateway_advice(session, emulated))
         state.guard = True
+
+
+def _gateway_advice(session: "AnyIntSession", emulated: bool) -> Callable[[str], str | None]:
+    """What to say when the refused host is the gateway itself: allowing it would reach the live gateway."""
+
+    def advice(host: str) -> str | None:
+        hosts = set(GATEWAY_HOSTS)
+        if session._config is not None:  # noqa: SLF001 - never load the config from inside a socket call
+            from .interceptor import origin_of
+
+            hosts.add(origin_of(session._config.base_url).split("://", 1)[1].rsplit(":", 1)[0])  # noqa: SLF001
+        if host not in hosts:
+            return None
+        if emulated:
+            return (
+                f"{host} is the AnyInt gateway, and only httpx and httpx2 clients are redirected to the emulator "
+                f"(urllib, requests and aiohttp are not): use one of them, or the emulator's URL in $ANYINT_BASE_URL"
+            )
+        return (
+            f"{host} is the AnyInt gateway, whose answers only route-marked tests replay, through httpx or httpx2 "
+            f"clients (urllib, requests and aiohttp are not intercepted): mark the test with "
+            f'@pytest.mark.route("<label>") and build the client from anyint_route or anyint_gateway'
+        )
+
+    return advice
 
 
 def set_up_emulator(config: pytest.Config, session: "AnyIntSession") -> None:
@@ -200,6 +223,8 @@ def _install_factory(secrets: Callable[[], tuple[tuple[str, ...], str]]) -> Any:
     caplog, the app's own): the record is clean from the moment it exists, whoever formats it.
     """
     old = logging.getLogRecordFactory()
+    while getattr(old, "active", None) is False:  # one of ours an earlier session left inert: unwrap it
+        old = old.previous  # type: ignore[attr-defined]
 
     def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = old(*args, **kwargs)

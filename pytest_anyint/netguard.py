@@ -32,8 +32,10 @@ class NetworkRefused(RuntimeError):
 
 
 class _Guard:
-    def __init__(self, why: str, allowed: Iterable[str]) -> None:
+    def __init__(self, why: str, allowed: Iterable[str], advice: Callable[[str], str | None] | None = None) -> None:
         self.why = why
+        #: Advice for hosts that allowing would be wrong for (the gateway itself), else None.
+        self.advice = advice
         self.names: set[str] = set()
         self.networks: list[Any] = []
         for entry in allowed:
@@ -59,9 +61,10 @@ class _Guard:
 
     def refuse(self, host: str, port: Any = None) -> NetworkRefused:
         where = f"{host}:{port}" if port not in (None, 0) else host
-        message = (
-            f"pytest-anyint refused a connection to {where}: {self.why}; if this host is meant to be "
-            f"reached, allow it with {ALLOW_OPTION} {_bare(host)} (or the ini option {ALLOW_INI})"
+        advice = self.advice(_bare(host)) if self.advice is not None else None
+        message = f"pytest-anyint refused a connection to {where}: {self.why}; " + (
+            advice or f"if this host is meant to be reached, allow it with {ALLOW_OPTION} {_bare(host)} "
+            f"(or the ini option {ALLOW_INI})"
         )
         if message not in self.refusals:
             self.refusals.append(message)
@@ -156,10 +159,10 @@ def take_refusals() -> list[str]:
     return found
 
 
-def install(why: str, allowed: Iterable[str] = ()) -> None:
-    """Turn the guard on for this process (again: only ``why`` and the allowed hosts change)."""
+def install(why: str, allowed: Iterable[str] = (), advice: Callable[[str], str | None] | None = None) -> None:
+    """Turn the guard on for this process (again: only ``why``, the allowed hosts and advice change)."""
     global _guard
-    _guard = _Guard(why, allowed)
+    _guard = _Guard(why, allowed, advice)
     # Ours and still in place (possibly wrapped by someone since: then it still runs, in their chain).
     _originals[:] = [entry for entry in _originals if _in_chain(*entry)]
     patched = {(id(owner), name) for owner, name, _ in _originals}

@@ -230,3 +230,33 @@ def test_the_emulators_settings_are_restored_after_the_session(project, monkeypa
 
     assert os.environ["ANYINT_BASE_URL"] == "https://gateway.api.anyint.ai"
     assert "ANYINT_API_KEY" not in os.environ
+
+
+GATEWAY_OUTSIDE_A_CASE = '''
+import urllib.request
+
+
+def test_gateway_by_urllib():
+    urllib.request.urlopen("https://gateway.api.anyint.ai/openai/v1/models", timeout=1)
+'''
+
+
+def test_the_gateway_outside_a_route_case_is_refused_with_advice_that_keeps_it_offline(project):
+    """Allowing the gateway's host would reach the live gateway: the line says what does work instead."""
+    project.tests(conftest=SOCKET_GUARD, test_gw=GATEWAY_OUTSIDE_A_CASE)
+
+    replay = project.pytester.runpytest_subprocess("-p", "no:cacheprovider", "--anyint-record=none")
+    emulated = project.pytester.runpytest_subprocess("-p", "no:cacheprovider", "--anyint-emulator")
+
+    replay.stdout.fnmatch_lines([
+        "test_gw.py::test_gateway_by_urllib: pytest-anyint refused a connection to gateway.api.anyint.ai:443: in "
+        "replay mode * gateway.api.anyint.ai is the AnyInt gateway, whose answers only route-marked tests replay, "
+        "through httpx or httpx2 clients (urllib, requests and aiohttp are not intercepted): mark the test with "
+        '@pytest.mark.route("<label>") and build the client from anyint_route or anyint_gateway',
+    ])
+    emulated.stdout.fnmatch_lines([
+        "*refused a connection to gateway.api.anyint.ai:443: under --anyint-emulator * only httpx and httpx2 "
+        "clients are redirected to the emulator (urllib, requests and aiohttp are not)*",
+    ])
+    assert "--anyint-allow-host" not in replay.stdout.str() + emulated.stdout.str()
+    assert attempts(project) == []

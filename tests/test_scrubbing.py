@@ -113,4 +113,4 @@ def test_a_session_that_does_not_use_the_plugin_keeps_its_log_records(project, m
     monkeypatch.setenv("ANYINT_API_KEY", KEY)
     project.tests(test_app="import logging\n\ndef test_plain():\n    assert logging.getLogRecordFactory() is logging.LogRecord\n")
 
-    project.pytester.runpytest().assert_outcomes(passed=1)
+    project.pytester.runpytest_subprocess().assert_outcomes(passed=1)  # a process of its own: nothing earlier installed
