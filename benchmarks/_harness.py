@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -145,6 +146,9 @@ class Run:
     #: the full garbage collections (``full_gc``: count, seconds).
     marks: dict[str, float] = field(default_factory=dict)
     full_gc: tuple[int, float] = (0, 0.0)
+    #: CPU seconds (user + system) of the pytest process and the children it waited for: what the
+    #: run itself costs, which other work on a busy machine moves far less than ``wall_s``.
+    cpu_s: float = 0.0
 
     def phase_s(self, start: str | None, end: str) -> float | None:
         if end not in self.marks or (start is not None and start not in self.marks):
@@ -217,9 +221,12 @@ def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = Tru
     cmd = [setup.python, "-m", "pytest", "-q", "--no-header", *setup.args, *extra]
     cwd = fresh_copy(setup.suite) if setup.fresh else setup.suite
     env["BENCH_T0"] = repr(time.time())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if setup.fresh:
         left = (cwd / ".pytest_cache").exists()
         shutil.rmtree(cwd.parent, ignore_errors=True)
@@ -239,7 +246,7 @@ def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = Tru
     marks = {**phases.get("marks", {}), "end": wall} if phases.get("marks") else {}
     full_gc = tuple(phases.get("full_gc") or (0, 0.0))
     return Run(wall, float(data.get("loop_s", 0.0)), int(data.get("collected", 0)), data.get("durations") or {},
-               data.get("gaps") or [], marks, full_gc)  # type: ignore[arg-type]
+               data.get("gaps") or [], marks, full_gc, cpu)  # type: ignore[arg-type]
 
 
 def phase_table(results: dict[str, list[Run]], columns: Sequence[tuple[str, str]]) -> str:

@@ -291,13 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"benchmark": "replay", "stat": args.stat, "sizes": {}}
     over_wall: dict[int, dict[str, float]] = {}
     walls: dict[int, dict[str, float]] = {}
+    over_cpus: dict[int, dict[str, float]] = {}
     for size, setups in by_size.items():
         runs = results[size]
         wall = {name: pick([r.wall_s for r in rs]) for name, rs in runs.items()}
         steady = {name: pick([r.typical_s for r in rs]) * 1000 for name, rs in runs.items()}
         over = {name: (wall[name] - wall[_floor_of(name)]) / size * 1000 for name in runs}
         over_steady = {name: steady[name] - steady[_floor_of(name)] for name in runs}
-        over_wall[size], walls[size] = over, wall
+        cpu = {name: pick([r.cpu_s for r in rs]) for name, rs in runs.items()}
+        over_cpu = {name: (cpu[name] - cpu[_floor_of(name)]) / size * 1000 for name in runs}
+        over_wall[size], walls[size], over_cpus[size] = over, wall, over_cpu
         rows = []
         for setup in setups:
             name = setup.name
@@ -305,17 +308,20 @@ def main(argv: list[str] | None = None) -> int:
             ratio = over[name] / over[ANYINT_COLD] if over[ANYINT_COLD] > 0 else float("nan")
             rows.append([name, f"{wall[name]:.2f}", f"{wall[name] / wall[ANYINT_COLD]:.2f}x",
                          "" if is_floor else f"{over[name]:+.2f}", "" if is_floor else f"{ratio:.2f}x",
-                         f"{steady[name]:.3f}", "" if is_floor else f"{over_steady[name]:+.3f}"])
+                         f"{steady[name]:.3f}", "" if is_floor else f"{over_steady[name]:+.3f}",
+                         f"{cpu[name]:.2f}", "" if is_floor else f"{over_cpu[name]:+.2f}"])
         print(f"\n{size} tests:")
         print(table(["setup", "wall s", "vs anyint cold", "over floor ms/test", "vs anyint cold", "steady ms/test",
-                     "over floor"], rows))
+                     "over floor", "CPU s", "over floor ms/test"], rows))
         summary["sizes"][size] = {"wall_s": wall, "over_floor_ms_per_test": over, "steady_ms_per_test": steady,
+                                  "cpu_s": cpu, "cpu_over_floor_ms_per_test": over_cpu,
                                   "median_wall_s": {n: median([r.wall_s for r in rs]) for n, rs in runs.items()}}
     print("\nwall: the whole process (start-up, imports, collection, every test, reports, exit); 'over floor':\n"
           "that minus the floor of the same environment and cache state, per test (cold against the cold\n"
           "floor, warm against the warm floor, cassetter against the floor of its venv); 'vs anyint cold':\n"
           "the ratio to pytest-anyint cold (above 1: slower). steady: the median start-to-start time of\n"
-          "consecutive tests, the one-off costs left out.")
+          "consecutive tests, the one-off costs left out. CPU: the process's own CPU time (user + system),\n"
+          "which other work on a busy machine moves far less than wall time; the targets are on wall time.")
     tools = [n for n in (s.name for s in by_size[sizes[0]]) if not n.startswith(("floor", "bare"))]
     rows = [[name] + [f"{over_wall[s][name]:+.2f} ({over_wall[s][name] / over_wall[s][ANYINT_COLD]:.2f}x)"
                       if over_wall[s][ANYINT_COLD] > 0 else f"{over_wall[s][name]:+.2f}" for s in sizes]
@@ -324,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(["setup", *(f"{s} tests" for s in sizes)], rows))
     rows = [[name] + [f"{walls[s][name]:.2f} ({walls[s][name] / walls[s][ANYINT_COLD]:.2f}x)" for s in sizes]
             for name in tools]
+    rows_cpu = [[name] + [f"{over_cpus[s][name]:+.2f} ({over_cpus[s][name] / over_cpus[s][ANYINT_COLD]:.2f}x)"
+                          if over_cpus[s][ANYINT_COLD] > 0 else f"{over_cpus[s][name]:+.2f}" for s in sizes]
+                for name in tools]
+    print("\nthe same in CPU time (steadier on a busy machine):\n")
+    print(table(["setup", *(f"{s} tests" for s in sizes)], rows_cpu))
     print("\nwhole process, seconds (and as a ratio to pytest-anyint cold):\n")
     print(table(["setup", *(f"{s} tests" for s in sizes)], rows))
 

@@ -57,6 +57,12 @@ def figures(name: str, data: dict[str, Any]) -> list[str]:
             others = ", ".join(f"{tool} {over[tool]:+.2f} ({over[tool] / cold:.2f}x)" if cold > 0 else
                                f"{tool} {over[tool]:+.2f}" for tool in ("cassetter", "pytest-recording") if tool in over)
             lines.append(f"  {size:>5} tests: cold {cold:+.2f}, warm {warm:+.2f}; {others}")
+        cpu = {size: figs.get("cpu_over_floor_ms_per_test") for size, figs in data["sizes"].items()}
+        if all(cpu.values()):
+            lines.append("the same in CPU time: " + "; ".join(
+                f"{size} tests: cold {c['pytest-anyint, cold']:+.2f}, warm {c['pytest-anyint, warm']:+.2f}"
+                + "".join(f", {tool} {c[tool]:+.2f}" for tool in ("cassetter", "pytest-recording") if tool in c)
+                for size, c in cpu.items()))
         return lines
     if name == "xdist":
         return [f"-n 2 speed-up ({data.get('mode', '')}), plugin / floor: " + ", ".join(
