@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -127,6 +128,10 @@ class Setup:
     args: Sequence[str] = ()
     env: dict[str, str] = field(default_factory=dict)
     expect_tests: int | None = None
+    #: Cold, as on CI's fresh clone: every run gets a fresh copy of ``suite`` (no ``.pytest_cache``,
+    #: so no parse cache; no ``__pycache__`` of the tests), removed afterwards. Pair it with
+    #: ``-p no:cacheprovider`` in ``args`` (``COLD_ARGS``) so nothing is cached during the run either.
+    fresh: bool = False
 
 
 @dataclass
@@ -141,6 +146,9 @@ class Run:
     #: the full garbage collections (``full_gc``: count, seconds).
     marks: dict[str, float] = field(default_factory=dict)
     full_gc: tuple[int, float] = (0, 0.0)
+    #: CPU seconds (user + system) of the pytest process and the children it waited for: what the
+    #: run itself costs, which other work on a busy machine moves far less than ``wall_s``.
+    cpu_s: float = 0.0
 
     def phase_s(self, start: str | None, end: str) -> float | None:
         if end not in self.marks or (start is not None and start not in self.marks):
@@ -173,6 +181,26 @@ class BenchError(RuntimeError):
     """A setup did not run cleanly; the numbers would mean nothing."""
 
 
+#: pytest's cache off: the plugin's parse cache lives in pytest's cache folder, so it is off too.
+COLD_ARGS = ("-p", "no:cacheprovider")
+
+
+def clean_suite(suite: Path) -> Path:
+    """Remove every cache a run left in ``suite`` (``.pytest_cache``, ``__pycache__``): what a fresh
+    clone holds. Returns ``suite``."""
+    for name in (".pytest_cache", "__pycache__"):
+        for path in list(suite.rglob(name)):
+            shutil.rmtree(path, ignore_errors=True)
+    return suite
+
+
+def fresh_copy(suite: Path) -> Path:
+    """A copy of ``suite`` without its caches, next to it (same path depth, same file system)."""
+    target = Path(tempfile.mkdtemp(prefix=f"{suite.name}-run-", dir=suite.parent)) / suite.name
+    shutil.copytree(suite, target, ignore=shutil.ignore_patterns(".pytest_cache", "__pycache__"))
+    return target
+
+
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "ANYINT_", "BENCH_"))}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -191,10 +219,19 @@ def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = Tru
     extra_env = {"BENCH_TIMING": timing_path, "BENCH_PHASES": phases_path} if timing else {}
     env = base_env({**setup.env, **extra_env})
     cmd = [setup.python, "-m", "pytest", "-q", "--no-header", *setup.args, *extra]
+    cwd = fresh_copy(setup.suite) if setup.fresh else setup.suite
     env["BENCH_T0"] = repr(time.time())
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=setup.suite, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if setup.fresh:
+        left = (cwd / ".pytest_cache").exists()
+        shutil.rmtree(cwd.parent, ignore_errors=True)
+        if left and check:
+            raise BenchError(f"{setup.name}: a cold run wrote .pytest_cache (is -p no:cacheprovider in its args?)")
     try:
         data = json.loads(Path(timing_path).read_text() or "{}") if timing else {}
         phases = json.loads(Path(phases_path).read_text() or "{}") if timing else {}
@@ -209,7 +246,7 @@ def run_pytest(setup: Setup, *extra: str, timing: bool = True, check: bool = Tru
     marks = {**phases.get("marks", {}), "end": wall} if phases.get("marks") else {}
     full_gc = tuple(phases.get("full_gc") or (0, 0.0))
     return Run(wall, float(data.get("loop_s", 0.0)), int(data.get("collected", 0)), data.get("durations") or {},
-               data.get("gaps") or [], marks, full_gc)  # type: ignore[arg-type]
+               data.get("gaps") or [], marks, full_gc, cpu)  # type: ignore[arg-type]
 
 
 def phase_table(results: dict[str, list[Run]], columns: Sequence[tuple[str, str]]) -> str:
@@ -233,7 +270,8 @@ def phase_table(results: dict[str, list[Run]], columns: Sequence[tuple[str, str]
 
 def interleaved(setups: Sequence[Setup], rounds: int, *extra: str, warmup: bool = True,
                 progress: Callable[[str], None] | None = None) -> dict[str, list[Run]]:
-    """Each setup ``rounds`` times, in turns; a first unrecorded round warms the file cache."""
+    """Each setup ``rounds`` times, in turns; a first unrecorded round warms the file cache (and,
+    for a warm setup, fills its caches; a cold setup starts from a fresh copy every time)."""
     results: dict[str, list[Run]] = {s.name: [] for s in setups}
     if warmup:
         for setup in setups:

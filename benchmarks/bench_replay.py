@@ -1,45 +1,60 @@
-"""§13 replay: 300 route-marked tests, one 1.5 KB chat completion each through a shared client.
+"""§13 replay, as CI runs it: the whole process, cold and warm, at 30, 300 and 1,200 tests.
 
-Setups, run side by side in one run (interleaved rounds; the best round of each is shown, since
-on a shared machine noise only ever adds):
+Route-marked tests, one 1.5 KB chat completion each through a shared client. Setups, run side by
+side in one run (interleaved rounds: every size and setup once per round; the best round of each is
+shown by default, since on a shared machine noise only ever adds):
 
-- ``bare``: the same 300 tests with no HTTP call at all (for reference).
 - ``floor``: the same call through an ``httpx.MockTransport`` (the client is paid for; no plugin).
-- ``anyint``: pytest-anyint replaying its cassettes, contract validation and call trail on
+- ``pytest-anyint``: replaying its cassettes, contract validation and call trail on
   (the defaults: ``--anyint-contracts=fail``).
 - ``pytest-recording``: ``@pytest.mark.vcr`` with its defaults, replaying its cassettes.
 - ``cassetter``: ``@pytest.mark.vcr`` with its defaults.
+- ``bare`` (``--bare``): the same tests with no HTTP call at all (for reference).
+
+Every tool is measured **cold**, as on CI's fresh clone: each run gets a fresh copy of its suite
+(no ``.pytest_cache``, so no parse cache; no ``__pycache__`` of the tests) and runs with pytest's
+cache off (``-p no:cacheprovider``; the plugin keeps its parse cache in pytest's cache folder, so
+that is off too; the harness fails a cold run that leaves a ``.pytest_cache`` behind). The plugin
+and the floor are also measured **warm**: the same folder run after run, pytest's cache on, so
+the plugin reads its cassettes, ``anyint.yaml`` and the contract index from its parse cache (a
+local re-run, or CI restoring ``.pytest_cache``).
 
 Each tool runs in an environment of its own holding what it and the suite need (pytest, httpx, the
 tool): ``benchmarks/.venv-vcrpy`` for the two vcrpy-based tools (this plugin, editable, and
 pytest-recording, with the bare and floor suites), ``benchmarks/.venv-cassetter`` for cassetter
 (with a floor of its own); both are created on first use with the dev environment's versions.
-
 Each tool records its own cassettes once, from the same emulator (pytest_anyint.emulator), which
 is stopped before any replay: a setup that reached for the network would fail, not be timed.
 
-Per-test time is the run-test loop (every test's fixtures, cassette load, call, checks and
-teardown) divided by the number of tests; start-up (interpreter, imports, collection) is shown
-apart as wall time. Usage: ``python benchmarks/bench_replay.py [--rounds N] [--tests N]``.
+The headline figure is the whole process (interpreter start-up, imports, collection, every test,
+reports, exit) over the floor of the same environment and cache state, per test; the steady
+per-test time (median start-to-start time of consecutive tests) is shown beside it, and a stage
+table shows where each whole process goes. Usage:
+``python benchmarks/bench_replay.py [--rounds N] [--sizes 30,300,1200] [--stat best|median]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
+from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (  # noqa: E402
+    COLD_ARGS,
     TIMING_CONFTEST,
     BenchError,
+    Run,
     Setup,
     cassetter_python,
+    clean_suite,
     client_fixtures,
     conclude,
-    interleaved,
     machine,
+    median,
     phase_table,
     run_benchmark,
     run_pytest,
@@ -52,7 +67,6 @@ from _harness import (  # noqa: E402
 MODELS = ("gpt-5-mini", "deepseek-v3.2-exp", "qwen3-max")
 FIELDS = 24  # prompt lines; the emulator answers them as JSON: a ~1.5 KB chat completion
 MODULES = 4
-TARGET_MS = 0.5
 
 ANYINT_YAML = """\
 version: 1
@@ -128,124 +142,229 @@ def write_suite(root: Path, kind: str, functions: int) -> Path:
     return root
 
 
+#: The targets of issue 16 (whole process over the floor, ms per test, at 300 tests).
+TARGET_COLD_MS = 0.5
+TARGET_WARM_MS = 0.3
+TARGET_SIZE = 300
+COMPETITORS = ("pytest-recording", "cassetter")
+ANYINT_COLD, ANYINT_WARM = "pytest-anyint, cold", "pytest-anyint, warm"
+FLOOR_COLD, FLOOR_WARM, FLOOR_CASSETTER = "floor, cold", "floor, warm", "floor (cassetter venv), cold"
+
+
+def _size_setups(size: int, base: Path, args: argparse.Namespace, vcrpy: str, cassetter: str | None,
+                 gateway: dict[str, str], baseline: Path | None
+                 ) -> tuple[list[Setup], list[tuple[Setup, list[str]]], list[tuple[Path, Path]]]:
+    """The setups of one suite size, the recordings they need (setup, extra pytest args), and the
+    warm folders to copy from a recorded pristine suite (source, target)."""
+    functions = size // len(MODELS)
+    root = base / f"n{size}"
+    plugin = ["-p", "pytest_anyint.plugin"]
+
+    def suite(kind: str, name: str) -> Path:
+        return write_suite(root / name, kind, functions)
+
+    def cold(name: str, path: Path, python: str, tool_args: Sequence[str] = (), env: dict[str, str] | None = None) -> Setup:
+        return Setup(name, path, python, [*tool_args, *COLD_ARGS], env or gateway, size, fresh=True)
+
+    anyint_suite = suite("anyint", "anyint")
+    floor_suite = suite("floor", "floor")
+    setups = [cold(FLOOR_COLD, floor_suite, vcrpy), cold(ANYINT_COLD, anyint_suite, vcrpy, plugin)]
+    # Warm: a folder of its own, run after run, pytest's cache on (filled by the warm-up round).
+    setups += [Setup(ANYINT_WARM, root / "anyint-warm", vcrpy, plugin, gateway, size),
+               Setup(FLOOR_WARM, root / "floor-warm", vcrpy, [], gateway, size)]
+    copies = [(anyint_suite, root / "anyint-warm"), (floor_suite, root / "floor-warm")]
+    recordings: list[tuple[Setup, list[str]]] = [
+        (Setup("pytest-anyint", anyint_suite, vcrpy, plugin, gateway, size),
+         ["--anyint-record=once", "--no-anyint-check-models"])]
+    if baseline is not None:
+        rev_env = {**gateway, "PYTHONPATH": str(baseline)}
+        setups += [cold(f"pytest-anyint @ {args.baseline}, cold", anyint_suite, vcrpy, plugin, rev_env),
+                   Setup(f"pytest-anyint @ {args.baseline}, warm", root / "anyint-baseline-warm", vcrpy, plugin,
+                         rev_env, size)]
+        copies.append((anyint_suite, root / "anyint-baseline-warm"))
+    recording_suite = suite("vcr", "pytest-recording")
+    setups.append(cold("pytest-recording", recording_suite, vcrpy, ["-p", "pytest_recording.plugin"]))
+    recordings.append((Setup("pytest-recording", recording_suite, vcrpy, ["-p", "pytest_recording.plugin"],
+                             gateway, size), ["--record-mode=once"]))
+    if cassetter:
+        cassetter_suite = suite("vcr", "cassetter")
+        setups += [cold("cassetter", cassetter_suite, cassetter, ["-p", "cassetter.pytest_plugin"]),
+                   cold(FLOOR_CASSETTER, suite("floor", "floor-cassetter"), cassetter)]
+        recordings.append((Setup("cassetter", cassetter_suite, cassetter, ["-p", "cassetter.pytest_plugin"],
+                                 gateway, size), ["--record-mode=once"]))
+    if args.bare:
+        setups.append(cold("bare (no HTTP call), cold", suite("bare", "bare"), vcrpy))
+    return setups, recordings, copies
+
+
+def _floor_of(name: str) -> str:
+    """The floor a setup is measured against: same environment, same cache state."""
+    if name.startswith("cassetter") or name.startswith("floor (cassetter"):
+        return FLOOR_CASSETTER
+    return FLOOR_WARM if name.endswith(", warm") else FLOOR_COLD
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per setup (the best is shown)")
-    parser.add_argument("--tests", type=int, default=300, help="number of tests (a multiple of 3)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds (each runs every size and setup once; default 5)")
+    parser.add_argument("--sizes", default="30,300,1200", help="suite sizes, multiples of 3 (default 30,300,1200)")
+    parser.add_argument("--tests", type=int, help="a single suite size (same as --sizes N)")
+    parser.add_argument("--stat", choices=("best", "median"), default="best",
+                        help="which round of each setup to show (default: the best; noise only adds)")
+    parser.add_argument("--stages-at", type=int, help="the size whose stage table is printed (default: 300, "
+                        "or the largest size below it); 0 prints it for every size")
     parser.add_argument("--skip-cassetter", action="store_true", help="leave cassetter out (no venv)")
+    parser.add_argument("--bare", action="store_true", help="also run the suite with no HTTP call (cold)")
     parser.add_argument("--baseline", metavar="REV", help="also run the plugin as it was at git REV (before/after)")
     args = parser.parse_args(argv)
-    functions = args.tests // len(MODELS)
-    tests = functions * len(MODELS)
+    sizes = [args.tests] if args.tests else [int(part) for part in args.sizes.split(",") if part.strip()]
+    sizes = [size // len(MODELS) * len(MODELS) for size in sizes]
+    if not sizes or min(sizes) < len(MODELS):
+        raise BenchError(f"--sizes: each size must be at least {len(MODELS)} tests")
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    pick = min if args.stat == "best" else median
 
     from pytest_anyint.emulator import Emulator
 
     base = workdir("replay")
+    vcrpy = vcrpy_python(say)  # this plugin and pytest-recording, in an environment of their own
+    cassetter = None if args.skip_cassetter else cassetter_python(say)
+    baseline = export_package(args.baseline, base / "baseline") if args.baseline else None
     emulator = Emulator(api_key="bench-emulator-key").start()
     gateway = {"BENCH_GATEWAY_URL": emulator.url, "BENCH_API_KEY": emulator.api_key, "ANYINT_BASE_URL": emulator.url}
-    setups: list[Setup] = []
-    recorders: list[tuple[Setup, list[str], dict[str, str]]] = []
+    by_size: dict[int, list[Setup]] = {}
+    try:
+        import httpx
 
-    vcrpy = vcrpy_python(say)  # this plugin and pytest-recording, in an environment of their own
-    bare = Setup("bare (no HTTP call)", write_suite(base / "bare", "bare", functions), python=vcrpy, env=gateway,
-                 expect_tests=tests)
-    floor = Setup("floor (MockTransport)", write_suite(base / "floor", "floor", functions), python=vcrpy,
-                  env=gateway, expect_tests=tests)
-    anyint = Setup("pytest-anyint", write_suite(base / "anyint", "anyint", functions), python=vcrpy,
-                   args=["-p", "pytest_anyint.plugin"], env=gateway, expect_tests=tests)
-    setups += [bare, floor, anyint]
-    if args.baseline:
-        setups.append(Setup(f"pytest-anyint @ {args.baseline}", anyint.suite, python=vcrpy, args=anyint.args,
-                            env={**gateway, "PYTHONPATH": str(export_package(args.baseline, base / "baseline"))},
-                            expect_tests=tests))
-    recorders.append((anyint, ["--anyint-record=once", "--no-anyint-check-models"], {"ANYINT_API_KEY": emulator.api_key}))
-    recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", functions), python=vcrpy,
-                      args=["-p", "pytest_recording.plugin"], env=gateway, expect_tests=tests)
-    setups.append(recording)
-    recorders.append((recording, ["--record-mode=once"], {}))
-    cassetter_floor = None
-    if not args.skip_cassetter:
-        python = cassetter_python(say)
-        cassetter = Setup("cassetter", write_suite(base / "cassetter", "vcr", functions), python=python,
-                          args=["-p", "cassetter.pytest_plugin"], env=gateway, expect_tests=tests)
-        cassetter_floor = Setup("floor (cassetter venv)", write_suite(base / "floor-cassetter", "floor", functions),
-                                python=python, env=gateway, expect_tests=tests)
-        setups += [cassetter, cassetter_floor]
-        recorders.append((cassetter, ["--record-mode=once"], {}))
+        sample = httpx.post(f"{emulator.url}/openai/v1/chat/completions", json=_payload(0, MODELS[0]),
+                            headers={"Authorization": f"Bearer {emulator.api_key}"})
+        for size in sizes:
+            setups, recordings, copies = _size_setups(size, base, args, vcrpy, cassetter, gateway, baseline)
+            for setup in setups:
+                if setup.fresh and setup.name.startswith("floor"):
+                    (setup.suite / "floor_body.json").write_bytes(sample.content)
+            say(f"{size} tests: recording with each tool against the emulator at {emulator.url} ...")
+            for setup, extra in recordings:
+                key = {"ANYINT_API_KEY": emulator.api_key} if setup.name == "pytest-anyint" else {}
+                run_pytest(Setup(setup.name, setup.suite, setup.python, [*setup.args, *COLD_ARGS],
+                                 {**setup.env, **key}, size), *extra)
+            for setup in setups:  # pristine: what a fresh clone holds
+                if setup.fresh:
+                    clean_suite(setup.suite)
+            for source, target in copies:
+                shutil.copytree(source, target)
+            by_size[size] = setups
+    finally:
+        emulator.stop()  # replay is offline: a setup that reaches for the network fails
+    sizes_of_files = sorted(p.stat().st_size for p in (base / f"n{sizes[0]}" / "anyint").rglob("*.yaml")
+                            if "cassettes" in p.parts)
+    say(f"recorded; response body {len(sample.content)} bytes; pytest-anyint cassettes "
+        f"{sizes_of_files[0]}-{sizes_of_files[-1]} bytes")
 
-    import httpx
+    total = sum(len(s) for s in by_size.values())
+    say(f"replaying: {total} setups over {len(sizes)} sizes x {args.rounds} rounds (plus a warm-up round), "
+        "interleaved ...")
+    results: dict[int, dict[str, list[Run]]] = {size: {s.name: [] for s in setups} for size, setups in by_size.items()}
+    for number in range(args.rounds + 1):  # round 0 warms the file cache and fills the warm setups' caches
+        for size, setups in by_size.items():
+            for setup in setups:
+                run = run_pytest(setup)
+                if number:
+                    results[size][setup.name].append(run)
+        if number == 0:
+            for size, setups in by_size.items():
+                for setup in setups:
+                    if setup.name.startswith("pytest-anyint") and not setup.fresh and \
+                            not (setup.suite / ".pytest_cache" / "d" / "anyint").is_dir():
+                        raise BenchError(f"{setup.name}: the warm-up round left no parse cache in {setup.suite}")
+        say(f"round {number}/{args.rounds} done" if number else "warm-up round done")
 
-    sample = httpx.post(f"{emulator.url}/openai/v1/chat/completions", json=_payload(0, MODELS[0]),
-                        headers={"Authorization": f"Bearer {emulator.api_key}"})
-    for suite in (floor.suite, *( [cassetter_floor.suite] if cassetter_floor else [])):
-        (suite / "floor_body.json").write_bytes(sample.content)
-    say(f"recording with each tool against the emulator at {emulator.url} ...")
-    for setup, extra, env in recorders:
-        recording_setup = Setup(setup.name, setup.suite, setup.python, setup.args, {**setup.env, **env}, tests)
-        run_pytest(recording_setup, *extra)
-    emulator.stop()  # replay is offline: a setup that reaches for the network fails
-    sizes = sorted(p.stat().st_size for p in anyint.suite.rglob("*.yaml") if "cassettes" in p.parts)
-    say(f"recorded; response body {len(sample.content)} bytes; pytest-anyint cassettes {sizes[0]}-{sizes[-1]} bytes")
-
-    say(f"replaying: {len(setups)} setups x {args.rounds} rounds, interleaved ...")
-    results = interleaved(setups, args.rounds, progress=say)
-    # The least disturbed round of each setup: on a shared, noisy machine noise only ever adds.
-    typical = {name: min(r.typical_s for r in runs) * 1000 for name, runs in results.items()}
-    mean = {name: min(r.per_test_s for r in runs) * 1000 for name, runs in results.items()}
-    fixed = {name: min(r.fixed_s for r in runs) * 1000 for name, runs in results.items()}
-    wall = {name: min(r.wall_s for r in runs) for name, runs in results.items()}
-    floors = {s.name: (cassetter_floor.name if cassetter_floor and s.python == cassetter_floor.python else floor.name)
-              for s in setups}
-    over = {s.name: typical[s.name] - typical[floors[s.name]] for s in setups}
-    over_mean = {s.name: mean[s.name] - mean[floors[s.name]] for s in setups}
-    over_wall = {s.name: (wall[s.name] - wall[floors[s.name]]) / tests * 1000 for s in setups}
-    rows = []
-    for setup in setups:
-        name = setup.name
-        is_floor = floors[name] == name or setup is bare
-        if name.startswith("pytest-anyint @"):
-            rows.append([name, f"{typical[name]:.3f}", f"{over[name]:+.3f}", f"{over[name] / over[anyint.name]:.1f}x",
-                         f"{mean[name]:.3f}", f"{over_mean[name]:+.3f}", f"{wall[name]:.2f}", f"{over_wall[name]:+.2f}",
-                         f"{wall[name] / wall[anyint.name]:.2f}x"])
-            continue
-        rows.append([
-            name, f"{typical[name]:.3f}", "" if is_floor else f"{over[name]:+.3f}",
-            "" if is_floor else f"{over[name] / over[anyint.name]:.1f}x",
-            f"{mean[name]:.3f}", "" if is_floor else f"{over_mean[name]:+.3f}",
-            f"{wall[name]:.2f}", "" if is_floor else f"{over_wall[name]:+.2f}", f"{wall[name] / wall[anyint.name]:.2f}x",
-        ])
-    print(f"\nreplay: {tests} tests, one chat completion ({len(sample.content)} B) each through a shared client; "
-          f"{args.rounds} interleaved rounds, best of each")
+    print(f"\nreplay, whole process: {', '.join(map(str, sizes))} tests, one chat completion "
+          f"({len(sample.content)} B) each through a shared client; {args.rounds} interleaved rounds, "
+          f"{'best' if args.stat == 'best' else 'median'} of each")
     print(machine())
-    cassetter_version = tool_version("cassetter", cassetter_floor.python) if cassetter_floor else "-"
-    print(f"pytest-recording {tool_version('pytest-recording')}, cassetter {cassetter_version}\n")
-    print(table(["setup", "ms/test", "over floor", "vs anyint", "mean", "over floor", "wall s", "per test",
-                 "vs anyint"], rows))
-    print("\nms/test: the median start-to-start time of consecutive tests (a test's fixtures, cassette,\n"
-          "call, checks, teardown and reporting); mean: the run-test loop without its first test, per test\n"
-          "(rare pauses included: the full garbage collection the imports of the first test bring on);\n"
-          "wall: the whole process, start-up, imports and exit included, and that per test over the floor.\n"
-          "'over floor' is against the floor of the same environment.")
-    columns = [(floor.name, "floor"), (anyint.name, "anyint"), (recording.name, "pytest-recording")]
-    if cassetter_floor is not None:
-        columns += [(cassetter.name, "cassetter"), (cassetter_floor.name, "floor (cassetter venv)")]
-    print(f"\nwhere each whole process goes (medians of the {args.rounds} rounds; the first test carries the "
-          f"one-off imports of a tool that loads lazily):\n")
-    print(phase_table(results, columns))
-    checks = [(f"pytest-anyint <= {TARGET_MS} ms/test above the floor ({over[anyint.name]:.3f} ms; "
-               f"mean {over_mean[anyint.name]:.3f} ms)", over[anyint.name] <= TARGET_MS)]
-    for setup in setups:
-        if setup.name in ("pytest-recording", "cassetter"):
-            checks.append((f"pytest-anyint faster than {setup.name} per test "
-                           f"({over[setup.name] / over[anyint.name]:.1f}x less overhead)",
-                           over[anyint.name] < over[setup.name]))
-            checks.append((f"pytest-anyint faster than {setup.name} in total "
-                           f"({wall[anyint.name]:.2f} s vs {wall[setup.name]:.2f} s)",
-                           wall[anyint.name] < wall[setup.name]))
+    cassetter_version = tool_version("cassetter", cassetter) if cassetter else "-"
+    print(f"pytest-recording {tool_version('pytest-recording', vcrpy)}, cassetter {cassetter_version}")
+    print("cold: a fresh copy of the suite per run, -p no:cacheprovider (no parse cache: CI's fresh clone); "
+          "warm: pytest's cache on, the plugin's parse cache filled by an earlier run")
+    summary: dict[str, Any] = {"benchmark": "replay", "stat": args.stat, "sizes": {}}
+    over_wall: dict[int, dict[str, float]] = {}
+    walls: dict[int, dict[str, float]] = {}
+    over_cpus: dict[int, dict[str, float]] = {}
+    for size, setups in by_size.items():
+        runs = results[size]
+        wall = {name: pick([r.wall_s for r in rs]) for name, rs in runs.items()}
+        steady = {name: pick([r.typical_s for r in rs]) * 1000 for name, rs in runs.items()}
+        over = {name: (wall[name] - wall[_floor_of(name)]) / size * 1000 for name in runs}
+        over_steady = {name: steady[name] - steady[_floor_of(name)] for name in runs}
+        cpu = {name: pick([r.cpu_s for r in rs]) for name, rs in runs.items()}
+        over_cpu = {name: (cpu[name] - cpu[_floor_of(name)]) / size * 1000 for name in runs}
+        over_wall[size], walls[size], over_cpus[size] = over, wall, over_cpu
+        rows = []
+        for setup in setups:
+            name = setup.name
+            is_floor = name.startswith(("floor", "bare"))
+            ratio = over[name] / over[ANYINT_COLD] if over[ANYINT_COLD] > 0 else float("nan")
+            rows.append([name, f"{wall[name]:.2f}", f"{wall[name] / wall[ANYINT_COLD]:.2f}x",
+                         "" if is_floor else f"{over[name]:+.2f}", "" if is_floor else f"{ratio:.2f}x",
+                         f"{steady[name]:.3f}", "" if is_floor else f"{over_steady[name]:+.3f}",
+                         f"{cpu[name]:.2f}", "" if is_floor else f"{over_cpu[name]:+.2f}"])
+        print(f"\n{size} tests:")
+        print(table(["setup", "wall s", "vs anyint cold", "over floor ms/test", "vs anyint cold", "steady ms/test",
+                     "over floor", "CPU s", "over floor ms/test"], rows))
+        summary["sizes"][size] = {"wall_s": wall, "over_floor_ms_per_test": over, "steady_ms_per_test": steady,
+                                  "cpu_s": cpu, "cpu_over_floor_ms_per_test": over_cpu,
+                                  "median_wall_s": {n: median([r.wall_s for r in rs]) for n, rs in runs.items()}}
+    print("\nwall: the whole process (start-up, imports, collection, every test, reports, exit); 'over floor':\n"
+          "that minus the floor of the same environment and cache state, per test (cold against the cold\n"
+          "floor, warm against the warm floor, cassetter against the floor of its venv); 'vs anyint cold':\n"
+          "the ratio to pytest-anyint cold (above 1: slower). steady: the median start-to-start time of\n"
+          "consecutive tests, the one-off costs left out. CPU: the process's own CPU time (user + system),\n"
+          "which other work on a busy machine moves far less than wall time; the targets are on wall time.")
+    tools = [n for n in (s.name for s in by_size[sizes[0]]) if not n.startswith(("floor", "bare"))]
+    rows = [[name] + [f"{over_wall[s][name]:+.2f} ({over_wall[s][name] / over_wall[s][ANYINT_COLD]:.2f}x)"
+                      if over_wall[s][ANYINT_COLD] > 0 else f"{over_wall[s][name]:+.2f}" for s in sizes]
+            for name in tools]
+    print("\nwhole process over the floor, ms per test (and as a ratio to pytest-anyint cold):\n")
+    print(table(["setup", *(f"{s} tests" for s in sizes)], rows))
+    rows = [[name] + [f"{walls[s][name]:.2f} ({walls[s][name] / walls[s][ANYINT_COLD]:.2f}x)" for s in sizes]
+            for name in tools]
+    rows_cpu = [[name] + [f"{over_cpus[s][name]:+.2f} ({over_cpus[s][name] / over_cpus[s][ANYINT_COLD]:.2f}x)"
+                          if over_cpus[s][ANYINT_COLD] > 0 else f"{over_cpus[s][name]:+.2f}" for s in sizes]
+                for name in tools]
+    print("\nthe same in CPU time (steadier on a busy machine):\n")
+    print(table(["setup", *(f"{s} tests" for s in sizes)], rows_cpu))
+    print("\nwhole process, seconds (and as a ratio to pytest-anyint cold):\n")
+    print(table(["setup", *(f"{s} tests" for s in sizes)], rows))
+
+    stage_sizes = sizes if args.stages_at == 0 else [args.stages_at] if args.stages_at in sizes else \
+        [max([s for s in sizes if s <= TARGET_SIZE] or [min(sizes)])]
+    for size in stage_sizes:
+        names = [s.name for s in by_size[size]]
+        columns = [(n, n.replace("pytest-", "").replace(" (cassetter venv)", " (c. venv)"))
+                   for n in (FLOOR_COLD, ANYINT_COLD, ANYINT_WARM, FLOOR_WARM, *COMPETITORS, FLOOR_CASSETTER)
+                   if n in names]
+        print(f"\nwhere each whole process goes at {size} tests (medians of the {args.rounds} rounds; the first "
+              "test carries the one-off imports of a tool that loads lazily):\n")
+        print(phase_table(results[size], columns))
+
+    checks = []
+    if TARGET_SIZE in over_wall:
+        over = over_wall[TARGET_SIZE]
+        checks.append((f"cold, {TARGET_SIZE} tests: pytest-anyint <= +{TARGET_COLD_MS} ms/test over the floor, whole "
+                       f"process ({over[ANYINT_COLD]:+.2f} ms)", over[ANYINT_COLD] <= TARGET_COLD_MS))
+        checks.append((f"warm, {TARGET_SIZE} tests: pytest-anyint <= +{TARGET_WARM_MS} ms/test over the floor, whole "
+                       f"process ({over[ANYINT_WARM]:+.2f} ms)", over[ANYINT_WARM] <= TARGET_WARM_MS))
+    for size in sizes:
+        over = over_wall[size]
+        for tool in COMPETITORS:
+            if tool in over:
+                checks.append((f"cold, {size} tests: pytest-anyint below {tool} over the floor ({over[ANYINT_COLD]:+.2f} "
+                               f"vs {over[tool]:+.2f} ms/test: {over[tool] / over[ANYINT_COLD] if over[ANYINT_COLD] > 0 else float('inf'):.2f}x)",
+                               over[ANYINT_COLD] < over[tool]))
     print()
-    return conclude(checks, {"benchmark": "replay", "tests": tests, "ms_per_test": typical, "mean_ms_per_test": mean,
-                      "fixed_ms": fixed, "wall_s": wall})
+    return conclude(checks, summary)
 
 
 def export_package(rev: str, target: Path) -> Path:

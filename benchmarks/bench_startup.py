@@ -1,7 +1,8 @@
 """Lazy imports: what an installed but unused pytest-anyint costs a plain suite (< 50 ms).
 
 A plain suite (no route marker, no ``--anyint-*`` option) of 300 tests is collected and run with
-the plugin and without it, side by side (interleaved rounds, best of each):
+the plugin and without it, side by side (interleaved rounds, best of each), cold as on CI's fresh
+clone: a fresh copy of the suite per run (no ``__pycache__`` of the tests), pytest's cache off:
 
 - ``pytest --co -q``: collection only, the cost of the plugin being installed;
 - ``pytest -q``: a full run, which also pays the plugin's hooks per test (its case fixture is taken
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,9 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (  # noqa: E402
+    COLD_ARGS,
     TIMING_CONFTEST,
     BenchError,
     base_env,
+    fresh_copy,
     conclude,
     machine,
     run_benchmark,
@@ -60,10 +64,13 @@ print(json.dumps([(time.perf_counter() - started) * 1000, sorted(set(sys.modules
 """
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+def run(cmd: list[str], suite: Path, env: dict[str, str]) -> tuple[float, str]:
+    """One cold run: in a fresh copy of ``suite``, removed afterwards."""
+    cwd = fresh_copy(suite)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    shutil.rmtree(cwd.parent, ignore_errors=True)
     if proc.returncode != 0:
         raise BenchError(f"{' '.join(cmd)} exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-2000:]}")
     return wall, proc.stderr
@@ -73,13 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
-    base = workdir("startup")
+    base = workdir("startup") / "suite"
+    base.mkdir()
     (base / "pytest.ini").write_text("[pytest]\n")
     (base / "conftest.py").write_text(TIMING_CONFTEST)
     for module in range(3):
         (base / f"test_plain_{module}.py").write_text(SUITE.format(per=TESTS // 3, m=module))
     env = base_env()
-    pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    pytest_cmd = [sys.executable, "-m", "pytest", "-q", *COLD_ARGS]
     setups = {
         "collect, without plugin": [*pytest_cmd, "--co"],
         "collect, with pytest-anyint": [*pytest_cmd, "--co", "-p", "pytest_anyint.plugin"],
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     results: dict[str, list[float]] = {name: [] for name in setups}
     durations: dict[str, list[float]] = {name: [] for name in setups}
-    timing = base / "timing.json"
+    timing = base.parent / "timing.json"
     for cmd in setups.values():
         run(cmd, base, env)
     for _ in range(args.rounds):
@@ -107,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in setups:
         other = name.replace("with pytest-anyint", "without plugin")
         rows.append([name, f"{best[name]:.0f}", "" if other == name else f"{best[name] - best[other]:+.0f}"])
-    print(f"\nstartup: a plain suite of {TESTS} tests (no route marker); {args.rounds} interleaved rounds, best of each")
+    print(f"\nstartup: a plain suite of {TESTS} tests (no route marker), cold (a fresh copy per run, "
+          f"-p no:cacheprovider); {args.rounds} interleaved rounds, best of each")
     print(machine() + "\n")
     print(table(["setup", "wall ms", "plugin adds ms"], rows))
     print(f"\nimporting pytest_anyint.plugin (after pytest): {import_ms:.1f} ms; modules it adds: {', '.join(extra)}")

@@ -5,9 +5,9 @@ every event. Setups, side by side in one run (interleaved rounds, medians):
 
 - ``floor``: the same bytes from an ``httpx.MockTransport`` (what reading the stream costs anyway);
 - ``pytest-anyint``: replayed from its cassette, every event validated against its contract plus the
-  stream's grammar, usage read from the stream for the call trail. Measured twice: ``cold`` (no
-  parsed-cassette cache: ``-p no:cacheprovider``, so the YAML is parsed) and ``warm`` (the cache
-  of a previous run is used);
+  stream's grammar, usage read from the stream for the call trail. Measured twice: ``cold`` (as on
+  CI's fresh clone: a fresh copy of the suite per run and ``-p no:cacheprovider``, so no parse
+  cache and the YAML is parsed) and ``warm`` (the parse cache of a previous run is used);
 - ``pytest-recording``: replayed by vcrpy, for comparison (no validation).
 
 A test's time is its setup + call + teardown; the first test of each run is left out (it carries
@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import (  # noqa: E402
+    COLD_ARGS,
     TIMING_CONFTEST,
     Setup,
     client_fixtures,
@@ -133,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     (floor.suite / "stream_body.txt").write_bytes(sample.content)
     anyint = Setup("pytest-anyint", write_suite(base / "anyint", "anyint", fields), args=["-p", "pytest_anyint.plugin"],
                    env=env, expect_tests=TESTS)
-    cold = Setup("pytest-anyint (cold)", anyint.suite, args=["-p", "pytest_anyint.plugin", "-p", "no:cacheprovider"],
-                 env=env, expect_tests=TESTS)
+    cold = Setup("pytest-anyint (cold)", anyint.suite, args=["-p", "pytest_anyint.plugin", *COLD_ARGS],
+                 env=env, expect_tests=TESTS, fresh=True)
     setups = [floor, cold, anyint]
     say(f"recording {TESTS} streams of {chunks} chunks ({len(sample.content) // 1024} KB) against the emulator ...")
     run_pytest(Setup(anyint.name, anyint.suite, args=anyint.args, env={**env, "ANYINT_API_KEY": emulator.api_key}),
