@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -1179,10 +1178,52 @@ class Emulator:
         return _json_reply(200, self._apply_drift("music", {"code": 200, "msg": "success", "data": data}))
 
 
-def serve(host: str, port: int, api_key: str, models: list[str] | None) -> None:
-    """Run the emulator in the foreground until Ctrl-C (``pytest-anyint emulate --port N``)."""
-    emulator = Emulator(api_key=api_key, models=models, host=host, port=port).start()
-    print(f"AnyInt emulator listening on {emulator.url} (api key: {api_key})", flush=True)
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def banner(emulator: "Emulator", key_source: str) -> str:
+    """The start-up line: where it listens and where its key comes from, never the key itself."""
+    return f"AnyInt emulator listening on {emulator.url} (api key: {key_source}; not shown)"
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for a bind address other machines can reach, or None on loopback."""
+    if is_loopback(host):
+        return None
+    return (
+        f"warning: the emulator listens on {host}, which other machines can reach: anyone on the network "
+        f"who knows its key can use it; bind to 127.0.0.1 (the default) unless that is what you want"
+    )
+
+
+def serve(
+    host: str,
+    port: int,
+    api_key: str,
+    models: list[str] | None,
+    *,
+    config: Any = None,
+    key_source: str = "given by --api-key",
+) -> None:
+    """Run the emulator in the foreground until Ctrl-C (``pytest-anyint emulate --port N``).
+
+    With ``config`` (a loaded anyint.yaml) it serves every configured model and route reply too.
+    """
+    kwargs: dict[str, Any] = {"api_key": api_key, "models": models, "host": host, "port": port}
+    emulator = (Emulator.from_config(config, **kwargs) if config is not None else Emulator(**kwargs)).start()
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    print(banner(emulator, key_source), flush=True)
     try:
         while True:
             time.sleep(3600)
