@@ -429,9 +429,18 @@ class _Server(ThreadingHTTPServer):
     emulator: "Emulator"
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
-        """Close a connection beyond MAX_CONNECTIONS at once, before it gets a thread."""
+        """Close a connection beyond ``max_connections`` at once, before it gets a thread."""
         with self.emulator._lock:
-            return len(self.emulator._connections) < self.emulator.max_connections
+            accepted = self.emulator._accepted
+            if len(accepted) >= self.emulator.max_connections:
+                return False
+            accepted.add(request)
+            return True
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.emulator._lock:
+            self.emulator._accepted.discard(request)
+        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (OSError, ValueError)):
@@ -511,6 +520,7 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._accepted: set[Any] = set()  # connections holding a handler thread (for max_connections)
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> "Emulator":
