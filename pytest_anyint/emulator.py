@@ -1230,11 +1230,11 @@ def serve(
     """
     kwargs: dict[str, Any] = {"api_key": api_key, "models": models, "host": host, "port": port}
     emulator = (Emulator.from_config(config, **kwargs) if config is not None else Emulator(**kwargs)).start()
-    warning = exposure_warning(host)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
-    print(banner(emulator, key_source), flush=True)
-    try:
+    try:  # the banner inside: a Ctrl-C right after it still ends cleanly
+        warning = exposure_warning(host)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        print(banner(emulator, key_source), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

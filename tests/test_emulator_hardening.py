@@ -226,3 +226,14 @@ def test_emulate_serves_the_projects_models_and_rejects_a_bad_config(tmp_path):
     (tmp_path / "anyint.yaml").write_text("version: 1\nroutes: {}\n")
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "expected at least one route" in done.stderr
+
+
+def test_a_port_in_use_is_one_line_and_exit_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        command = [sys.executable, "-m", "pytest_anyint.cli", "emulate", "--port", port]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"pytest-anyint emulate: cannot listen on 127.0.0.1:{port}: ")
