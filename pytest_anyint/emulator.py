@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .emulator_wire import MAX_BODY_BYTES, BadRequest, parse_body, read_body
 from .families import FAMILIES, Family, family_for_path, gateway_error
+from .faults import STREAM_ERROR_STATUS
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-5-mini",
@@ -65,8 +66,6 @@ DRIFT_CHANGES: tuple[str, ...] = ("additive", "breaking", "wording")
 TIMEOUT_HOLD_SECONDS = 30.0
 SLOW_SECONDS = 0.2
 MALFORMED_JSON = b'{"id": "x", "choices": ['
-#: The status an upstream would have answered with, had a mid-stream error come before the 200.
-_STREAM_ERROR_STATUS = {"openai": 503, "anthropic": 529, "gemini": 503}
 _CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization")
 _EPOCH = 1_750_000_000
 
@@ -891,7 +890,7 @@ class Emulator:
         good = getattr(self, self._match(call.method, call.path.rstrip("/"))[0])(call)  # type: ignore[index]
         if good.status != 200:
             return good  # the request itself is invalid: that answer wins
-        error_status = _STREAM_ERROR_STATUS.get(family.name, 503)
+        error_status = STREAM_ERROR_STATUS.get(family.name, 503)
         if good.events is None:  # not a stream request: the non-stream equivalent
             if kind == "truncated-stream":
                 return _Reply(body=good.body, cut_after=max(1, len(good.body) // 2))
