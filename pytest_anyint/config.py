@@ -8,6 +8,7 @@ teaches them nothing.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -91,6 +92,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "check_models": {"type": "boolean"},
                     "cross_family": {"type": "boolean"},
                     "policy": _POLICY,
+                    "emulator": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"reply": {"type": ["object", "array", "string", "number", "boolean"]}},
+                    },
                 },
             },
         },
@@ -168,6 +174,8 @@ class RouteConfig:
     check_models: bool = True
     cross_family: bool = False
     policy: Policy = field(default_factory=Policy)
+    #: ``emulator: reply:``: the assistant text the bundled emulator answers for this route's models.
+    emulator_reply: str | None = None
 
     @property
     def chain(self) -> tuple[ChainModel, ...]:
@@ -398,6 +406,30 @@ def checked_base_url(value: str, where: str) -> str:
     return value
 
 
+def _emulator_reply(
+    path: Path, where: str, raw: Mapping[str, Any], chain: list[ChainModel], replied: dict[str, tuple[str, str]]
+) -> str | None:
+    """A route's ``emulator.reply`` as the assistant text (JSON for anything but text), checked."""
+    settings = raw.get("emulator") or {}
+    if "reply" not in settings:
+        return None
+    if raw["family"] in ("media", "music"):
+        raise ConfigError(
+            f"{path}: {where}.emulator.reply: a {raw['family']} route answers with tasks, not text; "
+            f"reply applies to openai, anthropic and gemini routes"
+        )
+    value = settings["reply"]
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    for chain_model in chain:
+        other = replied.setdefault(chain_model.model, (where, text))
+        if other[1] != text:  # the emulator answers by model, so one model cannot have two replies
+            raise ConfigError(
+                f"{path}: {where}.emulator.reply: model {chain_model.model!r} is also in {other[0]}, whose "
+                f"emulator.reply differs; the emulator answers by model, so give both routes the same reply"
+            )
+    return text
+
+
 def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> AnyIntConfig:
     gateway = data.get("gateway") or {}
     if environ.get(BASE_URL_ENV):
@@ -406,6 +438,7 @@ def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> A
         base_url = checked_base_url(gateway.get("base_url") or DEFAULT_BASE_URL, f"{path}: gateway.base_url")
     default_policy = _policy(data.get("policy"), Policy(), "policy", path)
     routes: dict[str, RouteConfig] = {}
+    replied: dict[str, tuple[str, str]] = {}  # model -> (route, emulator reply)
     for label, raw in data["routes"].items():
         where = f"routes.{label}"
         family = raw["family"]
@@ -433,6 +466,7 @@ def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> A
                 raise ConfigError(f"{path}: {where}.output_schema: {raw['output_schema']!r} is not a usable file path") from None
             if not output_schema.is_file():
                 raise ConfigError(f"{path}: {where}.output_schema: no file at {output_schema}")
+        emulator_reply = _emulator_reply(path, where, raw, [primary, *fallbacks], replied)
         routes[label] = RouteConfig(
             label=label,
             family=family,
@@ -446,6 +480,7 @@ def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> A
             check_models=raw.get("check_models", True),
             cross_family=raw.get("cross_family", False),
             policy=_policy(raw.get("policy"), default_policy, f"{where}.policy", path) if raw.get("policy") else default_policy,
+            emulator_reply=emulator_reply,
         )
     pricing = {model: Price(p["input"], p["output"], p.get("cached_input")) for model, p in (data.get("pricing") or {}).items()}
     return AnyIntConfig(

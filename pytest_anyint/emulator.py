@@ -20,12 +20,15 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from .families import FAMILIES, Family, family_for_path, gateway_error, parse_json
+from .emulator_wire import MAX_BODY_BYTES, BadRequest, parse_body, read_body
+from .families import FAMILIES, Family, family_for_path, gateway_error
+from .faults import STREAM_ERROR_STATUS
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-5-mini",
@@ -42,6 +45,13 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "V5",
 )
 DEFAULT_API_KEY = "emulator-key"
+#: Seconds a connection may stay silent (between requests or inside one) before the emulator closes it.
+IDLE_TIMEOUT_SECONDS = 30.0
+#: Open connections served at once; more are closed at once, so half-open sockets cannot pile up threads.
+MAX_CONNECTIONS = 256
+#: Requests kept in ``Emulator.requests`` (the oldest are dropped); bodies above the byte limit are kept as None.
+REQUEST_LOG_LIMIT = 1000
+REQUEST_LOG_BODY_BYTES = 1024 * 1024
 
 #: Per-model answer quirks (``quirks={"qwen3-max": "fenced-json"}``; several: comma-separated).
 #: ``endless-stream``: a streamed answer sends its events but never ends (keep-alive comments follow).
@@ -56,8 +66,6 @@ DRIFT_CHANGES: tuple[str, ...] = ("additive", "breaking", "wording")
 TIMEOUT_HOLD_SECONDS = 30.0
 SLOW_SECONDS = 0.2
 MALFORMED_JSON = b'{"id": "x", "choices": ['
-#: The status an upstream would have answered with, had a mid-stream error come before the 200.
-_STREAM_ERROR_STATUS = {"openai": 503, "anthropic": 529, "gemini": 503}
 _CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key", "proxy-authorization")
 _EPOCH = 1_750_000_000
 
@@ -86,6 +94,7 @@ class SeenRequest:
     query: dict[str, str]
     #: Lower-case header names; values of credential headers are redacted (the scheme is kept).
     headers: dict[str, str]
+    #: The parsed JSON body (None when empty, not JSON, or larger than REQUEST_LOG_BODY_BYTES).
     json: Any
     model: str | None
 
@@ -126,6 +135,36 @@ def _json_bytes(obj: Any) -> bytes:
 
 def _json_reply(status: int, obj: Any, headers: Mapping[str, str] | None = None) -> _Reply:
     return _Reply(status=status, body=_json_bytes(obj), headers=dict(headers or {}))
+
+
+def _error_headers(retry_after: float | None = None, should_retry: bool | None = None) -> dict[str, str]:
+    """The headers of an injected fault (faults.error_headers), so SDKs never sleep and get a request id."""
+    from .faults import error_headers
+
+    return {k: v for k, v in error_headers(retry_after, should_retry) if k != "content-type"}
+
+
+def _error(status: int, family: str | None, message: str | None = None) -> _Reply:
+    """The emulator's own error answer on a route: the gateway envelope (Anthropic types on /anthropic/*)."""
+    return _json_reply(status, gateway_error(status, message, family), _error_headers())
+
+
+def answer_text(answer: Any) -> str:
+    """An answer as the assistant's text: text as it is, anything else as its JSON."""
+    return answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+
+
+def default_family(model: str) -> str:
+    """The family a model ID belongs to when nothing says otherwise (the built-in IDs' naming)."""
+    if model.startswith("claude-"):
+        return "anthropic"
+    if model.startswith("gemini-"):
+        return "gemini"
+    if model.startswith("wan"):
+        return "media"
+    if model in ("V5", "V4_5", "V4") or model.startswith("suno"):
+        return "music"
+    return "openai"
 
 
 def _digest(*parts: Any) -> str:
@@ -287,6 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus the client's
         # delayed ACK add ~40 ms to every non-streamed answer (and to recorded latencies).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A silent client (half-open, or a body that never comes) is dropped after the idle timeout.
+        self.connection.settimeout(self.server.emulator.idle_timeout)
         self.server.emulator._track(self.connection, True)
 
     def finish(self) -> None:
@@ -303,30 +344,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            data = bytearray()
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def _handle(self) -> None:
         emulator = self.server.emulator
+        split = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
         try:
-            body = self._read_body()
-            split = urlsplit(self.path)
-            headers = {name.lower(): value for name, value in self.headers.items()}
+            body = read_body(headers, self.rfile, emulator.max_body_bytes)
             reply = emulator._respond(self.command, split.path, split.query, headers, body)
+        except BadRequest as exc:  # a malformed or oversized request: 4xx, and the rest of it is not read
+            family = family_for_path(split.path)
+            reply = _error(exc.status, family.name if family else None, exc.message)
+            self.close_connection = True
+        except OSError:  # the client went silent (idle timeout) or away while sending its body
+            self.close_connection = True
+            return
         except Exception:  # an emulator bug: answer 500 rather than hang the client
             traceback.print_exc(file=sys.stderr)
-            reply = _json_reply(500, gateway_error(500, "Emulator internal error"))
+            reply = _error(500, None, "Emulator internal error")
         try:
             self._send(reply)
         except (BrokenPipeError, ConnectionResetError):
@@ -393,6 +427,20 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     emulator: "Emulator"
 
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Close a connection beyond ``max_connections`` at once, before it gets a thread."""
+        with self.emulator._lock:
+            accepted = self.emulator._accepted
+            if len(accepted) >= self.emulator.max_connections:
+                return False
+            accepted.add(request)
+            return True
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.emulator._lock:
+            self.emulator._accepted.discard(request)
+        super().shutdown_request(request)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (OSError, ValueError)):
             return  # a client went away, or we aborted the connection on purpose
@@ -438,26 +486,70 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         quirks: Mapping[str, str] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.api_key = api_key
-        self.models: list[str] = list(DEFAULT_MODELS if models is None else models)
+        self.models: list[str] = []
+        #: Model ID -> the family whose models list names it (the OpenAI list names every model).
+        self.model_families: dict[str, str] = {}
+        self.add_models(DEFAULT_MODELS if models is None else models)
         self.host = host
         self.port = port
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
         #: Per-model quirks; may be changed between requests.
         self.quirks: dict[str, str] = dict(quirks or {})
         for model, quirk in self.quirks.items():
             self._quirks_of(model)  # validate early
-        self.requests: list[SeenRequest] = []
+        #: What arrived, newest last; at most REQUEST_LOG_LIMIT requests are kept.
+        self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._plants: list[list[Any]] = []  # [where, model, times left]
         self._canned: list[list[Any]] = []  # [model, reply, times left]
+        self._answers: list[list[Any]] = []  # [model, assistant text, times left] (answer_with)
+        #: Per model, the assistant text configured for its route (``emulator: reply:`` in anyint.yaml).
+        self.route_answers: dict[str, str] = {}
         self._drift: set[tuple[str, str | None]] = set()
         self._tasks: dict[str, int] = {}  # task id -> polls so far
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._accepted: set[Any] = set()  # connections holding a handler thread (for max_connections)
+
+    @classmethod
+    def from_config(cls, config: Any, **kwargs: Any) -> "Emulator":
+        """An emulator that serves every model of every route of a loaded ``anyint.yaml``, plus its own.
+
+        Each chain model is listed by its family's models list, and a route's ``emulator: reply:``
+        becomes the answer of each of its models.
+        """
+        emulator = cls(**kwargs)
+        for route in config.routes.values():
+            for chain_model in route.chain:
+                emulator.add_models([chain_model.model], family=chain_model.family)
+            reply = getattr(route, "emulator_reply", None)
+            if reply is not None:
+                for chain_model in route.chain:
+                    emulator.route_answers.setdefault(chain_model.model, reply)
+        return emulator
+
+    def add_models(self, models: Iterable[str], *, family: str | None = None) -> None:
+        """Serve these model IDs too (listed and answered); ``family`` picks the models list that names them."""
+        if family is not None and family not in FAMILIES:
+            raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+        for model in models:
+            if not isinstance(model, str) or not model.strip():
+                raise ValueError(f"a model ID must be non-empty text, got {model!r}")
+            if model not in self.model_families:
+                self.models.append(model)
+                self.model_families[model] = family or default_family(model)
+            elif family is not None:
+                self.model_families[model] = family
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -593,6 +685,20 @@ class Emulator:
         with self._lock:
             self._canned.append([model, reply, times])
 
+    def answer_with(self, answer: Any, *, model: str | None = None, times: int | None = None) -> None:
+        """Make the assistant's answer ``answer`` for requests naming ``model`` (None: any model).
+
+        Unlike :meth:`reply_with`, the answer keeps each family's shape (chat completion, Anthropic
+        message, Gemini candidates, their streams): only the text changes. Text is sent as it is;
+        anything else (a dict, a list, a number) as its JSON. ``times=None``: until :meth:`reset`.
+        """
+        if model is not None and model not in self.models:
+            raise ValueError(f"unknown model {model!r}; the emulator serves {', '.join(self.models)}")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None for every request)")
+        with self._lock:
+            self._answers.append([model, answer_text(answer), times])
+
     def drift(self, change: str, *, family: str | None = None) -> None:
         """Change every following answer of ``family`` (None: all): additive, breaking or wording."""
         if change not in DRIFT_CHANGES:
@@ -608,6 +714,7 @@ class Emulator:
             self._faults.clear()
             self._plants.clear()
             self._canned.clear()
+            self._answers.clear()
             self._drift.clear()
             self.requests.clear()
 
@@ -619,7 +726,7 @@ class Emulator:
         ("POST", re.compile(r"/openai/v1/chat/completions"), "_chat_completions"),
         ("POST", re.compile(r"/anthropic/v1/messages"), "_messages"),
         ("POST", re.compile(r"/anthropic/v1/messages/count_tokens"), "_count_tokens"),
-        ("POST", re.compile(r"/gemini/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)"), "_gemini"),
+        ("POST", re.compile(r"/gemini/v1beta/models/(?P<model>[^:]+):(?P<method>generateContent|streamGenerateContent)"), "_gemini"),
         ("POST", re.compile(r"/dashscope/v1/services/aigc/video-generation/video-synthesis"), "_video_create"),
         ("GET", re.compile(r"/dashscope/v1/tasks/(?P<task_id>[^/]+)"), "_video_task"),
         ("POST", re.compile(r"/suno/generate"), "_music_create"),
@@ -630,25 +737,25 @@ class Emulator:
 
     def _respond(self, method: str, path: str, raw_query: str, headers: dict[str, str], raw_body: bytes) -> _Reply:
         query = {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
-        body = parse_json(raw_body)
         family = family_for_path(path)
+        body = parse_body(raw_body)
         model = family.model_from_request(path, body) if family else None
-        self._record(method, path, query, headers, body, model)
+        self._record(method, path, query, headers, body if len(raw_body) <= REQUEST_LOG_BODY_BYTES else None, model)
 
         route = self._match(method, path.rstrip("/") or "/")
         if route is None or family is None:
-            return _json_reply(404, gateway_error(404))
+            return _error(404, family.name if family else None)
         name, params = route
         if not self._authorized(family, headers):
-            return _json_reply(401, gateway_error(401))
+            return _error(401, family.name)
         call = _Call(method, path, query, headers, body, family, model, params)
         if name in self._MODEL_ROUTES:
             if method == "POST" and raw_body and not isinstance(body, dict):
-                return _json_reply(400, gateway_error(400, "Request body is not a JSON object"))
+                return _error(400, family.name, "Request body is not a JSON object")
             if not model:
-                return _json_reply(400, gateway_error(400, "model is required"))
+                return _error(400, family.name, "model is required")
             if model not in self.models:
-                return _json_reply(404, gateway_error(404, f"Model not found: {model}"))
+                return _error(404, family.name, f"Model not found: {model}")
             fault = self._take_fault(model)
             if fault is not None:
                 return self._fault_reply(fault, call)
@@ -691,7 +798,7 @@ class Emulator:
         if where == "redirect":
             return _Reply(status=307, body=b"", headers={"location": with_key})
         if where == "error":
-            return _json_reply(400, gateway_error(400, f"Invalid request for API key {key}"))
+            return _error(400, call.family.name, f"Invalid request for API key {key}")
         if reply.events is not None or reply.status != 200:
             raise ValueError(f"plant_key({where!r}) needs a non-streamed answer")
         answer = json.loads(reply.body)
@@ -766,10 +873,7 @@ class Emulator:
 
             status = int(fault.status)
             body = error_body(status, family.name, envelope=fault.envelope, variant=fault.variant, retry_after=fault.retry_after)
-            headers = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            if fault.should_retry is not None:
-                headers["x-should-retry"] = "true" if fault.should_retry else "false"
-            return _json_reply(status, body, headers)
+            return _json_reply(status, body, _error_headers(fault.retry_after, fault.should_retry))
         kind = fault.kind
         if kind in ("timeout", "reset"):
             return _Reply(action=kind)
@@ -786,11 +890,11 @@ class Emulator:
         good = getattr(self, self._match(call.method, call.path.rstrip("/"))[0])(call)  # type: ignore[index]
         if good.status != 200:
             return good  # the request itself is invalid: that answer wins
-        error_status = _STREAM_ERROR_STATUS.get(family.name, 503)
+        error_status = STREAM_ERROR_STATUS.get(family.name, 503)
         if good.events is None:  # not a stream request: the non-stream equivalent
             if kind == "truncated-stream":
                 return _Reply(body=good.body, cut_after=max(1, len(good.body) // 2))
-            return _json_reply(error_status, family.native_error(error_status, None))
+            return _json_reply(error_status, family.native_error(error_status, None), _error_headers())
         events = good.events
         if kind == "truncated-stream":
             return _Reply(content_type=good.content_type, events=events, cut_after=max(1, min(2, len(events) - 1)))
@@ -808,7 +912,12 @@ class Emulator:
     # ----------------------------------------------------------------- answers
 
     def _answer(self, model: str, family: str, prompt: _Prompt) -> str:
-        """The assistant's text: an echo, or the prompt's ``key: value`` lines as JSON."""
+        """The assistant's text: a set answer, an echo, or the prompt's ``key: value`` lines as JSON."""
+        chosen = self._take(self._answers, model, 0)
+        if chosen is not None:
+            return chosen[1]
+        if model in self.route_answers:
+            return self.route_answers[model]
         quirks = self._quirks_of(model)
         wording = self._has_drift("wording", family)
         json_mode = prompt.wants_json or bool(_JSON_WORD.search(prompt.system) or _JSON_WORD.search(prompt.last_user))
@@ -838,13 +947,14 @@ class Emulator:
         return _json_reply(200, {"object": "list", "data": data})
 
     def _anthropic_models(self, call: _Call) -> _Reply:
-        claude = [m for m in self.models if m.startswith("claude-")]
+        claude = [m for m in self.models if self.model_families.get(m) == "anthropic"]
         data = [
             {
                 "type": "model",
                 "id": m,
                 "display_name": _DISPLAY_NAMES.get(m, m),
                 "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_created(_digest("model", m)))),
+                "lifecycle": "active",
             }
             for m in claude
         ]
@@ -855,7 +965,7 @@ class Emulator:
     def _chat_completions(self, call: _Call) -> _Reply:
         body, model = call.body, call.model or ""
         if not isinstance(body.get("messages"), list) or not body["messages"]:
-            return _json_reply(400, gateway_error(400, "messages is required"))
+            return _error(400, "openai", "messages is required")
         prompt = _openai_prompt(body)
         text = self._answer(model, "openai", prompt)
         digest = _digest(model, call.path, body)
@@ -909,9 +1019,7 @@ class Emulator:
         }
 
     def _anthropic_invalid(self, message: str) -> _Reply:
-        error = FAMILIES["anthropic"].native_error(400, None)
-        error["error"]["message"] = message
-        return _json_reply(400, error)
+        return _error(400, "anthropic", message)
 
     def _messages(self, call: _Call) -> _Reply:
         body, model = call.body, call.model or ""
@@ -924,7 +1032,13 @@ class Emulator:
         digest = _digest(model, call.path, body)
         ident = f"msg_{digest[:24]}"
         input_tokens, output_tokens = max(1, _words(prompt.everything)), max(1, _words(text))
-        usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": output_tokens}
+        usage = {
+            "input_tokens": input_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
+        }
         if not call.stream:
             answer = {
                 "id": ident,
@@ -963,7 +1077,13 @@ class Emulator:
         ]
         events += [
             event({"type": "content_block_stop", "index": 0}),
-            event({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": dict(usage)}),
+            event(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {k: v for k, v in usage.items() if k != "service_tier"},
+                }
+            ),
             event({"type": "message_stop"}),
         ]
         return _Reply(content_type="text/event-stream", events=events)
@@ -977,7 +1097,7 @@ class Emulator:
     def _gemini(self, call: _Call) -> _Reply:
         body, model = call.body, call.model or ""
         if not isinstance(body, dict) or not isinstance(body.get("contents"), list) or not body["contents"]:
-            return _json_reply(400, gateway_error(400, "contents is required"))
+            return _error(400, "gemini", "contents is required")
         prompt = _gemini_prompt(body)
         text = self._answer(model, "gemini", prompt)
         digest = _digest(model, call.path, body)
@@ -1025,7 +1145,7 @@ class Emulator:
             if polls is not None:
                 self._tasks[task_id] = polls + 1
         if polls is None:
-            return _json_reply(404, gateway_error(404, f"Task not found: {task_id}"))
+            return _error(404, call.family.name, f"Task not found: {task_id}")
         output: dict[str, Any] = {"task_id": task_id, "task_status": "RUNNING" if polls == 0 else "SUCCEEDED"}
         answer: dict[str, Any] = {"request_id": _uuid(_digest("poll", task_id, polls)), "output": output}
         if polls > 0:
@@ -1046,9 +1166,9 @@ class Emulator:
             if polls is not None:
                 self._tasks[task_id] = polls + 1
         if not task_id:
-            return _json_reply(400, gateway_error(400, "taskId is required"))
+            return _error(400, "music", "taskId is required")
         if polls is None:
-            return _json_reply(404, gateway_error(404, f"Task not found: {task_id}"))
+            return _error(404, call.family.name, f"Task not found: {task_id}")
         data: dict[str, Any] = {"taskId": task_id, "status": "PENDING" if polls == 0 else "SUCCESS", "response": None}
         if polls > 0:
             songs = []
@@ -1067,11 +1187,53 @@ class Emulator:
         return _json_reply(200, self._apply_drift("music", {"code": 200, "msg": "success", "data": data}))
 
 
-def serve(host: str, port: int, api_key: str, models: list[str] | None) -> None:
-    """Run the emulator in the foreground until Ctrl-C (``pytest-anyint emulate --port N``)."""
-    emulator = Emulator(api_key=api_key, models=models, host=host, port=port).start()
-    print(f"AnyInt emulator listening on {emulator.url} (api key: {api_key})", flush=True)
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
     try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def banner(emulator: "Emulator", key_source: str) -> str:
+    """The start-up line: where it listens and where its key comes from, never the key itself."""
+    return f"AnyInt emulator listening on {emulator.url} (api key: {key_source}; not shown)"
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for a bind address other machines can reach, or None on loopback."""
+    if is_loopback(host):
+        return None
+    return (
+        f"warning: the emulator listens on {host}, which other machines can reach: anyone on the network "
+        f"who knows its key can use it; bind to 127.0.0.1 (the default) unless that is what you want"
+    )
+
+
+def serve(
+    host: str,
+    port: int,
+    api_key: str,
+    models: list[str] | None,
+    *,
+    config: Any = None,
+    key_source: str = "given by --api-key",
+) -> None:
+    """Run the emulator in the foreground until Ctrl-C (``pytest-anyint emulate --port N``).
+
+    With ``config`` (a loaded anyint.yaml) it serves every configured model and route reply too.
+    """
+    kwargs: dict[str, Any] = {"api_key": api_key, "models": models, "host": host, "port": port}
+    emulator = (Emulator.from_config(config, **kwargs) if config is not None else Emulator(**kwargs)).start()
+    try:  # the banner inside: a Ctrl-C right after it still ends cleanly
+        warning = exposure_warning(host)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        print(banner(emulator, key_source), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

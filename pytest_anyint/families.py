@@ -19,7 +19,8 @@ PLACEHOLDER_KEY = "anyint-replay-placeholder-key"
 
 # --------------------------------------------------------------------------- model in request
 
-_GEMINI_MODEL_IN_PATH = re.compile(r"/models/([^/:]+):")
+#: The model of a Gemini call path; an ID may hold "/" (``models/my-org/custom-model-1:generateContent``).
+_GEMINI_MODEL_IN_PATH = re.compile(r"/models/([^:?]+):")
 
 
 def _model_from_body(body: Any) -> str | None:
@@ -176,17 +177,25 @@ GATEWAY_ERRORS: Mapping[int, tuple[str, str, str]] = {
 }
 
 
-def gateway_error(status: int, message: str | None = None) -> dict[str, Any]:
+def gateway_error(status: int, message: str | None = None, family: str | None = None) -> dict[str, Any]:
+    """The gateway's envelope for a status; on Anthropic routes ``type`` is Anthropic's error type.
+
+    The Anthropic SDK and apps on ``/anthropic/*`` read ``error.type`` as Anthropic's (``api_error``,
+    ``overloaded_error``, ...), so the envelope carries that vocabulary there; other keys stay the gateway's.
+    """
     kind, code, default = GATEWAY_ERRORS.get(
         status, ("server_error" if status >= 500 else "invalid_request_error", f"http_{status}", f"HTTP {status}")
     )
+    if family == "anthropic":
+        kind = _anthropic_error_type(status)
     return {"error": {"message": message or default, "type": kind, "code": code, "param": None}}
 
 
 _OPENAI_NATIVE = {
     400: ("invalid_request_error", None, "Invalid request."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    403: ("invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported."),
+    # As OpenAI answers it: type request_forbidden (not invalid_request_error), message without a full stop.
+    403: ("request_forbidden", "unsupported_country_region_territory", "Country, region, or territory not supported"),
     404: ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 1ms."),
     500: ("server_error", None, "The server had an error while processing your request."),
@@ -216,8 +225,12 @@ _ANTHROPIC_NATIVE = {
 }
 
 
+def _anthropic_error_type(status: int) -> str:
+    return _ANTHROPIC_NATIVE.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
 def _anthropic_native_error(status: int, variant: str | None = None) -> dict[str, Any]:
-    kind = _ANTHROPIC_NATIVE.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    kind = _anthropic_error_type(status)
     message = "Overloaded" if kind == "overloaded_error" else kind.replace("_", " ").capitalize()
     return {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_anyint_injected"}
 

@@ -99,7 +99,7 @@ def error_body(
     from .families import FAMILIES, gateway_error
 
     if envelope == "gateway":
-        return gateway_error(status)
+        return gateway_error(status, family=family)
     name = _family_name(family)
     body = FAMILIES[name].native_error(status, variant)
     if name == "gemini" and retry_after is not None:

@@ -37,6 +37,8 @@ class Listing:
     path: str
     ids: tuple[str, ...]
     source: str
+    #: Who answered the list, as messages name it: the gateway, or the bundled emulator.
+    lister: str = "the gateway"
 
 
 def listing_family(model_family: str) -> str:
@@ -90,6 +92,7 @@ def fetch_listing(
     rootdir: Path | None = None,
     timeout_s: float = 30.0,
     transport: Any = None,
+    lister: str = "the gateway",
 ) -> Listing:
     """Ask the gateway for a family's models (following pages) and record the exchange(s)."""
     import httpx
@@ -154,11 +157,13 @@ def fetch_listing(
             "family": family,
             "test": "Models API check",
         }
+        if lister != "the gateway":  # a replayed check then names who made the list, not "the gateway"
+            cassette._metadata["listed_by"] = lister
         try:
             cassette._save(force=True)
         except recording.CassetteError as exc:
             raise ModelsCheckError(str(exc)) from None
-    return Listing(family, path, tuple(ids), _display(cassette_path, rootdir))
+    return Listing(family, path, tuple(ids), _display(cassette_path, rootdir), lister)
 
 
 # --------------------------------------------------------------------------- replay
@@ -198,7 +203,8 @@ def replay_listing(family: str, cassette_dir: Path, *, rootdir: Path | None = No
         ids += _ids(body, family, where)
     if not found:
         raise ModelsCheckError(f"{display}: holds no GET {path} recording")
-    return Listing(family, path, tuple(ids), display)
+    lister = data["metadata"].get("listed_by")
+    return Listing(family, path, tuple(ids), display, lister if isinstance(lister, str) and lister else "the gateway")
 
 
 # --------------------------------------------------------------------------- the verdict
@@ -216,7 +222,7 @@ def missing_models(config: Any, listings: Mapping[str, Listing]) -> list[str]:
             close = difflib.get_close_matches(model, listing.ids, n=3, cutoff=0.5)
             hint = f"closest available IDs: {', '.join(close)}" if close else f"{len(listing.ids)} IDs listed, none close"
             problems.append(
-                f"{config.path}: routes.{label}: model {model!r} is not listed by the gateway "
+                f"{config.path}: routes.{label}: model {model!r} is not listed by {listing.lister} "
                 f"(GET {listing.path}, {listing.source}); {hint}"
             )
     return problems
@@ -232,6 +238,7 @@ def check(
     save: bool | Callable[[str], bool] = True,
     rootdir: Path | None = None,
     record_hint: str = "",
+    lister: str = "the gateway",
 ) -> tuple[list[str], dict[str, Listing]]:
     """Run the check: (problems, listings). Live asks the gateway and records (``save``: per family); else replays."""
     listings: dict[str, Listing] = {}
@@ -253,6 +260,7 @@ def check(
                     cassette_dir=cassette_dir,
                     save=save(family) if callable(save) else save,
                     rootdir=rootdir,
+                    lister=lister,
                 )
             else:
                 listings[family] = replay_listing(family, cassette_dir, rootdir=rootdir, record_hint=record_hint)
@@ -291,6 +299,7 @@ def session_check(session: Any) -> list[str]:
         save=save,
         rootdir=session.options.rootdir,
         record_hint=f"pytest --anyint-record=once --anyint-check-models (with ${config.api_key_env} set)",
+        lister="the bundled emulator (--anyint-emulator)" if live and session.emulator is not None else "the gateway",
     )
     return problems
 

@@ -318,7 +318,12 @@ class AnyIntSession:
             from .emulator import Emulator
 
             key = self.environ.get(self.config.api_key_env) if self._config is not None else None
-            self.emulator = Emulator(api_key=key or "emulator-key").start()
+            try:  # it serves every model of anyint.yaml (and the routes' emulator replies)
+                config = self.config
+            except ConfigError:  # reported where the configuration is needed
+                self.emulator = Emulator(api_key=key or "emulator-key").start()
+            else:
+                self.emulator = Emulator.from_config(config, api_key=key or "emulator-key").start()
         return self.emulator
 
     def stop(self) -> None:

@@ -37,10 +37,26 @@ def config_with(extra: str = "", base: str = BASIC_CONFIG) -> str:
     return base.replace("pricing:", extra.strip("\n") + "\npricing:", 1)
 
 
-def test_a_model_the_gateway_does_not_list_fails_the_session_naming_route_model_and_closest_ids(project):
-    project.config(BASIC_CONFIG.replace("primary: gpt-5-mini", "primary: gpt-5-mni"))
+@pytest.fixture
+def gateway(monkeypatch):
+    """A gateway that lists only its own models (an emulator not built from the project's config)."""
+    with Emulator() as emulator:
+        monkeypatch.setenv("ANYINT_API_KEY", emulator.api_key)
+        yield emulator
+
+
+def at(gateway: Emulator, config: str = BASIC_CONFIG) -> str:
+    return f"version: 1\ngateway:\n  base_url: {gateway.url}\n" + config.split("version: 1", 1)[1]
+
+
+def record_live(project, *args: str) -> pytest.RunResult:
+    return project.pytester.runpytest("--anyint-record=once", "-p", "no:randomly", *args)
+
+
+def test_a_model_the_gateway_does_not_list_fails_the_session_naming_route_model_and_closest_ids(project, gateway):
+    project.config(at(gateway, BASIC_CONFIG.replace("primary: gpt-5-mini", "primary: gpt-5-mni")))
     project.tests(test_app=APP)
-    result = project.record()
+    result = record_live(project)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     err = result.stderr.str()
     assert (
@@ -51,10 +67,10 @@ def test_a_model_the_gateway_does_not_list_fails_the_session_naming_route_model_
     assert not (project.root / "cassettes" / "test_app").exists()  # no test ran
 
 
-def test_anthropic_models_are_checked_against_the_anthropic_list(project):
-    project.config(BASIC_CONFIG.replace("primary: claude-sonnet-4-6", "primary: claude-sonet-4-6"))
+def test_anthropic_models_are_checked_against_the_anthropic_list(project, gateway):
+    project.config(at(gateway, BASIC_CONFIG.replace("primary: claude-sonnet-4-6", "primary: claude-sonet-4-6")))
     project.tests(test_app=APP)
-    result = project.record()
+    result = record_live(project)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert (
         "routes.chat: model 'claude-sonet-4-6' is not listed by the gateway (GET /anthropic/v1/models, "
@@ -79,8 +95,8 @@ def test_records_the_lists_then_replays_the_check_offline(project):
     project.replay().assert_outcomes(passed=2)  # replay does not check unless asked
     result = project.replay("--anyint-check-models")  # offline: no emulator, no key
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert (
-        "routes.spare: model 'gpt-5-mni' is not listed by the gateway (GET /openai/v1/models, "
+    assert (  # the list came from the emulator, and the message says so
+        "routes.spare: model 'gpt-5-mni' is not listed by the bundled emulator (--anyint-emulator) (GET /openai/v1/models, "
         "cassettes/_models/openai.yaml); closest available IDs: gpt-5-mini"
     ) in result.stderr.str()
     project.config(BASIC_CONFIG)
@@ -97,13 +113,13 @@ def test_replay_check_without_a_recorded_list_says_how_to_record_it(project):
     ) in result.stderr.str()
 
 
-def test_check_models_false_and_no_check_models_skip_the_check(project):
+def test_check_models_false_and_no_check_models_skip_the_check(project, gateway):
     project.tests(test_app=APP)
-    project.config(config_with(SPARE_ROUTE))
-    assert project.record().ret == pytest.ExitCode.USAGE_ERROR
-    project.record("--no-anyint-check-models").assert_outcomes(passed=2)
-    project.config(config_with(SPARE_ROUTE + "    check_models: false\n"))
-    project.record("--anyint-record=rewrite").assert_outcomes(passed=2)
+    project.config(at(gateway, config_with(SPARE_ROUTE)))
+    assert record_live(project).ret == pytest.ExitCode.USAGE_ERROR
+    record_live(project, "--no-anyint-check-models").assert_outcomes(passed=2)
+    project.config(at(gateway, config_with(SPARE_ROUTE + "    check_models: false\n")))
+    record_live(project, "--anyint-record=rewrite").assert_outcomes(passed=2)
 
 
 def test_once_keeps_an_existing_list_and_rewrite_refreshes_it(project):
@@ -117,13 +133,6 @@ def test_once_keeps_an_existing_list_and_rewrite_refreshes_it(project):
     assert "2020-01-01T00:00:00Z" in listing.read_text()
     project.record("--anyint-record=rewrite").assert_outcomes(passed=2)
     assert "2020-01-01T00:00:00Z" not in listing.read_text()
-
-
-@pytest.fixture
-def gateway(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("ANYINT_API_KEY", emulator.api_key)
-        yield emulator
 
 
 def test_runs_once_per_session_on_the_xdist_controller_only(project, gateway):

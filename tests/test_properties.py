@@ -119,6 +119,7 @@ VALID_ROUTE = st.fixed_dictionaries(
         "match_ignore": st.lists(st.sampled_from(["metadata.run_id", "$.messages[0].content", "messages[*].content"]), max_size=2),
         "check_models": st.booleans(),
         "cross_family": st.booleans(),
+        "emulator": st.fixed_dictionaries({}, optional={"reply": st.one_of(st.text(max_size=8), st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))}),
     },
 )
 VALID_CONFIG = st.fixed_dictionaries(
@@ -190,6 +191,7 @@ def test_config_loader_on_documents_that_are_almost_right(workdir, case):
         assert not set(policy.fallback_on) & set(policy.never_fallback_on)
         assert all(kind in policy.fallback_on or kind in policy.never_fallback_on for kind in FAULT_KINDS)
         assert route.output_schema is None or route.output_schema.is_file()
+        assert route.emulator_reply is None or (isinstance(route.emulator_reply, str) and route.family not in ("media", "music"))
 
 
 # --------------------------------------------------------------------------- cassette loader
