@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from . import __version__
+
 
 def _run_check(args: argparse.Namespace) -> int:
     from .check import run_check
@@ -19,7 +21,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_prune(args: argparse.Namespace) -> int:
-    from .check import run_prune
+    from .prune import run_prune
 
     return run_prune(args)
 
@@ -27,6 +29,15 @@ def _run_prune(args: argparse.Namespace) -> int:
 def _run_drift(args: argparse.Namespace) -> int:
     from .drift import run_drift
 
+    if args.git and not args.dir:  # the cassette folder pytest uses, wherever the command runs
+        from .settings import SettingsError, find
+
+        try:
+            settings = find()
+        except SettingsError as exc:
+            print(f"pytest-anyint drift: {exc}", file=sys.stderr)
+            return 2
+        args.dir = settings.shown(settings.cassette_dir)
     return run_drift(args)
 
 
@@ -55,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Contract-test the models behind your AnyInt gateway routes.",
         epilog="Exit codes: 0 ok, 1 problems found, 2 usage or input error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser(
@@ -68,10 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(check)
     check.set_defaults(func=_run_check)
 
-    prune = sub.add_parser("prune", help="remove cassettes that no test case maps to any more")
-    prune.add_argument("dir", nargs="?", default=None)
-    prune.add_argument("--config", default=None)
-    prune.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    prune = sub.add_parser(
+        "prune",
+        help="list (and with --yes delete) cassettes that no test of the project maps to any more",
+        description="List the cassettes no test maps to any more, collecting the tests with pytest from the "
+        "rootdir (not only testpaths) or from --tests; delete them only with --yes. Only cassettes carrying "
+        "pytest-anyint's metadata are ever deleted, never those of a test file that exists but was not "
+        "collected, and nothing at all when a module fails to collect or is skipped.",
+    )
+    from .prune import add_arguments as add_prune_arguments
+
+    add_prune_arguments(prune)
     prune.set_defaults(func=_run_prune)
 
     drift = sub.add_parser(
@@ -79,30 +99,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare the response shapes of two cassette trees",
         description="Compare cassette trees offline: OLD_DIR NEW_DIR, or --git REV against the working tree.",
     )
-    drift.add_argument("old", nargs="?", help="old cassette directory")
-    drift.add_argument("new", nargs="?", help="new cassette directory")
+    drift.add_argument("old", nargs="?", metavar="OLD_DIR", help="old cassette directory")
+    drift.add_argument("new", nargs="?", metavar="NEW_DIR", help="new cassette directory")
     drift.add_argument("--git", metavar="REV", help="compare the working tree's cassettes with those at REV")
-    drift.add_argument("--dir", default="cassettes", help="cassette directory inside the repository (with --git)")
-    drift.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    drift.add_argument("--output", "-o", default=None, help="write the report to a file as well")
+    drift.add_argument("--dir", default=None, metavar="DIR",
+                       help="cassette directory in the working tree, with --git (default: anyint_cassette_dir of "
+                       "the pytest configuration, else cassettes under the rootdir)")
+    drift.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                       help="report format (default: text)")
+    drift.add_argument("--output", "-o", default=None, metavar="FILE", help="write the report to a file as well")
     drift.set_defaults(func=_run_drift)
 
-    models = sub.add_parser("models", help="check that every configured model is listed by the gateway")
-    models.add_argument("--config", default=None)
-    models.add_argument("--cassette-dir", default=None)
-    models.add_argument("--record", action="store_true", help="ask the live gateway (needs the key)")
+    models = sub.add_parser(
+        "models",
+        help="check that every configured model is listed by the gateway",
+        description="Check every model of anyint.yaml against the gateway's Models API: offline from the "
+        "recorded lists in <cassette dir>/_models/, or live with --record.",
+    )
+    models.add_argument("--config", default=None, metavar="PATH",
+                        help="anyint.yaml to check (default: the one pytest would use from here, via the "
+                        "anyint_config ini option)")
+    models.add_argument("--cassette-dir", default=None, metavar="DIR",
+                        help="where the _models/ recordings live (default: anyint_cassette_dir of the pytest "
+                        "configuration, else cassettes under the rootdir)")
+    models.add_argument("--record", action="store_true",
+                        help="ask the live gateway and record its lists (needs the key in the configured variable)")
     models.set_defaults(func=_run_models)
 
-    emulate = sub.add_parser("emulate", help="run the gateway emulator on loopback")
-    emulate.add_argument("--host", default="127.0.0.1")
-    emulate.add_argument("--port", type=int, default=8790)
-    emulate.add_argument("--api-key", default="emulator-key")
-    emulate.add_argument("--model", action="append", help="a model the emulator lists (repeatable)")
+    emulate = sub.add_parser(
+        "emulate",
+        help="run the gateway emulator on loopback",
+        description="Serve the AnyInt gateway's API (all families, streams, the Models API) from a local "
+        "emulator until Ctrl-C.",
+    )
+    emulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    emulate.add_argument("--port", type=int, default=8790, help="port to listen on (default: 8790)")
+    emulate.add_argument("--api-key", default="emulator-key", metavar="KEY",
+                         help="the key clients must send (default: emulator-key)")
+    emulate.add_argument("--model", action="append", metavar="ID",
+                         help="a model ID the emulator lists and answers for, besides its built-in ones (repeatable)")
     emulate.set_defaults(func=_run_emulate)
 
     report = sub.add_parser("report", help="render a JSON report (--anyint-report) as Markdown or HTML")
-    report.add_argument("json_report")
-    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument("json_report", metavar="REPORT.json", help="a report written by pytest --anyint-report=PATH")
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown",
+                        help="output format (default: markdown)")
     report.add_argument("--output", "-o", default=None, help="file to write (default: standard output)")
     report.set_defaults(func=_run_report)
     return parser

@@ -63,6 +63,13 @@ def run(directory: Path, *extra: str) -> int:
     return run_check(parser.parse_args([str(directory), *extra]))
 
 
+@pytest.fixture(autouse=True)
+def _outside_this_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check`` reads the project settings pytest would use from the working directory: run these
+    in a folder of their own, not in this repository (whose anyint.yaml has output schemas)."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def clean_tree(tmp_path: Path) -> Path:
     root = tmp_path / "cassettes"
@@ -183,11 +190,11 @@ def test_a_user_contracts_directory_is_applied(clean_tree, tmp_path, capsys):
 
 def test_the_command_runs_as_a_program(clean_tree):
     result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, cwd=clean_tree.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     (clean_tree / "broken.yaml").write_text("interactions: [")
     result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, cwd=clean_tree.parent)
     assert result.returncode == 1 and "broken.yaml:2: not valid YAML" in result.stdout
 
 
