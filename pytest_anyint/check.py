@@ -223,15 +223,16 @@ def run_check(args: argparse.Namespace) -> int:
     problems += report.problems
     warnings += report.warnings
     if getattr(args, "unused", False):
-        from .prune import CollectionFailed, find_usage
+        from .prune import CollectionFailed, find_usage, prune_command
 
         try:
             usage = find_usage(directory, settings, getattr(args, "tests", None) or ())
         except CollectionFailed as exc:
             print(f"pytest-anyint check: {exc}", file=sys.stderr)
             return 2
+        prune = prune_command(getattr(args, "dir", None), getattr(args, "config", None), getattr(args, "tests", None) or ())
         problems += [f"{settings.shown(path)}: unused: no test case maps to this cassette "
-                     f"(list and delete with: pytest-anyint prune)" for path in usage.unused]
+                     f"(list and delete with: {prune})" for path in usage.unused]
     for line in warnings:
         print(f"warning: {line}")
     for line in problems:

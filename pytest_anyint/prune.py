@@ -63,10 +63,10 @@ def collect(settings: ProjectSettings, test_paths: Sequence[str] = (), pytest_ar
     problems = [f"{e['nodeid']}: {e['error']}" for e in data["errors"]]
     problems += [f"{s['nodeid']}: skipped: {s['reason']}" for s in data["skipped"]]
     if problems:
-        count = len(data["errors"]) + len(data["skipped"])
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise CollectionFailed(
-            f"nothing counted as unused: {count} module(s) could not be collected here, so their cassettes "
-            f"may still be in use: {'; '.join(problems)}"
+            f"nothing counted as unused: {len(problems)} module(s) could not be collected here, so their "
+            f"cassettes may still be in use: {shown}"
         )
     return data
 
@@ -137,6 +137,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="list what would be deleted and delete nothing (the default without --yes)")
 
 
+def prune_command(directory: str | None, config: str | None, tests: Sequence[str]) -> str:
+    """The ``pytest-anyint prune`` command that looks at what the current command looked at."""
+    words = ["pytest-anyint", "prune", *([directory] if directory else []),
+             *([f"--config={config}"] if config else []), *(f"--tests={p}" for p in tests)]
+    return shlex.join(words)
+
+
 def run_prune(args: argparse.Namespace) -> int:
     """List (and with ``--yes`` delete) the cassettes no test maps to; 0 done, 2 nothing provable."""
     try:
@@ -171,8 +178,6 @@ def run_prune(args: argparse.Namespace) -> int:
     elif delete:
         print(f"{len(usage.unused)} unused cassette(s) deleted")
     else:
-        again = ["pytest-anyint", "prune", *([args.dir] if args.dir else []),
-                 *([f"--config={args.config}"] if args.config else []),
-                 *(f"--tests={p}" for p in args.tests), "--yes"]
-        print(f"{len(usage.unused)} unused cassette(s); nothing deleted. Delete them with: {shlex.join(again)}")
+        again = prune_command(args.dir, args.config, args.tests) + " --yes"
+        print(f"{len(usage.unused)} unused cassette(s); nothing deleted. Delete them with: {again}")
     return 0
