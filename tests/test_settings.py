@@ -166,3 +166,14 @@ def test_the_configured_key_is_a_secret_for_check(project, monkeypatch):
     assert checked.returncode == 1
     assert "secret: the value of $MY_GATEWAY_KEY" in checked.stdout
     assert key not in checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "models", "prune"])
+def test_a_broken_pytest_configuration_is_one_line_for_every_command(tmp_path, command):
+    (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options\nanyint_config = 1\n")
+    (tmp_path / "sub").mkdir()
+    result = _cli(command, cwd=tmp_path / "sub")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"pytest-anyint {command}: pytest's configuration cannot be read: ")
+    assert "pyproject.toml" in lines[0] and "Traceback" not in result.stderr
