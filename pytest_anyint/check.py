@@ -8,16 +8,18 @@ any problem. Files are read one at a time, so memory stays flat however many cas
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+import types
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
-from .contracts import MODES, ContractError, ContractIndex
-from .recording import CassetteError, header_value, iter_cassettes, parse_cassette_text, scan_secrets
+from .contracts import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
+from .families import family_for_path, parse_json
+from .recording import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
+from .settings import ProjectSettings, SettingsError, describe_error, find
 
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
 
@@ -32,21 +34,35 @@ class CheckReport:
     interactions: int = 0
 
 
+@dataclass(frozen=True)
+class OutputSchema:
+    """A route's ``output_schema``, loaded, and the path replay names it by."""
+
+    schema: dict[str, Any]
+    shown: str
+
+
 def check_file(path: Path, index: ContractIndex, *, display: str | None = None,
                known_secrets: Sequence[str] = (), key_env: str = DEFAULT_KEY_ENV,
-               mode: str = "fail", report: CheckReport | None = None) -> CheckReport:
-    """Check one cassette: secrets in its raw text, then every interaction against the contracts.
+               mode: str = "fail", report: CheckReport | None = None,
+               output_schemas: Mapping[str, OutputSchema] | None = None) -> CheckReport:
+    """Check one cassette: secrets in its raw text, then every interaction against the contracts
+    and, for a route with an ``output_schema``, every model answer against it.
 
-    The cassette is read by the same parser replay uses, so ``check`` passes exactly the files a
-    replay can load (a corrupt or foreign file is one problem line, never a traceback).
+    The cassette is read by the same parser replay uses and its answers go through the same
+    contract gate, so ``check`` fails exactly the cassettes a replay fails (a corrupt or foreign
+    file is one problem line, never a traceback).
     """
     report = report if report is not None else CheckReport()
     shown = display or str(path)
     report.cassettes += 1
+    if path.is_dir():
+        report.problems.append(f"{shown}: is a directory, not a cassette file (a cassette is one YAML file)")
+        return report
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        report.problems.append(f"{shown}: cannot be read: {exc.__class__.__name__}")
+        report.problems.append(f"{shown}: cannot be read: {describe_error(exc)}")
         return report
     for found in scan_secrets(text, known_secrets):
         found = found.replace("the configured key", f"the value of ${key_env}")
@@ -56,80 +72,143 @@ def check_file(path: Path, index: ContractIndex, *, display: str | None = None,
     except CassetteError as exc:
         report.problems.append(str(exc))
         return report
+    label = _route_of(document.get("metadata"), path, output_schemas or {})
+    output = (output_schemas or {}).get(label) if label else None
+    gate = ContractGate(index, mode, label or "", output.schema if output else None, output.shown if output else None)
     for number, interaction in enumerate(document["interactions"], 1):
         report.interactions += 1
-        _check_interaction(interaction, number, index, shown, mode, report)
+        _check_interaction(interaction, number, gate, shown, report)
+    for violation in gate.violations:
+        (report.problems if violation.fails(mode) else report.warnings).append(violation.message)
     return report
 
 
-def _check_interaction(interaction: Mapping[str, Any], number: int, index: ContractIndex, shown: str, mode: str,
+def _route_of(metadata: Any, path: Path, routes: Mapping[str, Any]) -> str | None:
+    """The route a cassette was recorded for: its metadata, else its folder (``<test>/<route>/<model>.yaml``)."""
+    if isinstance(metadata, dict) and isinstance(metadata.get("route"), str):
+        return metadata["route"]
+    return path.parent.name if path.parent.name in routes else None
+
+
+def _check_interaction(interaction: Mapping[str, Any], number: int, gate: ContractGate, shown: str,
                        report: CheckReport) -> None:
     request, response = interaction["request"], interaction["response"]
     method = request["method"].upper()
     path = urllib.parse.urlsplit(request["uri"]).path or "/"
-    if not index.is_published(method, path):
+    if not gate.index.is_published(method, path):
         report.problems.append(
             f"{shown} interaction #{number}: {method} {path} is not a route the gateway publishes; "
-            f"closest published route: {index.closest_route(method, path)}"
+            f"closest published route: {gate.index.closest_route(method, path)}"
         )
         return
-    content_type = header_value(response["headers"], "content-type")
-    for violation in index.validate(method=method, path=path, status=response["status"]["code"],
-                                    content_type=content_type, body=response["body"]["string"],
-                                    cassette=shown, interaction=number):
-        (report.problems if violation.fails(mode) else report.warnings).append(violation.message)
+    family = family_for_path(path)
+    body = request.get("body")
+    request_json = parse_json(body) if family is not None and family.name != "gemini" else None
+    # What the interceptor knows of the call when it checks a replayed answer.
+    call = types.SimpleNamespace(model=family.model_from_request(path, request_json) if family else None,
+                                 family=family.name if family else None)
+    gate.check_response(call, method=method, path=path, status=response["status"]["code"],
+                        content_type=header_value(response["headers"], "content-type"),
+                        body=response["body"]["string"], cassette=shown, interaction=number)
+
+
+def walk(directory: Path) -> Iterator[Path]:
+    """Every cassette under ``directory`` (hidden folders skipped, as replay's), and every folder
+    with a cassette's name, so a cassette path that is a directory is reported, not passed over."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            if is_cassette_name(name):
+                yield Path(root) / name
+        for name in sorted(files):
+            if is_cassette_name(name):
+                yield Path(root) / name
 
 
 def check_dir(directory: Path | str, *, index: ContractIndex | None = None, contract_dirs: Sequence[Path] = (),
-              key_env: str | None = DEFAULT_KEY_ENV, mode: str = "fail") -> CheckReport:
+              key_env: str | None = DEFAULT_KEY_ENV, mode: str = "fail",
+              output_schemas: Mapping[str, OutputSchema] | None = None) -> CheckReport:
     """Check every cassette under ``directory``; the key in ``$key_env`` (when set) counts as a secret."""
     directory = Path(directory)
     index = index if index is not None else ContractIndex.load(contract_dirs)
     known = [os.environ[key_env]] if key_env and os.environ.get(key_env) else []
     report = CheckReport()
-    for path in iter_cassettes(directory):
-        check_file(path, index, known_secrets=known, key_env=key_env or DEFAULT_KEY_ENV, mode=mode, report=report)
+    for path in walk(directory):
+        check_file(path, index, known_secrets=known, key_env=key_env or DEFAULT_KEY_ENV, mode=mode, report=report,
+                   output_schemas=output_schemas)
     return report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``check`` subcommand's options (the CLI wires this parser)."""
-    parser.add_argument("dir", nargs="?", default=None,
-                        help="directory of cassettes (default: the configured cassette directory, else ./cassettes)")
+    parser.add_argument("dir", nargs="?", default=None, metavar="DIR",
+                        help="directory of cassettes (default: anyint_cassette_dir of the pytest configuration "
+                             "found from here, else cassettes under the rootdir)")
     parser.add_argument("--config", default=None, metavar="PATH",
-                        help="anyint.yaml to lint (default: the one pytest would use from here)")
+                        help="anyint.yaml to lint and take output_schema and the key variable from "
+                             "(default: the one pytest would use from here, via the anyint_config ini option)")
     parser.add_argument("--unused", action="store_true",
-                        help="also list cassettes that no collected test case maps to (runs pytest --collect-only)")
+                        help="also list cassettes that no test of the project maps to (runs pytest --collect-only "
+                             "over the rootdir; exit 2 when a module fails to collect or is skipped)")
+    parser.add_argument("--tests", action="append", default=[], metavar="PATH",
+                        help="with --unused: collect only these test files or folders (repeatable)")
     parser.add_argument("--key-env", default=None, metavar="NAME",
                         help="environment variable holding the API key; its value is searched for too "
                              f"(default: gateway.api_key_env of anyint.yaml, else {DEFAULT_KEY_ENV})")
     parser.add_argument("--contracts-dir", action="append", default=[], metavar="DIR",
-                        help="a user contracts directory with an index.yaml (repeatable)")
+                        help="a user contracts directory with an index.yaml (repeatable; added to the "
+                             "anyint_contracts_dir ini option's)")
     parser.add_argument("--contracts", choices=[m for m in MODES if m != "off"], default="fail",
                         help="fail: rule breaks fail, assumed rules and unknown values warn (default); "
                              "strict: assumed rules fail too; warn: report only")
 
 
+def _output_schemas(config: Any, settings: ProjectSettings, problems: list[str]) -> dict[str, OutputSchema]:
+    """Each route's output_schema, loaded once; a schema that cannot be loaded is one problem line."""
+    schemas: dict[str, OutputSchema] = {}
+    for route in config.routes.values():
+        if route.output_schema is None:
+            continue
+        try:
+            schema = load_output_schema(route.output_schema)
+        except ContractError as exc:
+            problems.append(str(exc))
+            continue
+        try:  # named as replay names it: relative to the rootdir
+            shown = str(Path(route.output_schema).relative_to(settings.rootdir))
+        except ValueError:
+            shown = str(route.output_schema)
+        schemas[route.label] = OutputSchema(schema, shown)
+    return schemas
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Print every problem, one per line, and return 0 (clean), 1 (problems) or 2 (usage error)."""
-    settings = find_project_settings(Path.cwd(), getattr(args, "config", None))
-    directory = Path(getattr(args, "dir", None) or settings.cassette_dir)
+    try:
+        settings = find(config_override=getattr(args, "config", None))
+    except SettingsError as exc:
+        print(f"pytest-anyint check: {exc}", file=sys.stderr)
+        return 2
+    directory = Path(getattr(args, "dir", None) or settings.shown(settings.cassette_dir))
     if not directory.is_dir():
-        print(f"pytest-anyint check: {directory}: no such directory", file=sys.stderr)
+        what = "is a file, not a directory of cassettes" if directory.exists() else "no such directory"
+        print(f"pytest-anyint check: {settings.shown(directory)}: {what}", file=sys.stderr)
         return 2
     mode = getattr(args, "contracts", None) or "fail"
     if mode not in MODES:
         print(f"pytest-anyint check: --contracts must be one of {', '.join(MODES)}", file=sys.stderr)
         return 2
+    contract_dirs = [*settings.contracts_dirs, *(Path(d) for d in (getattr(args, "contracts_dir", None) or []))]
     try:
-        index = ContractIndex.load([Path(d) for d in (getattr(args, "contracts_dir", None) or [])])
+        index = ContractIndex.load(contract_dirs)
     except ContractError as exc:
         print(f"pytest-anyint check: {exc}", file=sys.stderr)
         return 2
     key_env = getattr(args, "key_env", None) or DEFAULT_KEY_ENV
     problems: list[str] = []
     warnings: list[str] = []
-    if settings.config_path.is_file():
+    schemas: dict[str, OutputSchema] = {}
+    if settings.config_path.exists() or getattr(args, "config", None):
         from .config import ConfigError, load_config
 
         try:
@@ -139,16 +218,21 @@ def run_check(args: argparse.Namespace) -> int:
         else:
             warnings += config.warnings()
             key_env = getattr(args, "key_env", None) or config.api_key_env
-    report = check_dir(directory, index=index, key_env=key_env, mode=mode)
+            schemas = _output_schemas(config, settings, problems)
+    report = check_dir(directory, index=index, key_env=key_env, mode=mode, output_schemas=schemas)
     problems += report.problems
     warnings += report.warnings
     if getattr(args, "unused", False):
+        from .prune import CollectionFailed, find_usage, prune_command
+
         try:
-            unused = unused_cassettes(directory, settings)
+            usage = find_usage(directory, settings, getattr(args, "tests", None) or ())
         except CollectionFailed as exc:
             print(f"pytest-anyint check: {exc}", file=sys.stderr)
             return 2
-        problems += [f"{path}: unused: no test case maps to this cassette (remove it with pytest-anyint prune)" for path in unused]
+        prune = prune_command(getattr(args, "dir", None), getattr(args, "config", None), getattr(args, "tests", None) or ())
+        problems += [f"{settings.shown(path)}: unused: no test case maps to this cassette "
+                     f"(list and delete with: {prune})" for path in usage.unused]
     for line in warnings:
         print(f"warning: {line}")
     for line in problems:
@@ -157,122 +241,6 @@ def run_check(args: argparse.Namespace) -> int:
     extra = f", {len(warnings)} warning(s)" if warnings else ""
     print(f"checked {report.cassettes} cassette(s), {report.interactions} interaction(s): {verdict}{extra}")
     return 1 if problems else 0
-
-
-# --------------------------------------------------------------------------- the project's settings
-
-
-@dataclass(frozen=True)
-class ProjectSettings:
-    """Where pytest would look: the rootdir, anyint.yaml and the cassette directory."""
-
-    rootdir: Path
-    config_path: Path
-    cassette_dir: Path
-
-
-def _ini_sections(directory: Path) -> dict[str, str] | None:
-    """The pytest ini values of the first pytest configuration file in ``directory``, if any."""
-    import configparser
-
-    pytest_ini = directory / "pytest.ini"
-    if pytest_ini.is_file():
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.read(pytest_ini, encoding="utf-8")
-        return dict(parser["pytest"]) if parser.has_section("pytest") else {}
-    pyproject = directory / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            tomllib = None  # type: ignore[assignment]
-        if tomllib is not None:
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (ValueError, OSError):
-                data = {}
-            options = data.get("tool", {}).get("pytest", {}).get("ini_options")
-            if options is not None:
-                return {k: str(v) for k, v in options.items()}
-    for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
-        path = directory / name
-        if path.is_file():
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read(path, encoding="utf-8")
-            if parser.has_section(section):
-                return dict(parser[section])
-    return None
-
-
-def find_project_settings(start: Path, config_override: str | None = None) -> ProjectSettings:
-    """Read ``anyint_config`` and ``anyint_cassette_dir`` the way pytest would find them from ``start``."""
-    rootdir, values = start, {}
-    for directory in (start, *start.parents):
-        found = _ini_sections(directory)
-        if found is not None:
-            rootdir, values = directory, found
-            break
-    config = Path(config_override) if config_override else rootdir / values.get("anyint_config", "anyint.yaml")
-    cassettes = rootdir / values.get("anyint_cassette_dir", "cassettes")
-    return ProjectSettings(rootdir, config, cassettes)
-
-
-# --------------------------------------------------------------------------- unused cassettes
-
-
-class CollectionFailed(Exception):
-    """pytest could not collect the suite, so which cassettes are in use is unknown."""
-
-
-def expected_cassettes(settings: ProjectSettings, pytest_args: Sequence[str] = ()) -> set[Path]:
-    """Every cassette a collected route case maps to, asking pytest itself (``--collect-only``)."""
-    import subprocess
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        listing = Path(tmp) / "cassettes.json"
-        command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly",
-                   f"--anyint-list-cassettes={listing}", *pytest_args]
-        done = subprocess.run(command, cwd=settings.rootdir, capture_output=True, text=True)
-        if done.returncode not in (0, 5) or not listing.is_file():
-            tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or ["no output"]
-            raise CollectionFailed(f"collecting the tests failed ({' '.join(command[2:5])} …): {tail[0]}")
-        data = json.loads(listing.read_text(encoding="utf-8"))
-    return {Path(p).resolve() for p in data["cassettes"]}
-
-
-def unused_cassettes(directory: Path, settings: ProjectSettings, pytest_args: Sequence[str] = ()) -> list[Path]:
-    """Cassettes under ``directory`` that no collected test case maps to (the Models API's aside)."""
-    expected = expected_cassettes(settings, pytest_args)
-    found = []
-    for path in iter_cassettes(directory):
-        if "_models" in path.relative_to(directory).parts:
-            continue
-        if path.resolve() not in expected:
-            found.append(path)
-    return sorted(found)
-
-
-def run_prune(args: argparse.Namespace) -> int:
-    """Remove (or with --dry-run list) the cassettes no test case maps to any more."""
-    settings = find_project_settings(Path.cwd(), getattr(args, "config", None))
-    directory = Path(getattr(args, "dir", None) or settings.cassette_dir)
-    if not directory.is_dir():
-        print(f"pytest-anyint prune: {directory}: no such directory", file=sys.stderr)
-        return 2
-    try:
-        unused = unused_cassettes(directory, settings)
-    except CollectionFailed as exc:
-        print(f"pytest-anyint prune: {exc}", file=sys.stderr)
-        return 2
-    for path in unused:
-        if getattr(args, "dry_run", False):
-            print(f"would remove {path}")
-        else:
-            path.unlink()
-            print(f"removed {path}")
-    print(f"{len(unused)} unused cassette(s)" + (" (dry run: nothing removed)" if getattr(args, "dry_run", False) and unused else ""))
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from . import __version__
+
 
 def _run_check(args: argparse.Namespace) -> int:
     from .check import run_check
@@ -19,7 +21,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_prune(args: argparse.Namespace) -> int:
-    from .check import run_prune
+    from .prune import run_prune
 
     return run_prune(args)
 
@@ -27,6 +29,15 @@ def _run_prune(args: argparse.Namespace) -> int:
 def _run_drift(args: argparse.Namespace) -> int:
     from .drift import run_drift
 
+    if args.git and not args.dir:  # the cassette folder pytest uses, wherever the command runs
+        from .settings import SettingsError, find
+
+        try:
+            settings = find()
+        except SettingsError as exc:
+            print(f"pytest-anyint drift: {exc}", file=sys.stderr)
+            return 2
+        args.dir = settings.shown(settings.cassette_dir)
     return run_drift(args)
 
 
@@ -38,19 +49,19 @@ def _run_models(args: argparse.Namespace) -> int:
 
 def _run_emulate(args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
-    from .config import ConfigError, find_config, load_config
+    from .config import ConfigError, load_config
     from .emulator import DEFAULT_API_KEY, serve
+    from .settings import SettingsError, find
 
     config = None
-    path = find_config(Path.cwd(), args.config)
-    if args.config or path.is_file():  # a project's anyint.yaml: serve its models too
-        try:
+    try:  # the anyint.yaml pytest would use from here: serve its models too
+        path = find(config_override=args.config).config_path
+        if args.config or path.is_file():
             config = load_config(path)
-        except ConfigError as exc:
-            print(f"pytest-anyint emulate: {exc}", file=sys.stderr)
-            return 2
+    except (SettingsError, ConfigError) as exc:
+        print(f"pytest-anyint emulate: {exc}", file=sys.stderr)
+        return 2
     if args.api_key_env:
         api_key = os.environ.get(args.api_key_env, "")
         if not api_key:
@@ -80,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Contract-test the models behind your AnyInt gateway routes.",
         epilog="Exit codes: 0 ok, 1 problems found, 2 usage or input error.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                help="run pytest-anyint COMMAND --help for its options")
 
     check = sub.add_parser(
         "check",
@@ -93,10 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(check)
     check.set_defaults(func=_run_check)
 
-    prune = sub.add_parser("prune", help="remove cassettes that no test case maps to any more")
-    prune.add_argument("dir", nargs="?", default=None)
-    prune.add_argument("--config", default=None)
-    prune.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    prune = sub.add_parser(
+        "prune",
+        help="list (and with --yes delete) cassettes that no test of the project maps to any more",
+        description="List the cassettes no test maps to any more, collecting the tests with pytest from the "
+        "rootdir (not only testpaths) or from --tests; delete them only with --yes. Only cassettes carrying "
+        "pytest-anyint's metadata are ever deleted, never those of a test file that exists but was not "
+        "collected, and nothing at all when a module fails to collect or is skipped.",
+    )
+    from .prune import add_arguments as add_prune_arguments
+
+    add_prune_arguments(prune)
     prune.set_defaults(func=_run_prune)
 
     drift = sub.add_parser(
@@ -104,18 +125,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare the response shapes of two cassette trees",
         description="Compare cassette trees offline: OLD_DIR NEW_DIR, or --git REV against the working tree.",
     )
-    drift.add_argument("old", nargs="?", help="old cassette directory")
-    drift.add_argument("new", nargs="?", help="new cassette directory")
+    drift.add_argument("old", nargs="?", metavar="OLD_DIR", help="old cassette directory")
+    drift.add_argument("new", nargs="?", metavar="NEW_DIR", help="new cassette directory")
     drift.add_argument("--git", metavar="REV", help="compare the working tree's cassettes with those at REV")
-    drift.add_argument("--dir", default="cassettes", help="cassette directory inside the repository (with --git)")
-    drift.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    drift.add_argument("--output", "-o", default=None, help="write the report to a file as well")
+    drift.add_argument("--dir", default=None, metavar="DIR",
+                       help="cassette directory in the working tree, with --git (default: anyint_cassette_dir of "
+                       "the pytest configuration, else cassettes under the rootdir)")
+    drift.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                       help="report format (default: text)")
+    drift.add_argument("--output", "-o", default=None, metavar="FILE", help="write the report to a file as well")
     drift.set_defaults(func=_run_drift)
 
-    models = sub.add_parser("models", help="check that every configured model is listed by the gateway")
-    models.add_argument("--config", default=None)
-    models.add_argument("--cassette-dir", default=None)
-    models.add_argument("--record", action="store_true", help="ask the live gateway (needs the key)")
+    models = sub.add_parser(
+        "models",
+        help="check that every configured model is listed by the gateway",
+        description="Check every model of anyint.yaml against the gateway's Models API: offline from the "
+        "recorded lists in <cassette dir>/_models/, or live with --record.",
+    )
+    models.add_argument("--config", default=None, metavar="PATH",
+                        help="anyint.yaml to check (default: the one pytest would use from here, via the "
+                        "anyint_config ini option)")
+    models.add_argument("--cassette-dir", default=None, metavar="DIR",
+                        help="where the _models/ recordings live (default: anyint_cassette_dir of the pytest "
+                        "configuration, else cassettes under the rootdir)")
+    models.add_argument("--record", action="store_true",
+                        help="ask the live gateway and record its lists (needs the key in the configured variable)")
     models.set_defaults(func=_run_models)
 
     emulate = sub.add_parser(
@@ -131,13 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", action="append", help="a model the emulator serves instead of its built-in list (repeatable)"
     )
     emulate.add_argument(
-        "--config", default=None, help="anyint.yaml whose models and emulator replies to serve too (default: ./anyint.yaml if present)"
+        "--config", default=None, help="anyint.yaml whose models and emulator replies to serve too (default: the one pytest would use from here, if present)"
     )
     emulate.set_defaults(func=_run_emulate)
 
     report = sub.add_parser("report", help="render a JSON report (--anyint-report) as Markdown or HTML")
-    report.add_argument("json_report")
-    report.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    report.add_argument("json_report", metavar="REPORT.json", help="a report written by pytest --anyint-report=PATH")
+    report.add_argument("--format", choices=("markdown", "html"), default="markdown",
+                        help="output format (default: markdown)")
     report.add_argument("--output", "-o", default=None, help="file to write (default: standard output)")
     report.set_defaults(func=_run_report)
     return parser

@@ -240,6 +240,10 @@ def find_config(rootdir: Path, override: str | os.PathLike[str] | None = None) -
 def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AnyIntConfig:
     """Read, validate and normalise ``anyint.yaml``; raise ConfigError as one line on any problem."""
     environ = os.environ if environ is None else environ
+    if path.is_dir():
+        inside = path / DEFAULT_CONFIG_NAME
+        hint = f"; did you mean {inside}?" if inside.is_file() else ""
+        raise ConfigError(f"{path}: is a directory, not a file: point --anyint-config (or anyint_config) at the anyint.yaml itself{hint}")
     if not path.is_file():
         raise ConfigError(f"{path}: not found: pytest-anyint needs an anyint.yaml (see docs/configuration.md)")
     try:

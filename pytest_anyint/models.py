@@ -309,14 +309,16 @@ def session_check(session: Any) -> list[str]:
 
 def run_models(args: Any) -> int:
     """``pytest-anyint models [--record]``: 0 all listed, 1 a model is missing, 2 setup problems."""
-    from .config import ConfigError, find_config, load_config
+    from .config import ConfigError, load_config
+    from .settings import SettingsError, find
 
-    try:
-        config = load_config(find_config(Path.cwd(), getattr(args, "config", None)))
-    except ConfigError as exc:
+    try:  # the anyint.yaml and cassette folder pytest would use from here
+        settings = find(config_override=getattr(args, "config", None))
+        config = load_config(settings.config_path)
+    except (SettingsError, ConfigError) as exc:
         print(f"pytest-anyint models: {exc}", file=sys.stderr)
         return 2
-    cassette_dir = Path(args.cassette_dir) if getattr(args, "cassette_dir", None) else config.path.parent / "cassettes"
+    cassette_dir = Path(args.cassette_dir) if getattr(args, "cassette_dir", None) else settings.cassette_dir
     live = bool(getattr(args, "record", False))
     api_key = os.environ.get(config.api_key_env, "") if live else ""
     if live and not api_key:
@@ -329,7 +331,7 @@ def run_models(args: Any) -> int:
         gateway_url=config.base_url,
         api_key=api_key,
         save=True,
-        rootdir=Path.cwd(),
+        rootdir=settings.rootdir,
         record_hint="pytest-anyint models --record (with the key set)",
     )
     setup_failed = len(listings) < len(wanted(config))

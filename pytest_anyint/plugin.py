@@ -96,6 +96,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.pluginmanager.register(_OutcomeRecorder(config), "anyint-outcomes")
     config.pluginmanager.register(_session_fixtures(config), "anyint-session-fixtures")
+    if config.getoption("--anyint-list-cassettes"):  # pytest-anyint prune / check --unused
+        from .listing import CassetteLister
+
+        config.pluginmanager.register(CassetteLister(config.getoption("--anyint-list-cassettes"), _cassette_path))
     used = _explicitly_used(config)
     if used or config.getini("anyint_stream_timeout") != "60" or config.getini("anyint_allow_hosts"):
         from .isolation import check_options
@@ -160,14 +164,16 @@ def _session(config: pytest.Config) -> "AnyIntSession":
     if session is None:
         from .isolation import activate, stream_timeout
         from .session import AnyIntSession, SessionOptions
+        from .settings import from_pytest
 
+        project = from_pytest(config)  # the same resolver as every pytest-anyint command
         options = SessionOptions(
             rootdir=config.rootpath,
             record_mode=config.getoption("--anyint-record") or "none",
-            config_path=config.getoption("--anyint-config") or config.getini("anyint_config"),
-            cassette_dir=config.getini("anyint_cassette_dir"),
+            config_path=str(project.config_path),
+            cassette_dir=str(project.cassette_dir),
             contracts_mode=config.getoption("--anyint-contracts") or "fail",
-            contracts_dirs=tuple(str(p) for p in config.getini("anyint_contracts_dir")),
+            contracts_dirs=tuple(str(p) for p in project.contracts_dirs),
             stream_timeout_s=stream_timeout(config),
             use_emulator=bool(config.getoption("--anyint-emulator")),
             drift_mode=config.getoption("--anyint-drift") or "fail",
@@ -336,24 +342,6 @@ def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool |
     except OSError:
         return None
     return True
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """``pytest-anyint check --unused`` / ``prune``: write the cassette every collected case maps to."""
-    target = session.config.getoption("--anyint-list-cassettes")
-    if not target:
-        return
-    import json
-
-    anyint = _session(session.config)
-    paths = []
-    for item in session.items:
-        callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("_anyint_case") if callspec is not None else None
-        if case is not None:
-            paths.append(str(_cassette_path(item, case)))
-    with open(target, "w", encoding="utf-8") as handle:
-        json.dump({"cassette_dir": str(anyint.cassette_dir), "cassettes": paths}, handle)
 
 
 def _cassette_path(item: pytest.Item, case: Any) -> Any:

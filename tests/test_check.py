@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,13 @@ def run(directory: Path, *extra: str) -> int:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     return run_check(parser.parse_args([str(directory), *extra]))
+
+
+@pytest.fixture(autouse=True)
+def _outside_this_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check`` reads the project settings pytest would use from the working directory: run these
+    in a folder of their own, not in this repository (whose anyint.yaml has output schemas)."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -183,11 +191,11 @@ def test_a_user_contracts_directory_is_applied(clean_tree, tmp_path, capsys):
 
 def test_the_command_runs_as_a_program(clean_tree):
     result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, cwd=clean_tree.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     (clean_tree / "broken.yaml").write_text("interactions: [")
     result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, cwd=clean_tree.parent)
     assert result.returncode == 1 and "broken.yaml:2: not valid YAML" in result.stdout
 
 
@@ -223,3 +231,46 @@ def test_load_yaml_reads_cassettes_exactly_like_pyyaml(clean_tree):
     assert load_yaml(tricky) == yaml.load(tricky, Loader=loader)
     with pytest.raises(yaml.YAMLError):
         load_yaml("a: [")
+
+
+# --------------------------------------------------------------------------- causes in words
+
+
+def test_a_cassette_that_is_not_utf8_says_so_in_words(clean_tree, capsys):
+    (clean_tree / "exported.yaml").write_bytes("interactions: []\n".encode("utf-16"))
+    assert run(clean_tree) == 1
+    out = capsys.readouterr().out
+    assert "exported.yaml: cannot be read: not UTF-8 text" in out
+    assert "UnicodeDecodeError" not in out
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_cassette_gives_the_cause_not_a_class_name(clean_tree, capsys):
+    locked = clean_tree / "locked.yaml"
+    locked.write_text("interactions: []\n")
+    locked.chmod(0)
+    try:
+        assert run(clean_tree) == 1
+    finally:
+        locked.chmod(0o644)
+    out = capsys.readouterr().out
+    assert "locked.yaml: cannot be read: permission denied" in out and "OSError" not in out
+
+
+def test_an_unreadable_cassette_cause_is_the_strerror(tmp_path):
+    from pytest_anyint.check import CheckReport, check_file
+
+    class Locked(type(tmp_path)):  # the read fails as it does for a file without read permission
+        def read_text(self, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(self))
+
+    report = check_file(Locked(tmp_path / "locked.yaml"), ContractIndex.load(), report=CheckReport())
+    assert report.problems == [f"{tmp_path / 'locked.yaml'}: cannot be read: permission denied"]
+
+
+def test_a_cassette_path_that_is_a_directory_is_reported_not_skipped(clean_tree, capsys):
+    (clean_tree / "tests/test_app/test_extract/extract/deepseek-v3.2-exp.yaml").mkdir()
+    assert run(clean_tree) == 1
+    out = capsys.readouterr().out
+    assert "deepseek-v3.2-exp.yaml: is a directory, not a cassette file" in out
+    assert "no problems" not in out

@@ -51,3 +51,46 @@ def test_emulate_serves_the_gateway_on_loopback_until_interrupted():
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=10)
     assert server.returncode in (0, 130) and "Traceback" not in stderr
+
+
+def test_version_prints_the_installed_version():
+    from pytest_anyint import __version__
+
+    result = _cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"pytest-anyint {__version__}"
+
+
+def _parsers(parser):
+    import argparse
+
+    yield parser
+    for action in parser._actions:  # argparse keeps subparsers here; no public way to walk them
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_of_every_subcommand_has_help():
+    from pytest_anyint.cli import build_parser
+
+    missing = []
+    seen = set()
+    for parser in _parsers(build_parser()):
+        seen.add(parser.prog)
+        for action in parser._actions:
+            if action.help is None or not str(action.help).strip():
+                missing.append(f"{parser.prog}: {'/'.join(action.option_strings) or action.dest}")
+    assert {f"pytest-anyint {c}" for c in COMMANDS} <= seen
+    assert missing == []
+
+
+def test_a_config_that_is_a_directory_says_so(pytester):
+    pytester.makeini("[pytest]\n")
+    pytester.mkdir("settings")
+    (pytester.path / "settings" / "anyint.yaml").write_text("version: 1\nroutes: {}\n")
+    result = pytester.runpytest_subprocess("--anyint-config=settings")
+    assert result.ret == 4
+    err = result.stderr.str()
+    assert "settings: is a directory, not a file: point --anyint-config (or anyint_config) at the anyint.yaml" in err
+    assert "did you mean" in err and "settings/anyint.yaml" in err
+    assert "not found" not in err
