@@ -63,8 +63,9 @@ with step("floor: import pytest, httpx (every setup pays these)"):
 with step("import pytest_anyint.plugin (start-up)"):
     import pytest_anyint.plugin
 with step("import the plugin's session modules (session, interceptor, recording, contracts, config, ...)"):
-    import pytest_anyint.session, pytest_anyint.report_text
-    from pytest_anyint import config, contracts, parsecache, recording
+    import pytest_anyint.run.session, pytest_anyint.report.text
+    from pytest_anyint import config, contracts, parsecache
+    from pytest_anyint.cassettes import recording
 parsecache.use(None)  # cold: no parse cache, as under -p no:cacheprovider
 with step("import yaml (PyYAML, C loader)"):
     import yaml
@@ -121,7 +122,7 @@ if yaml_rs is not None:
     with step(f"alt: {len(paths)} cassettes, yaml-rs (yaml_rs.loads)"):
         out = [yaml_rs.loads(t) for t in texts]
     steps.append((f"  yaml-rs gives PyYAML's result for {sum(o == d for o, d in zip(out, docs))}/{len(docs)}", 0.0, 0.0))
-idx = Path(contracts.__file__).parent / "_contracts" / "index.yaml"
+idx = Path(contracts.__file__).parent.parent / "_contracts" / "index.yaml"
 idx_text = idx.read_text()
 idx_doc = yaml.load(idx_text, Loader=yaml.CSafeLoader)
 idx_blob, idx_json = marshal.dumps(idx_doc), json.dumps(idx_doc)

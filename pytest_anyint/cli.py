@@ -15,19 +15,19 @@ from . import __version__
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from .check import run_check
+    from .commands.check import run_check
 
     return run_check(args)
 
 
 def _run_prune(args: argparse.Namespace) -> int:
-    from .prune import run_prune
+    from .commands.prune import run_prune
 
     return run_prune(args)
 
 
 def _run_drift(args: argparse.Namespace) -> int:
-    from .drift import run_drift
+    from .drift.shape import run_drift
 
     if args.git and not args.dir:  # the cassette folder pytest uses, wherever the command runs
         from .settings import SettingsError, find
@@ -42,7 +42,7 @@ def _run_drift(args: argparse.Namespace) -> int:
 
 
 def _run_models(args: argparse.Namespace) -> int:
-    from .models import run_models
+    from .run.models_check import run_models
 
     return run_models(args)
 
@@ -51,7 +51,7 @@ def _run_emulate(args: argparse.Namespace) -> int:
     import os
 
     from .config import ConfigError, load_config
-    from .emulator import DEFAULT_API_KEY, serve
+    from .emulator.server import DEFAULT_API_KEY, serve
     from .settings import SettingsError, find
 
     config = None
@@ -80,7 +80,7 @@ def _run_emulate(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report import run_report
+    from .report.build import run_report
 
     return run_report(args)
 
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate every cassette under DIR against the contracts, scan for secrets "
         "(also the value of the configured key variable when set), lint anyint.yaml.",
     )
-    from .check import add_arguments
+    from .commands.check import add_arguments
 
     add_arguments(check)
     check.set_defaults(func=_run_check)
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pytest-anyint's metadata are ever deleted, never those of a test file that exists but was not "
         "collected, and nothing at all when a module fails to collect or is skipped.",
     )
-    from .prune import add_arguments as add_prune_arguments
+    from .commands.prune import add_arguments as add_prune_arguments
 
     add_prune_arguments(prune)
     prune.set_defaults(func=_run_prune)

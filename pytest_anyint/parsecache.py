@@ -26,7 +26,7 @@ from typing import Any, Callable, TypeVar
 T = TypeVar("T")
 
 #: The modules whose code decides what a parsed entry holds: editing one retires every entry.
-_PARSER_MODULES = ("parsecache.py", "recording.py", "sse.py", "config.py", "contracts.py")
+_PARSER_MODULES = ("parsecache.py", "cassettes/recording.py", "sse.py", "config.py", "contracts/index.py")
 
 #: Where parsed forms persist (``use``); None: this process only.
 _DIR: Path | None = None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 if TYPE_CHECKING:
-    from .session import AnyIntSession
+    from .run.session import AnyIntSession
 
 _SESSION = pytest.StashKey["AnyIntSession"]()
 _CONTEXT = pytest.StashKey[Any]()
@@ -97,12 +97,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_OutcomeRecorder(config), "anyint-outcomes")
     config.pluginmanager.register(_session_fixtures(config), "anyint-session-fixtures")
     if config.getoption("--anyint-list-cassettes"):  # pytest-anyint prune / check --unused
-        from .listing import CassetteLister
+        from .run.listing import CassetteLister
 
         config.pluginmanager.register(CassetteLister(config.getoption("--anyint-list-cassettes"), _cassette_path))
     used = _explicitly_used(config)
     if used or config.getini("anyint_stream_timeout") != "60" or config.getini("anyint_allow_hosts"):
-        from .isolation import check_options
+        from .run.isolation import check_options
 
         check_options(config)  # every ini option and report path: one line for a bad value
     if used:
@@ -112,11 +112,11 @@ def pytest_configure(config: pytest.Config) -> None:
         except Exception as exc:  # ConfigError
             raise pytest.UsageError(str(exc)) from None
         if config.getoption("--anyint-emulator"):
-            from .isolation import set_up_emulator
+            from .run.isolation import set_up_emulator
 
             set_up_emulator(config, session)
     if config.getoption("--anyint-max-age"):
-        from .age import parse_max_age
+        from .run.age import parse_max_age
 
         try:
             parse_max_age(config.getoption("--anyint-max-age"))
@@ -133,7 +133,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         enabled = (config.getoption("--anyint-record") or "none") != "none"
     if not enabled or hasattr(config, "workerinput"):
         return
-    from .models import session_check
+    from .run.models_check import session_check
 
     problems = session_check(_session(config))
     if problems:
@@ -162,8 +162,8 @@ def _explicitly_used(config: pytest.Config) -> bool:
 def _session(config: pytest.Config) -> "AnyIntSession":
     session = config.stash.get(_SESSION, None)
     if session is None:
-        from .isolation import activate, stream_timeout
-        from .session import AnyIntSession, SessionOptions
+        from .run.isolation import activate, stream_timeout
+        from .run.session import AnyIntSession, SessionOptions
         from .settings import from_pytest
 
         project = from_pytest(config)  # the same resolver as every pytest-anyint command
@@ -199,7 +199,7 @@ def _cache_dir(config: pytest.Config) -> Any:
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None:
-        from .isolation import deactivate
+        from .run.isolation import deactivate
 
         deactivate(config)
         session.stop()
@@ -222,7 +222,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if unknown:
         pytest.fail(f"{where}: @pytest.mark.route got unknown option(s) {', '.join(sorted(unknown))}; it takes models= and faults=", pytrace=False)
     from .config import ConfigError
-    from .session import cases_for
+    from .run.session import cases_for
 
     session = _session(metafunc.config)
     try:
@@ -270,13 +270,13 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield _NoRouteCase(request.node.nodeid)
         return
     from .config import ConfigError
-    from .recording import CassetteError
+    from .cassettes.recording import CassetteError
 
     session = _session(request.config)
     item = request.node
     plan = None
     if case.fault is not None:  # a plain case gets its plan only if it asks for anyint_faults
-        from .faults import FaultPlan
+        from .faults.plan import FaultPlan
 
         plan = FaultPlan(session, case)
     problem: str | None = None
@@ -309,7 +309,7 @@ def _check_age(request: pytest.FixtureRequest, session: "AnyIntSession", context
     max_age = request.config.getoption("--anyint-max-age")
     if not max_age:
         return
-    from .age import check_case
+    from .run.age import check_case
 
     message = check_case(context, max_age, session.options.record_mode)
     if message is None:
@@ -364,7 +364,7 @@ def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]
         full = callspec.id
         other = full.replace(case.id, "", 1).strip("-") or None
         if other:
-            from .session import automatic_ids
+            from .run.session import automatic_ids
 
             argnames = [n for n in callspec.params if n != "_anyint_case"]
             auto = automatic_ids(other.split("-"), argnames)
@@ -427,7 +427,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
     if secrets:
-        from .recording import scrub_report
+        from .cassettes.recording import scrub_report
 
         scrub_report(report, secrets, session.key_placeholder)
     return report
@@ -476,7 +476,7 @@ def anyint_faults(_anyint_case: Any) -> Any:
     case = _require_case(_anyint_case, "anyint_faults")
     context = case.context
     if context.faults is None:
-        from .faults import FaultPlan
+        from .faults.plan import FaultPlan
 
         context.faults = FaultPlan(case.session, context.case)
     return context.faults
@@ -560,7 +560,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None and session.results:
-        from .report import terminal_summary
+        from .report.build import terminal_summary
 
         terminal_summary(session, terminalreporter)
 
@@ -576,7 +576,7 @@ class _OutcomeRecorder:
         session = self.config.stash.get(_SESSION, None)
         if session is not None:
             if self._note is None:  # imported once: this runs three times per test
-                from .report import note_outcome
+                from .report.build import note_outcome
 
                 self._note = note_outcome
             self._note(session, report)
@@ -587,7 +587,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: take over a finished worker's route results for the merged reports."""
     output = getattr(node, "workeroutput", None) or {}
     if "anyint" in output:
-        from .report import merge_worker
+        from .report.build import merge_worker
 
         merge_worker(_session(node.config), output["anyint"])
 
@@ -597,6 +597,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     anyint = session.config.stash.get(_SESSION, None)
     if anyint is None:
         return
-    from .report import finish_session
+    from .report.build import finish_session
 
     finish_session(anyint, session)

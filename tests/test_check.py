@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_anyint.check import add_arguments, check_dir, main, run_check
-from pytest_anyint.recording import CassetteError, load_yaml
-from pytest_anyint.recording import decode_body as body_bytes
-from pytest_anyint.contracts import ContractIndex
+from pytest_anyint.commands.check import add_arguments, check_dir, main, run_check
+from pytest_anyint.cassettes.recording import CassetteError, load_yaml
+from pytest_anyint.cassettes.recording import decode_body as body_bytes
+from pytest_anyint.contracts.index import ContractIndex
 
 CHAT = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 1755781234, "model": "gpt-5-mini",
@@ -190,11 +190,11 @@ def test_a_user_contracts_directory_is_applied(clean_tree, tmp_path, capsys):
 
 
 def test_the_command_runs_as_a_program(clean_tree):
-    result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
+    result = subprocess.run([sys.executable, "-m", "pytest_anyint.commands.check", str(clean_tree)],
                             capture_output=True, text=True, timeout=120, cwd=clean_tree.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     (clean_tree / "broken.yaml").write_text("interactions: [")
-    result = subprocess.run([sys.executable, "-m", "pytest_anyint.check", str(clean_tree)],
+    result = subprocess.run([sys.executable, "-m", "pytest_anyint.commands.check", str(clean_tree)],
                             capture_output=True, text=True, timeout=120, cwd=clean_tree.parent)
     assert result.returncode == 1 and "broken.yaml:2: not valid YAML" in result.stdout
 
@@ -258,7 +258,7 @@ def test_an_unreadable_cassette_gives_the_cause_not_a_class_name(clean_tree, cap
 
 
 def test_an_unreadable_cassette_cause_is_the_strerror(tmp_path):
-    from pytest_anyint.check import CheckReport, check_file
+    from pytest_anyint.commands.check import CheckReport, check_file
 
     class Locked(type(tmp_path)):  # the read fails as it does for a file without read permission
         def read_text(self, *args, **kwargs):

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from pytest_anyint import cli
-from pytest_anyint.age import parse_max_age, stale_message
-from pytest_anyint.drift import (
+from pytest_anyint.run.age import parse_max_age, stale_message
+from pytest_anyint.drift.shape import (
     ShapeFingerprint,
     _from_vcr_dicts,
     _read_for_drift,
@@ -23,7 +23,7 @@ from pytest_anyint.drift import (
     compare_fingerprints,
     compare_interactions,
 )
-from pytest_anyint.recording import CassetteError, CassetteSerializer, parse_cassette_text
+from pytest_anyint.cassettes.recording import CassetteError, CassetteSerializer, parse_cassette_text
 
 # Reference payloads of the three families (hand-written from the official shapes, invented values).
 SAMPLES = Path(__file__).resolve().parent / "samples"

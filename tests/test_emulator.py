@@ -20,7 +20,7 @@ from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
 from pytest_anyint import sse
-from pytest_anyint.emulator import DEFAULT_MODELS, Emulator
+from pytest_anyint.emulator.server import DEFAULT_MODELS, Emulator
 from pytest_anyint.families import FAMILIES
 
 INVOICE = "Extract this invoice.\nVendor name: Acme GmbH\nInvoice number: INV-42\nTotal: 120.50\nItems: 3"

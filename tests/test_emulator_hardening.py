@@ -21,8 +21,8 @@ from typing import Iterator
 import httpx
 import pytest
 
-from pytest_anyint import emulator as emulator_module
-from pytest_anyint.emulator import Emulator, is_loopback
+from pytest_anyint.emulator import server as emulator_module
+from pytest_anyint.emulator.server import Emulator, is_loopback
 
 KEY = "test-only-emulator-key-not-real"  # an invented key, marked as such
 

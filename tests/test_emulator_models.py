@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from pytest_anyint.config import ConfigError, load_config
-from pytest_anyint.emulator import DEFAULT_MODELS, Emulator
+from pytest_anyint.emulator.server import DEFAULT_MODELS, Emulator
 from pytest_anyint.families import FAMILIES
 
 OWN_MODELS = """

@@ -22,8 +22,8 @@ from google.genai import types as genai_types
 from pydantic import TypeAdapter
 
 from pytest_anyint import sse
-from pytest_anyint.contracts import ContractIndex
-from pytest_anyint.emulator import Emulator
+from pytest_anyint.contracts.index import ContractIndex
+from pytest_anyint.emulator.server import Emulator
 from pytest_anyint.families import FAMILIES
 
 HELLO = [{"role": "user", "content": "Say hello, then give me JSON.\nTotal: 120.50"}]
@@ -219,7 +219,7 @@ def test_each_route_has_one_error_envelope_that_its_sdk_type_parses(emu, http, r
 
 
 def test_native_error_bodies_parse_as_the_sdks_error_types(emu, http):
-    from pytest_anyint.faults import error_body
+    from pytest_anyint.faults.plan import error_body
 
     for status in (400, 401, 403, 404, 429, 500, 503, 529):
         strict(openai_types.shared.ErrorObject, json.dumps(error_body(status, "openai", envelope="native")["error"]))

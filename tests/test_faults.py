@@ -29,15 +29,15 @@ from pytest_anyint import sse
 from pytest_anyint.calls import Call, CallTrail
 from pytest_anyint.config import ConfigError, load_config
 from pytest_anyint.families import GATEWAY_ERRORS
-from pytest_anyint.faults import (
+from pytest_anyint.faults.plan import (
     FAULT_KINDS,
     FaultPlan,
     body_fault_wire,
     check_policy,
     error_body,
 )
-from pytest_anyint.recording import read_cassette
-from pytest_anyint.session import AnyIntSession, RouteCase, SessionOptions
+from pytest_anyint.cassettes.recording import read_cassette
+from pytest_anyint.run.session import AnyIntSession, RouteCase, SessionOptions
 
 CONFIG = """
 version: 1
@@ -691,7 +691,7 @@ def test_max_attempts_per_model_is_validated(tmp_path):
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Any]:
-    from pytest_anyint.emulator import Emulator
+    from pytest_anyint.emulator.server import Emulator
 
     with Emulator() as running_emulator:
         yield running_emulator

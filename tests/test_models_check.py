@@ -11,8 +11,8 @@ import yaml
 
 from pytest_anyint import cli
 from pytest_anyint.config import load_config
-from pytest_anyint.emulator import Emulator
-from pytest_anyint.models import ModelsCheckError, fetch_listing, replay_listing, wanted
+from pytest_anyint.emulator.server import Emulator
+from pytest_anyint.run.models_check import ModelsCheckError, fetch_listing, replay_listing, wanted
 
 from .conftest import BASIC_CONFIG
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import marshal
 import os
 
-from pytest_anyint import contracts, parsecache, recording
+from pytest_anyint.contracts import index as contracts
+from pytest_anyint import parsecache
+from pytest_anyint.cassettes import recording
 
 from .conftest import INI
 from .test_core_loop import OPENAI_TEST

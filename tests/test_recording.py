@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from pytest_anyint import recording
+from pytest_anyint.cassettes import recording
 
 from .conftest import INI
 from .test_core_loop import OPENAI_TEST, assert_output

@@ -19,9 +19,9 @@ import yaml
 from pytest_anyint import cli
 from pytest_anyint.calls import Call
 from pytest_anyint.config import load_config
-from pytest_anyint.report import build_report, budget_problems, money, validate_report
-from pytest_anyint.report_text import render_markdown
-from pytest_anyint.session import CaseResult
+from pytest_anyint.report.build import build_report, budget_problems, money, validate_report
+from pytest_anyint.report.text import render_markdown
+from pytest_anyint.run.session import CaseResult
 
 REPORT_CONFIG = """
 version: 1
@@ -175,7 +175,7 @@ def test_cost_normalises_cached_tokens_per_family_and_prices_the_configured_mode
 def test_cached_tokens_without_a_cached_price_cost_the_input_price(tmp_path):
     (tmp_path / "anyint.yaml").write_text(textwrap.dedent(REPORT_CONFIG))
     config = load_config(tmp_path / "anyint.yaml")
-    from pytest_anyint.session import AnyIntSession, SessionOptions
+    from pytest_anyint.run.session import AnyIntSession, SessionOptions
 
     price = AnyIntSession(SessionOptions(rootdir=tmp_path), environ={})._pricer()
     haiku = Call("claude-haiku-4-5", "anthropic", "POST", "/anthropic/v1/messages", input_tokens=1000, output_tokens=100, cached_tokens=400)

@@ -19,9 +19,9 @@ import pytest
 from google import genai
 from google.genai import errors as genai_errors
 
-from pytest_anyint.emulator import Emulator
+from pytest_anyint.emulator.server import Emulator
 from pytest_anyint.families import FAMILIES
-from pytest_anyint.session import AnyIntSession, SessionOptions
+from pytest_anyint.run.session import AnyIntSession, SessionOptions
 
 from .test_faults import CONFIG, LABEL_OF, ask, running
 

@@ -209,7 +209,7 @@ def test_secret_scan_is_the_last_line_of_defence(tmp_path):
     """Whatever scrubbing missed, the persister refuses to write a cassette holding the key."""
     from vcr.request import Request
 
-    from pytest_anyint import recording
+    from pytest_anyint.cassettes import recording
 
     target = tmp_path / "c.yaml"
     target.write_text("old")

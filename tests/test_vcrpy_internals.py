@@ -13,7 +13,7 @@ from vcr.cassette import Cassette
 from vcr.record_mode import RecordMode
 from vcr.request import Request
 
-from pytest_anyint import recording
+from pytest_anyint.cassettes import recording
 
 
 def _request(body: bytes = b'{"model": "m", "messages": []}') -> Request:

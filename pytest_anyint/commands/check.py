@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from .contracts import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
-from .families import family_for_path, parse_json
-from .recording import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
-from .settings import ProjectSettings, SettingsError, describe_error, find
+from ..contracts.index import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
+from ..families import family_for_path, parse_json
+from ..cassettes.recording import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
+from ..settings import ProjectSettings, SettingsError, describe_error, find
 
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
 
@@ -209,7 +209,7 @@ def run_check(args: argparse.Namespace) -> int:
     warnings: list[str] = []
     schemas: dict[str, OutputSchema] = {}
     if settings.config_path.exists() or getattr(args, "config", None):
-        from .config import ConfigError, load_config
+        from ..config import ConfigError, load_config
 
         try:
             config = load_config(settings.config_path)

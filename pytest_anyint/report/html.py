@@ -10,8 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Callable, Mapping, Sequence
 
-from .report import money, seconds
-from .report_text import breach_text, case_label, failed_tests, role_name, summary_line, trigger_text
+from .build import money, seconds
+from .text import breach_text, case_label, failed_tests, role_name, summary_line, trigger_text
 
 _CSS = """
 :root { --ok: #15803d; --bad: #b91c1c; --warn: #a16207; --ink: #1f2937; --muted: #6b7280;

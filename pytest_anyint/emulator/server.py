@@ -26,9 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
-from .emulator_wire import MAX_BODY_BYTES, BadRequest, parse_body, read_body
-from .families import FAMILIES, Family, family_for_path, gateway_error
-from .faults import STREAM_ERROR_STATUS
+from .wire import MAX_BODY_BYTES, BadRequest, parse_body, read_body
+from ..families import FAMILIES, Family, family_for_path, gateway_error
+from ..faults.plan import STREAM_ERROR_STATUS
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-5-mini",
@@ -139,7 +139,7 @@ def _json_reply(status: int, obj: Any, headers: Mapping[str, str] | None = None)
 
 def _error_headers(retry_after: float | None = None, should_retry: bool | None = None) -> dict[str, str]:
     """The headers of an injected fault (faults.error_headers), so SDKs never sleep and get a request id."""
-    from .faults import error_headers
+    from ..faults.plan import error_headers
 
     return {k: v for k, v in error_headers(retry_after, should_retry) if k != "content-type"}
 
@@ -627,7 +627,7 @@ class Emulator:
         Bodies and headers are the ones :mod:`pytest_anyint.faults` injects.
         """
         if variant is not None:
-            from .faults import NATIVE_VARIANTS
+            from ..faults.plan import NATIVE_VARIANTS
 
             if variant.lower() not in NATIVE_VARIANTS:
                 raise ValueError(f"unknown variant {variant!r}; known native variants: {', '.join(NATIVE_VARIANTS)}")
@@ -869,7 +869,7 @@ class Emulator:
     def _fault_reply(self, fault: _Fault, call: _Call) -> _Reply:
         family = call.family
         if fault.status is not None:
-            from .faults import error_body
+            from ..faults.plan import error_body
 
             status = int(fault.status)
             body = error_body(status, family.name, envelope=fault.envelope, variant=fault.variant, retry_after=fault.retry_after)
@@ -878,7 +878,7 @@ class Emulator:
         if kind in ("timeout", "reset"):
             return _Reply(action=kind)
         if kind in ("malformed-json", "empty-body") and call.stream:  # framed as the family streams
-            from .faults import body_fault_wire
+            from ..faults.plan import body_fault_wire
 
             wire = body_fault_wire(kind, family.name, call.model, stream=True, sse=family.name != "gemini" or call.query.get("alt") == "sse")
             return _Reply(content_type=wire.content_type, events=list(wire.chunks))

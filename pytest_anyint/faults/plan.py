@@ -96,7 +96,7 @@ def error_body(
     retry_after: float | None = None,
 ) -> dict[str, Any]:
     """The JSON body of an HTTP error: the gateway's envelope, or the family's own (families.py)."""
-    from .families import FAMILIES, gateway_error
+    from ..families import FAMILIES, gateway_error
 
     if envelope == "gateway":
         return gateway_error(status, family=family)
@@ -220,7 +220,7 @@ class _Framing:
 
     def error_event(self) -> bytes:
         """The family's own in-stream error (after the 200): what the upstream would have answered."""
-        from .families import FAMILIES
+        from ..families import FAMILIES
 
         body = FAMILIES[self.family].native_error(STREAM_ERROR_STATUS[self.family], None)
         if self.family == "gemini" and not self.sse:

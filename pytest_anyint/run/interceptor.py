@@ -18,9 +18,11 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from . import netguard, recording, sse
-from .calls import Call, CallTrail
-from .families import FAMILIES, Family, family_for_path, gateway_error, parse_json
+from . import netguard
+from ..cassettes import recording
+from .. import sse
+from ..calls import Call, CallTrail
+from ..families import FAMILIES, Family, family_for_path, gateway_error, parse_json
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -585,7 +587,7 @@ def _fill_usage(
                 events.append(event.json())
             except ValueError:
                 continue
-        from .families import stream_usage
+        from ..families import stream_usage
 
         usage = stream_usage(family, events)
         served = next((e.get("model") or e.get("modelVersion") for e in events if isinstance(e, dict) and (e.get("model") or e.get("modelVersion"))), None)
@@ -598,7 +600,7 @@ def _fill_usage(
             except (ValueError, UnicodeDecodeError):
                 return
         if isinstance(parsed, list):  # Gemini stream without alt=sse
-            from .families import stream_usage
+            from ..families import stream_usage
 
             usage = stream_usage(family, parsed)
             parsed = parsed[-1] if parsed else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .families import FAMILIES
+from ..families import FAMILIES
 
 MODELS_DIR = "_models"
 _MAX_PAGES = 20
@@ -99,7 +99,8 @@ def fetch_listing(
     from vcr.cassette import Cassette
     from vcr.request import Request
 
-    from . import __version__, recording
+    from .. import __version__
+    from ..cassettes import recording
 
     fam = FAMILIES[family]
     path = fam.models_path
@@ -171,7 +172,7 @@ def fetch_listing(
 
 def replay_listing(family: str, cassette_dir: Path, *, rootdir: Path | None = None, record_hint: str = "") -> Listing:
     """The models list recorded in ``_models/<family>.yaml``."""
-    from .recording import CassetteError, read_cassette
+    from ..cassettes.recording import CassetteError, read_cassette
 
     path = FAMILIES[family].models_path
     assert path is not None
@@ -277,7 +278,7 @@ def session_check(session: Any) -> list[str]:
     mode = session.options.record_mode
     live = mode != "none"
     if live:
-        from .config import ConfigError
+        from ..config import ConfigError
 
         gateway_url = session.gateway_url()  # starts the emulator first when it is used
         try:
@@ -309,8 +310,8 @@ def session_check(session: Any) -> list[str]:
 
 def run_models(args: Any) -> int:
     """``pytest-anyint models [--record]``: 0 all listed, 1 a model is missing, 2 setup problems."""
-    from .config import ConfigError, load_config
-    from .settings import SettingsError, find
+    from ..config import ConfigError, load_config
+    from ..settings import SettingsError, find
 
     try:  # the anyint.yaml and cassette folder pytest would use from here
         settings = find(config_override=getattr(args, "config", None))

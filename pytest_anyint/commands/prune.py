@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .listing import error_line
-from .recording import CassetteError, iter_cassettes, parse_cassette_text
-from .settings import ProjectSettings, SettingsError, find
+from ..run.listing import error_line
+from ..cassettes.recording import CassetteError, iter_cassettes, parse_cassette_text
+from ..settings import ProjectSettings, SettingsError, find
 
 MODELS_DIR = "_models"
 

@@ -170,7 +170,7 @@ def set_up_emulator(config: pytest.Config, session: "AnyIntSession") -> None:
     if is_xdist_controller(config):
         return
     from . import interceptor
-    from .config import BASE_URL_ENV
+    from ..config import BASE_URL_ENV
 
     loaded = session.config
     emulator = session.start_emulator()
@@ -248,7 +248,7 @@ def _remove_factory(factory: Any) -> None:
 
 
 def scrub_record(record: logging.LogRecord, secrets: tuple[str, ...], placeholder: str) -> None:
-    from .recording import scrub_text
+    from ..cassettes.recording import scrub_text
 
     try:
         message = record.getMessage()
@@ -330,7 +330,7 @@ class _Hooks:
         netguard.take_refusals()  # a refusal while importing a module is that collection error's, not a test's
         keys, placeholder = self.secrets()
         if keys:
-            from .recording import scrub_report
+            from ..cassettes.recording import scrub_report
 
             scrub_report(report, keys, placeholder)
 
@@ -340,7 +340,7 @@ class _Hooks:
         keys, placeholder = self.secrets()
         if not keys:
             return
-        from .recording import scrub_text
+        from ..cassettes.recording import scrub_text
 
         message = warning_message.message
         text = str(message)

@@ -18,8 +18,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from . import parsecache, sse
-from .families import PLACEHOLDER_KEY, family_for_path
+from .. import parsecache, sse
+from ..families import PLACEHOLDER_KEY, family_for_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "rewrite")
 CASSETTE_VERSION = 1

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import __version__, interceptor, parsecache, recording
-from .calls import Call, CallTrail
-from .config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
-from .families import FAMILIES, PLACEHOLDER_KEY, model_slug
+from .. import __version__, parsecache
+from . import interceptor
+from ..cassettes import recording
+from ..calls import Call, CallTrail
+from ..config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
+from ..families import FAMILIES, PLACEHOLDER_KEY, model_slug
 
 MODEL_SELECTIONS = ("all", "primary", "fallbacks")
 
@@ -109,7 +111,7 @@ def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any
             kinds: Sequence[int | str] = route.policy.faults
         elif isinstance(faults, (list, tuple)) and faults:
             kinds = faults
-            from .faults import FAULT_KINDS
+            from ..faults.plan import FAULT_KINDS
 
             for kind in kinds:
                 if not (isinstance(kind, int) and 100 <= kind <= 599) and kind not in FAULT_KINDS:
@@ -315,7 +317,7 @@ class AnyIntSession:
 
     def start_emulator(self) -> Any:
         if self.emulator is None:
-            from .emulator import Emulator
+            from ..emulator.server import Emulator
 
             key = self.environ.get(self.config.api_key_env) if self._config is not None else None
             try:  # it serves every model of anyint.yaml (and the routes' emulator replies)
@@ -455,19 +457,19 @@ class AnyIntSession:
             outcome.problems += errors
             outcome.warnings += warnings
         if case.fault is not None:
-            from .faults import check_policy
+            from ..faults.plan import check_policy
 
             # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
             outcome.problems[:0] = check_policy(
                 route, case.fault, context.trail, capture.records, refused=refused, passed=passed
             )
-        from .report import budget_problems
+        from ..report.build import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
         if self.recording and not refused:
             path: Path = context.cassette_path  # type: ignore[attr-defined]
             if self.options.record_mode == "rewrite" and path.exists():
-                from .drift import compare_on_rewrite
+                from ..drift.shape import compare_on_rewrite
 
                 drift_problems, drift_notes, findings = compare_on_rewrite(
                     path, context.cassette, nodeid=context.test_id, model=case.model, mode=self.options.drift_mode
@@ -519,7 +521,7 @@ class AnyIntSession:
     def contract_gate(self, route: RouteConfig) -> Any:
         if self.options.contracts_mode == "off":
             return None
-        from .contracts import ContractGate
+        from ..contracts.index import ContractGate
 
         parts = self._gate_parts.get(route.label)
         if parts is None:  # loaded once per route; each case gets a fresh gate (its own violations)

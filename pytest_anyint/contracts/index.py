@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from . import parsecache, sse
-from .families import FAMILY_NAMES, family_for_path, get_family
+from .. import parsecache, sse
+from ..families import FAMILY_NAMES, family_for_path, get_family
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "_contracts"
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "_contracts"
 INDEX_NAME = "index.yaml"
 
 CONFIDENCES = ("documented", "upstream", "assumed")
@@ -1432,7 +1432,7 @@ class ContractGate:
     @classmethod
     def for_route(cls, session: Any, route: Any) -> "ContractGate":
         """Raises ConfigError (one line) for a bad user contract directory or output schema."""
-        from .config import ConfigError
+        from ..config import ConfigError
 
         try:
             index = session_index(session.options.contracts_dirs)

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .recording import header_value, is_cassette_name, iter_cassettes
+from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
 
-from . import sse
+from .. import sse
 
 #: Keys whose string values are type tags or closed-ish enums: a new value is additive drift.
 ENUM_KEYS = frozenset(
@@ -528,7 +528,7 @@ def compare_on_rewrite(
     """
     if mode == "off":
         return [], [], []
-    from .recording import CassetteError, read_cassette
+    from ..cassettes.recording import CassetteError, read_cassette
 
     display = _display(Path(old_path))
     try:
@@ -666,7 +666,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[_Recorded]]:
     About twice as fast as the full parser on large trees (most of drift's time is YAML), and the
     ``json:`` bodies are used as parsed. Anything unusual raises ``_SlowPath``.
     """
-    from .recording import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
+    from ..cassettes.recording import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
 
     data = load_yaml(text)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list) or data.get("version") != CASSETTE_VERSION:
@@ -691,7 +691,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[_Recorded]]:
 
 def _read_for_drift(raw: bytes, where: str) -> tuple[dict[str, Any], list[_Recorded]]:
     """Metadata and interactions of a cassette file; CassetteError (one line) when it is unusable."""
-    from .recording import CassetteError, parse_cassette_text
+    from ..cassettes.recording import CassetteError, parse_cassette_text
 
     try:
         text = raw.decode("utf-8")
@@ -710,7 +710,7 @@ def _read_for_drift(raw: bytes, where: str) -> tuple[dict[str, Any], list[_Recor
 
 def compare_trees(old: Mapping[str, bytes], new: Mapping[str, bytes], *, old_label: str, new_label: str, display_root: str) -> DriftReport:
     """Compare two cassette trees (relative path → file bytes)."""
-    from .recording import CassetteError
+    from ..cassettes.recording import CassetteError
 
     report = DriftReport(old_label, new_label)
 
@@ -863,7 +863,7 @@ def run_drift(args: Any) -> int:
     sys.stdout.write(text)
     output = getattr(args, "output", None)
     if output:
-        from .recording import write_atomic
+        from ..cassettes.recording import write_atomic
 
         write_atomic(Path(output), text)
     if report.breaking:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 REPORT_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "report.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
 #: Calls whose numbers are real: answered from a cassette or the network, never injected faults.
 RECORDED_SOURCES = ("cassette", "network")
 #: What each ``optimize`` label asks the routing evidence to pick.
@@ -214,8 +214,8 @@ def to_wire(session: Any) -> dict[str, Any]:
 
 def merge_worker(session: Any, wire: Mapping[str, Any]) -> None:
     """On the controller: add one worker's results (``pytest_testnodedown``)."""
-    from .calls import Call
-    from .session import CaseResult
+    from ..calls import Call
+    from ..run.session import CaseResult
 
     outcomes = state(session).outcomes
     for case in wire.get("cases", []):
@@ -356,7 +356,7 @@ def build_report(
     generated_at: str | None = None,
 ) -> dict[str, Any]:
     """The JSON report (format version 1) of a run: rows per route × model, fallbacks, evidence."""
-    from . import __version__
+    from .. import __version__
 
     outcomes = outcomes or {}
     cases = sorted(results, key=lambda r: (r.nodeid, str(r.fault)))
@@ -706,7 +706,7 @@ def terminal_summary(session: Any, terminalreporter: Any) -> None:
     """The per route × model table at the end of the run."""
     if terminalreporter.verbosity < -1:
         return
-    from .report_text import terminal_lines
+    from .text import terminal_lines
 
     try:
         report = session_report(session)
@@ -752,7 +752,7 @@ def finish_session(session: Any, pytest_session: Any) -> None:
     if targets["json"]:
         _write(current, targets["json"], json.dumps(report, indent=2) + "\n")
     if targets["markdown"]:
-        from .report_text import render_markdown
+        from .text import render_markdown
 
         markdown = render_markdown(report)
         _write(current, targets["markdown"], markdown)
@@ -761,7 +761,7 @@ def finish_session(session: Any, pytest_session: Any) -> None:
             with open(summary, "a", encoding="utf-8") as handle:
                 handle.write(markdown + "\n")
     if targets["html"]:
-        from .report_html import render_html
+        from .html import render_html
 
         _write(current, targets["html"], render_html(report))
 
@@ -814,11 +814,11 @@ def run_report(args: Any) -> int:
         sys.stderr.write(f"pytest-anyint report: {source}: not a valid report: {problems[0]}\n")
         return 2
     if args.format == "html":
-        from .report_html import render_html
+        from .html import render_html
 
         text = render_html(document)
     else:
-        from .report_text import render_markdown
+        from .text import render_markdown
 
         text = render_markdown(document)
     if args.output:
