@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES, model_slug
-from .faults.plan import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
+from .kinds import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
 BASE_URL_ENV = "ANYINT_BASE_URL"
@@ -348,7 +348,7 @@ def _validate(path: Path, data: Any) -> None:
     # A valid file (the usual case) is confirmed by a compiled check; jsonschema, which costs
     # ~40 ms to import, is only loaded to explain what is wrong.
     if not _FAST_CHECK:
-        from .contracts.index import fast_check
+        from .fastschema import fast_check
 
         _FAST_CHECK.append(fast_check(CONFIG_SCHEMA))
     if _FAST_CHECK[0] is not None and _FAST_CHECK[0](data):

@@ -11,7 +11,8 @@ records and says, in the user's terms, where the app broke the route's policy (Â
 where one was required, a fallback that masks an auth failure, a fallback nobody logged, or a
 failing model called again and again.
 
-This module is imported by ``config`` at plugin start-up: it imports nothing heavy.
+The fault kinds themselves (names, defaults) live in :mod:`pytest_anyint.kinds`, which ``config``
+reads at plugin start-up without importing this module.
 """
 
 from __future__ import annotations
@@ -23,20 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-#: Named fault kinds besides HTTP statuses, in the order ``faults="policy"`` lists them.
-FAULT_KINDS: tuple[str, ...] = (
-    "timeout",
-    "connect",
-    "reset",
-    "malformed-json",
-    "truncated-stream",
-    "stream-error",
-    "empty-body",
-)
-#: Kinds that never produce a response: the transport raises.
-TRANSPORT_KINDS: tuple[str, ...] = ("timeout", "connect", "reset")
-#: Kinds that answer 200 with a broken body.
-BODY_KINDS: tuple[str, ...] = ("malformed-json", "truncated-stream", "stream-error", "empty-body")
+from ..kinds import BODY_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, TRANSPORT_KINDS  # noqa: F401 - re-exported
 
 #: Named native error bodies beyond a family's default for a status: variant -> (family, status).
 NATIVE_VARIANTS: dict[str, tuple[str, int]] = {
@@ -46,8 +34,6 @@ NATIVE_VARIANTS: dict[str, tuple[str, int]] = {
 #: The status an upstream answers when the error comes before the stream starts (stream-error on a
 #: request that does not stream), per family.
 STREAM_ERROR_STATUS: dict[str, int] = {"openai": 503, "anthropic": 529, "gemini": 503}
-#: Default of the policy key ``max_attempts_per_model``: one call plus the SDKs' two default retries.
-DEFAULT_MAX_ATTEMPTS = 3
 
 _INJECTED_REQUEST_ID = "req_anyint_injected"
 _CREATED = 1_750_000_000

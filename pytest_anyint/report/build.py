@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from .format import money, seconds  # noqa: F401 - re-exported: the renderers' helpers
+
 REPORT_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
 #: Calls whose numbers are real: answered from a cassette or the network, never injected faults.
@@ -85,29 +87,6 @@ def _display_path(path: Path | str | None) -> str:
 
 
 # --------------------------------------------------------------------------- formatting helpers
-
-
-def money(value: float | None) -> str:
-    """USD with enough decimals to show per-call costs of fractions of a cent."""
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    decimals = max(2, -math.floor(math.log10(abs(value))) + 2)  # three significant digits
-    text = f"{value:.{decimals}f}".rstrip("0")
-    return "$" + (text + "0" * (2 - len(text.split(".")[1])) if len(text.split(".")[1]) < 2 else text)
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if value < 0.01:
-        return f"{value * 1000:.1f} ms"
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.2f} s"
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
@@ -215,7 +194,7 @@ def to_wire(session: Any) -> dict[str, Any]:
 def merge_worker(session: Any, wire: Mapping[str, Any]) -> None:
     """On the controller: add one worker's results (``pytest_testnodedown``)."""
     from ..calls import Call
-    from ..run.session import CaseResult
+    from ..results import CaseResult
 
     outcomes = state(session).outcomes
     for case in wire.get("cases", []):

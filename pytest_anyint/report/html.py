@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Callable, Mapping, Sequence
 
-from .build import money, seconds
+from .format import money, seconds
 from .text import breach_text, case_label, failed_tests, role_name, summary_line, trigger_text
 
 _CSS = """

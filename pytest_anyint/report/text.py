@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from .build import money, seconds
+from .format import money, seconds
 
 #: Column header, and how to read one cell from a row of ``report["routes"]``.
 _COLUMNS: tuple[tuple[str, Any], ...] = (

@@ -19,6 +19,7 @@ from .. import __version__, parsecache
 from . import interceptor
 from ..cassettes import recording
 from ..calls import Call, CallTrail
+from ..results import CaseResult  # noqa: F401 - re-exported: the result type lives where the report reads it
 from ..config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
 from ..families import FAMILIES, PLACEHOLDER_KEY, model_slug
 
@@ -152,22 +153,6 @@ def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any
 
 
 # --------------------------------------------------------------------------- the session
-
-
-@dataclass
-class CaseResult:
-    """What one case did, for the reports."""
-
-    nodeid: str
-    route: str
-    model: str
-    fault: int | str | None
-    calls: list[Call]
-    passed: bool | None = None
-    violations: list[Any] = field(default_factory=list)
-    drift: list[Any] = field(default_factory=list)
-    #: The plugin's checks that failed the case (contract, drift, budget, policy), one line each.
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass

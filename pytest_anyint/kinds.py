@@ -1,0 +1,24 @@
+"""Fault kinds: the facts ``config`` (validating ``anyint.yaml``) and ``faults`` (injecting them) share.
+
+A ground module: the standard library only, so loading the config never imports the fault engine.
+"""
+
+from __future__ import annotations
+
+#: Named fault kinds besides HTTP statuses, in the order ``faults="policy"`` lists them.
+FAULT_KINDS: tuple[str, ...] = (
+    "timeout",
+    "connect",
+    "reset",
+    "malformed-json",
+    "truncated-stream",
+    "stream-error",
+    "empty-body",
+)
+#: Kinds that never produce a response: the transport raises.
+TRANSPORT_KINDS: tuple[str, ...] = ("timeout", "connect", "reset")
+#: Kinds that answer 200 with a broken body.
+BODY_KINDS: tuple[str, ...] = ("malformed-json", "truncated-stream", "stream-error", "empty-body")
+
+#: Default of the policy key ``max_attempts_per_model``: one call plus the SDKs' two default retries.
+DEFAULT_MAX_ATTEMPTS = 3
