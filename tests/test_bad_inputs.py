@@ -16,7 +16,7 @@ import yaml
 from pytest_anyint.cassettes import recording
 
 from .conftest import INI
-from .test_core_loop import OPENAI_TEST, assert_output
+from .helpers import OPENAI_TEST, assert_output
 
 ONE_CASE = "import pytest\n\n@pytest.mark.route('extract', models='primary')\ndef test_x(anyint_route):\n    pass\n"
 

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -19,12 +18,9 @@ from pytest_anyint.cassettes.recording import CassetteError, load_yaml
 from pytest_anyint.cassettes.recording import decode_body as body_bytes
 from pytest_anyint.contracts.index import ContractIndex
 
-CHAT = {
-    "id": "chatcmpl-1", "object": "chat.completion", "created": 1755781234, "model": "gpt-5-mini",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": '{"total": 12.5}', "refusal": None},
-                 "logprobs": None, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 24, "completion_tokens": 8, "total_tokens": 32},
-}
+from .helpers import CHECK_CHAT as CHAT
+from .helpers import interaction, write_cassette
+
 STREAM_EVENTS = [
     'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",'
     '"model":"claude-sonnet-4-6","content":[],"stop_reason":null,"stop_sequence":null,'
@@ -36,26 +32,6 @@ STREAM_EVENTS = [
     '"usage":{"output_tokens":2}}\n\n',
     'event: message_stop\ndata: {"type":"message_stop"}\n\n',
 ]
-
-
-def interaction(method: str = "POST", path: str = "/openai/v1/chat/completions", status: int = 200,
-                body: Any = None, content_type: str = "application/json") -> dict[str, Any]:
-    return {
-        "request": {"method": method, "uri": f"https://gateway.api.anyint.ai{path}",
-                    "headers": {"content-type": ["application/json"], "authorization": ["Bearer <ANYINT_API_KEY>"]},
-                    "body": {"json": {"model": "gpt-5-mini", "messages": [{"role": "user", "content": "hi"}]}}},
-        "response": {"status": {"code": status, "message": "OK"}, "headers": {"content-type": [content_type]},
-                     "body": body if body is not None else {"json": CHAT}, "timing": {"headers_s": 0.2, "total_s": 0.4}},
-    }
-
-
-def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"metadata": {"recorded_at": "2026-01-01T00:00:00Z", "plugin_version": "0.1.0", "route": "extract",
-                             "model": "gpt-5-mini", "family": "openai", "test": "tests/test_app.py::test_extract"},
-                "interactions": interactions, "version": 1}
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-    return path
 
 
 def run(directory: Path, *extra: str) -> int:

@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 
 from pytest_anyint import cli
 
-from .test_drift import DRIFT_APP, DRIFT_CONFTEST
+from .helpers import DRIFT_APP, DRIFT_CONFTEST
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / "docs" / "workflows"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import INI
-from .test_core_loop import OPENAI_TEST
+from .helpers import OPENAI_TEST
 
 
 def _cli(project, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

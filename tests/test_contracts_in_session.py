@@ -5,21 +5,8 @@ from __future__ import annotations
 import yaml
 
 from .conftest import INI
-from .test_core_loop import assert_output
-
-CHAT = """
-import pytest
-from openai import OpenAI
-
-@pytest.fixture(scope="module")
-def client(anyint_gateway):
-    return OpenAI(**anyint_gateway.sdk_kwargs("openai"), max_retries=0)
-
-@pytest.mark.route("extract")
-def test_extract(client, anyint_route, anyint_emulator):
-    {setup}
-    client.chat.completions.create(model=anyint_route.model, messages=[{{"role": "user", "content": "vendor: ACME"}}])
-"""
+from .helpers import CONTRACTS_CHAT_TEST as CHAT
+from .helpers import assert_output
 
 
 def test_a_breaking_answer_fails_with_cassette_interaction_pointer_and_rule(project):

@@ -4,33 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def assert_output(result: pytest.RunResult, *texts: str) -> None:
-    """Each text appears in the run's output, in order (plain substrings, no globbing)."""
-    output = result.stdout.str()
-    position = 0
-    for text in texts:
-        found = output.find(text, position)
-        assert found >= 0, f"not in the output (after position {position}): {text!r}\n{output}"
-        position = found + len(text)
-
-
-OPENAI_TEST = """
-import pytest
-from openai import OpenAI
-
-@pytest.fixture(scope="module")
-def client(anyint_gateway):
-    return OpenAI(**anyint_gateway.sdk_kwargs("openai"), max_retries=0)
-
-@pytest.mark.route("extract")
-def test_extract(client, anyint_route, anyint_calls):
-    answer = client.chat.completions.create(
-        model=anyint_route.model, messages=[{"role": "user", "content": "vendor: ACME"}]
-    )
-    assert anyint_route.model in answer.choices[0].message.content
-    assert anyint_calls.models() == [anyint_route.model]
-"""
+from .helpers import OPENAI_TEST, assert_output
 
 
 def test_runs_once_per_model_with_stable_ids(project):

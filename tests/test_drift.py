@@ -25,6 +25,8 @@ from pytest_anyint.drift.shape import (
 )
 from pytest_anyint.cassettes.recording import CassetteError, CassetteSerializer, parse_cassette_text
 
+from .helpers import DRIFT_APP, DRIFT_CONFTEST
+
 # Reference payloads of the three families (hand-written from the official shapes, invented values).
 SAMPLES = Path(__file__).resolve().parent / "samples"
 JSON = "application/json"
@@ -555,41 +557,6 @@ def test_drift_git_outside_a_repository_exits_2(tmp_path, monkeypatch, capsys):
 
 # --------------------------------------------------------------------------- in the run, against the emulator
 
-DRIFT_CONFTEST = """
-import os
-import pytest
-
-@pytest.fixture(scope="session", autouse=True)
-def emulator_drift(request):
-    change = os.environ.get("EMULATOR_DRIFT")
-    if change:
-        request.getfixturevalue("anyint_emulator").drift(change)
-"""
-
-DRIFT_APP = """
-import pytest
-
-HELLO = [{"role": "user", "content": "Say hello to the team"}]
-
-@pytest.mark.route("extract", models="primary")
-def test_openai(anyint_route):
-    with anyint_route.client() as client:
-        body = {"model": anyint_route.model, "messages": HELLO}
-        assert client.post("/chat/completions", json=body).status_code == 200
-        assert client.post("/chat/completions", json={**body, "stream": True}).status_code == 200
-
-@pytest.mark.route("chat", models="primary")
-def test_anthropic(anyint_route):
-    with anyint_route.client() as client:
-        body = {"model": anyint_route.model, "max_tokens": 64, "messages": HELLO, "stream": True}
-        assert client.post("/v1/messages", json=body).status_code == 200
-
-@pytest.mark.route("summarize", models="primary")
-def test_gemini(anyint_route):
-    with anyint_route.client() as client:
-        body = {"contents": [{"role": "user", "parts": [{"text": "Say hello to the team"}]}]}
-        assert client.post(f"/v1beta/models/{anyint_route.model}:generateContent", json=body).status_code == 200
-"""
 
 OPENAI_CASSETTE = "test_app/test_openai/extract/gpt-5-mini.yaml"
 

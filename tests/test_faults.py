@@ -12,7 +12,6 @@ import json
 import logging
 import textwrap
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,37 +38,8 @@ from pytest_anyint.faults.plan import (
 from pytest_anyint.cassettes.recording import read_cassette
 from pytest_anyint.run.session import AnyIntSession, RouteCase, SessionOptions
 
-CONFIG = """
-version: 1
-routes:
-  extract:
-    family: openai
-    primary: gpt-5-mini
-    fallbacks: [deepseek-v3.2-exp, {model: gemini-2.5-flash, family: gemini}]
-  chat:
-    family: anthropic
-    primary: claude-sonnet-4-6
-    fallbacks: [claude-haiku-4-5]
-  summarize:
-    family: gemini
-    primary: gemini-2.5-flash
-    fallbacks: [gemini-2.5-pro]
-  classify:
-    family: openai
-    primary: gpt-5
-    fallbacks: [{model: claude-haiku-4-5, family: anthropic}, gpt-5-mini]
-    policy:
-      max_attempts_per_model: 5
-  code:
-    family: openai
-    primary: gpt-5-mini
-    policy:
-      fallback_on: [429, 503, timeout, connect, reset, malformed-json, truncated-stream, stream-error, empty-body]
-      never_fallback_on: [400, 401, 403, 404, 502]
-      require_fallback_log: false
-"""
-LABEL_OF = {"openai": "extract", "anthropic": "chat", "gemini": "summarize"}
-HELLO = [{"role": "user", "content": "hello"}]
+from .helpers import FAULTS_CONFIG as CONFIG
+from .helpers import HELLO, LABEL_OF, ask, running
 
 
 @pytest.fixture(scope="module")
@@ -86,20 +56,6 @@ def engine(root: Path) -> Iterator[AnyIntSession]:
     session.stop()
 
 
-@contextmanager
-def running(engine: AnyIntSession, label: str, *, fault: int | str | None = None) -> Iterator[tuple[FaultPlan, CallTrail]]:
-    """One route case on the primary, as the plugin runs it; yields its fault plan and call trail."""
-    route = engine.config.route(label)
-    case = RouteCase(label, route.primary.model, 0, fault)
-    plan = FaultPlan(engine, case)
-    cassette = engine.cassette_path(case, module_path="test_faults", test_name="sdk", other_params=None)
-    context = engine.open_case(case, nodeid=f"test_faults.py::{label}", cassette_path=cassette, faults=plan)
-    try:
-        yield plan, context.trail
-    finally:
-        engine.close_case(context, passed=None)
-
-
 @pytest.fixture(scope="module")
 def clients(engine: AnyIntSession) -> dict[str, Any]:
     gateway = engine.gateway()
@@ -108,19 +64,6 @@ def clients(engine: AnyIntSession) -> dict[str, Any]:
         "anthropic": anthropic.Anthropic(**gateway.sdk_kwargs("anthropic"), max_retries=0),
         "gemini": genai.Client(**gateway.sdk_kwargs("gemini")),
     }
-
-
-def ask(clients: dict[str, Any], family: str, stream: bool) -> Any:
-    """One request to the family's primary through its official SDK (streams read to the end)."""
-    if family == "openai":
-        result = clients["openai"].chat.completions.create(model="gpt-5-mini", messages=HELLO, stream=stream)
-    elif family == "anthropic":
-        result = clients["anthropic"].messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=HELLO, stream=stream)
-    elif stream:
-        result = clients["gemini"].models.generate_content_stream(model="gemini-2.5-flash", contents="hello")
-    else:
-        result = clients["gemini"].models.generate_content(model="gemini-2.5-flash", contents="hello")
-    return list(result) if stream else result
 
 
 async def ask_async(engine: AnyIntSession, gem: Any, family: str, stream: bool) -> Any:

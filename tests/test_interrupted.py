@@ -14,7 +14,7 @@ import signal
 import pytest
 import yaml
 
-from .test_core_loop import OPENAI_TEST, assert_output
+from .helpers import OPENAI_TEST, assert_output
 
 #: Kills the recording process at a point of the cassette write, wherever the bytes are going.
 KILL_DURING_WRITE = '''

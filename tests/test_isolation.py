@@ -8,7 +8,7 @@ anything was sent; addresses are TEST-NET (192.0.2.0/24) and ``.invalid`` names 
 
 from __future__ import annotations
 
-from .test_offline import SOCKET_GUARD, attempts
+from .helpers import SOCKET_GUARD, attempts
 
 NETWORK_TESTS = '''
 import http.server

@@ -8,49 +8,8 @@ holds nothing but the guard's own canary: not one DNS lookup or connection towar
 
 from __future__ import annotations
 
-from .test_core_loop import OPENAI_TEST, assert_output
+from .helpers import OPENAI_TEST, SOCKET_GUARD, assert_output, attempts
 
-SOCKET_GUARD = '''
-import os
-import socket
-
-ATTEMPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "network-attempts.log")
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "", None}
-
-
-class NetworkBlocked(OSError):
-    """Raised for any connection or lookup off loopback."""
-
-
-def _note(what):
-    with open(ATTEMPTS, "a", encoding="utf-8") as handle:
-        handle.write(what + "\\n")
-
-
-def _guard(real):
-    def connect(self, address, *args):
-        host = address[0] if isinstance(address, tuple) else None
-        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in LOOPBACK:
-            _note(f"connect {host}:{address[1]}")
-            raise NetworkBlocked(f"network blocked by the test: connect to {host}")
-        return real(self, address, *args)
-    return connect
-
-
-_real_getaddrinfo = socket.getaddrinfo
-
-
-def getaddrinfo(host, *args, **kwargs):
-    if (host.decode() if isinstance(host, bytes) else host) not in LOOPBACK:
-        _note(f"getaddrinfo {host}")
-        raise NetworkBlocked(f"network blocked by the test: lookup of {host}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect = _guard(socket.socket.connect)
-socket.socket.connect_ex = _guard(socket.socket.connect_ex)
-socket.getaddrinfo = getaddrinfo
-'''
 
 GUARD_CANARY = '''
 import socket
@@ -82,11 +41,6 @@ import pytest
 def test_elsewhere(anyint_route):
     httpx.get("https://example.com/")
 '''
-
-
-def attempts(project) -> list[str]:
-    log = project.root / "network-attempts.log"
-    return log.read_text().splitlines() if log.exists() else []
 
 
 def test_replay_passes_with_the_network_blocked_and_tries_no_socket(project):

@@ -11,7 +11,7 @@ from pytest_anyint import parsecache
 from pytest_anyint.cassettes import recording
 
 from .conftest import INI
-from .test_core_loop import OPENAI_TEST
+from .helpers import OPENAI_TEST
 
 CASSETTE = "test_app/test_extract/extract/gpt-5-mini.yaml"
 

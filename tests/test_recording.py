@@ -10,12 +10,12 @@ import yaml
 from pytest_anyint.cassettes import recording
 
 from .conftest import INI
-from .test_core_loop import OPENAI_TEST, assert_output
+from .helpers import OPENAI_TEST, assert_output
 
 FAILING_EMULATOR = """
 import pytest
 from pytest_anyint.emulator import Emulator
-from pytest_anyint import session as anyint_session
+from pytest_anyint.run import session as anyint_session
 
 @pytest.fixture(scope="session", autouse=True)
 def _planted(request):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_secrets import KEY, PLACEHOLDER, assert_no_key
+from .helpers import KEY, PLACEHOLDER, assert_no_key
 
 LEAKY_APP = '''
 import base64

@@ -23,7 +23,7 @@ from pytest_anyint.emulator.server import Emulator
 from pytest_anyint.families import FAMILIES
 from pytest_anyint.run.session import AnyIntSession, SessionOptions
 
-from .test_faults import CONFIG, LABEL_OF, ask, running
+from .helpers import FAULTS_CONFIG as CONFIG, LABEL_OF, ask, running
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "faults.md"
 REQUEST_ID = "req_anyint_injected"

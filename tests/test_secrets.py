@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-KEY = "live-S3cret+Key/With=Signs-" + "x9" * 8  # not sk-shaped: only knowing the key can hide it
-PLACEHOLDER = "<ANYINT_API_KEY>"
+from .helpers import KEY, PLACEHOLDER, assert_no_key, key_forms
+
 
 ECHOING_APP = '''
 import logging
@@ -109,21 +109,6 @@ def urllib_quote(text):
     import urllib.parse
     return urllib.parse.quote(text, safe="")
 '''
-
-
-def key_forms(key: str) -> list[str]:
-    """The key as it may be written anywhere: plain, URL-encoded, and base64 at each of the three
-    byte alignments (alone, or inside ``user:key`` Basic auth): the middle of each encoding is the
-    same whatever surrounds the key."""
-    forms = {key, urllib.parse.quote(key, safe=""), urllib.parse.quote_plus(key)}
-    for pad in range(3):
-        forms.add(base64.b64encode(b"\0" * pad + key.encode()).decode()[4:-4])
-    return sorted(forms)
-
-
-def assert_no_key(where: str, text: str) -> None:
-    for form in key_forms(KEY):
-        assert form not in text, f"the key ({form[:6]}…) leaked into {where}"
 
 
 def test_key_forms_cover_what_a_leak_looks_like():

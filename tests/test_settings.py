@@ -16,7 +16,7 @@ import yaml
 from pytest_anyint import settings
 
 from .conftest import BASIC_CONFIG, INI
-from .test_contracts_in_session import CHAT
+from .helpers import CONTRACTS_CHAT_TEST as CHAT
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -76,7 +76,7 @@ def test_commands_find_the_settings_pytest_finds(pytester, monkeypatch, flavour)
 def test_every_command_works_from_a_subfolder(pytester, flavour):
     root = Path(pytester.path)
     sub = _flavoured_project(root, flavour)
-    from .test_check import CHAT as ANSWER, interaction, write_cassette
+    from .helpers import CHECK_CHAT as ANSWER, interaction, write_cassette
 
     write_cassette(root / "recorded/tests/test_app/test_extract/extract/gpt-5-mini.yaml", [interaction()])
     checked = _cli("check", cwd=sub)
@@ -154,7 +154,7 @@ def test_a_user_contract_violation_fails_the_same_cassettes_in_replay_and_check(
 
 def test_the_configured_key_is_a_secret_for_check(project, monkeypatch):
     project.config(BASIC_CONFIG.replace("version: 1\n", "version: 1\ngateway:\n  api_key_env: MY_GATEWAY_KEY\n"))
-    from .test_check import interaction, write_cassette
+    from .helpers import interaction, write_cassette
 
     key = "invented-test-key-0123456789abcdef"  # not a real key: made up for this test
     planted = interaction()
