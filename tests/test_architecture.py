@@ -137,6 +137,29 @@ def test_ground_modules_import_no_subpackage():
     assert not wrong, wrong
 
 
+#: The subpackages each subpackage may import besides the ground modules (its own __init__ docstring
+#: says the same); run and commands may import every subpackage but commands.
+MAY_IMPORT: dict[str, set[str]] = {
+    "cassettes": set(),
+    "contracts": set(),
+    "faults": set(),
+    "drift": {"cassettes"},
+    "report": set(),
+    "emulator": {"faults"},
+}
+
+
+def test_each_subpackage_imports_only_what_it_may():
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name in MODULES
+        if (own := _subpackage(name)) in MAY_IMPORT
+        for target in GRAPH[name]
+        if (other := _subpackage(target)) not in (None, own) and other not in MAY_IMPORT[own]
+    )
+    assert not wrong, wrong
+
+
 def test_nothing_imports_the_plugin_or_the_commands():
     wrong = sorted(
         f"{name} imports {target}"
@@ -159,3 +182,29 @@ OVERSIZE = sorted(
                    reason="split in a later step of issue 15: " + ", ".join(OVERSIZE))
 def test_no_module_over_600_lines():
     assert not OVERSIZE, OVERSIZE
+
+
+def test_test_modules_share_helpers_not_each_other():
+    # shared sources and helpers live in tests/helpers.py (or conftest fixtures)
+    tests = Path(__file__).resolve().parent
+    wrong = []
+    for path in sorted(tests.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                names = [module.rpartition(".")[2]] if module else [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name.rpartition(".")[2] for a in node.names]
+            else:
+                continue
+            wrong += [f"{path.name} imports {name}" for name in names if (tests / f"{name}.py").exists()
+                      and name.startswith("test_")]
+    assert not wrong, wrong
+
+
+def test_the_architecture_page_names_every_package_and_ground_module():
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    expected = {f"`{name.split('.')[1]}/`" for name in MODULES if _subpackage(name)}
+    expected |= {f"`{name.split('.')[1]}.py`" for name in MODULES if _is_ground(name) or name in ENTRY_POINTS}
+    missing = sorted(e for e in expected if e not in page)
+    assert not missing, f"docs/architecture.md does not describe {', '.join(missing)}"
