@@ -175,6 +175,9 @@ class CaseOutcome:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     drift: list[Any] = field(default_factory=list)
+    #: The interceptor refused a request (unrecorded, wrong model, missing auth...): an error the
+    #: test body raised is then its consequence, not a failure of its own.
+    refused: bool = False
 
 
 class _LogCapture(logging.Handler):
@@ -399,6 +402,7 @@ class AnyIntSession:
             faults=faults,
             contracts=self.contract_gate(route),
             price=self._pricer(),
+            auth_mode=self.options.contracts_mode,
         )
         context.trail = CallTrail(primary=route.primary.model)
         if mode != "rewrite":  # rewrite replaces the file, whatever it held
@@ -443,8 +447,9 @@ class AnyIntSession:
         route = self.config.route(case.label)
         capture: _LogCapture = context.log_capture  # type: ignore[attr-defined]
         capture.stop()
-        outcome = CaseOutcome(problems=list(context.problems))
+        outcome = CaseOutcome(problems=list(context.problems), warnings=list(context.warnings))
         refused = bool(context.problems)
+        outcome.refused = refused
         if context.contracts is not None:
             errors, warnings = context.contracts.outcome()
             outcome.problems += errors
