@@ -102,9 +102,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The Models API check (§9): once per session, on the xdist controller (never on workers)."""
     config = session.config
+    recording = (config.getoption("--anyint-record") or "none") != "none"
+    if recording and not config.getoption("--anyint-emulator") and not hasattr(config, "workerinput"):
+        from .config import ConfigError
+
+        try:  # a missing key is one session error, not the same failure in every route test
+            _session(config).api_key()
+        except ConfigError as exc:
+            problem = str(exc)
+        else:
+            problem = None
+        if problem is not None:
+            raise pytest.UsageError(problem)
     enabled = config.getoption("--anyint-check-models")
     if enabled is None:
-        enabled = (config.getoption("--anyint-record") or "none") != "none"
+        enabled = recording
     if not enabled or hasattr(config, "workerinput"):
         return
     from .models import session_check
