@@ -7,7 +7,6 @@ how to read the answer's text and token usage, and how an error looks on the wir
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -362,14 +361,10 @@ class Family:
     def documented_auth(self) -> AuthForm:
         return self.auth_forms[0]
 
-    @functools.cached_property
+    @property
     def auth_header_names(self) -> tuple[str, ...]:
-        """Lower-case names of every header an accepted auth form uses on this family.
-
-        A recording matches a request only when both carry the same of these, so a request that
-        changes its auth form never replays another form's answer.
-        """
-        return tuple(dict.fromkeys(name for form in self.auth_forms for name in form.headers))
+        """Lower-case names of the headers of the documented auth form on this family."""
+        return self.documented_auth.headers
 
     def auth_form(self, sent: Collection[str]) -> AuthForm | None:
         """The first accepted form whose headers are all in ``sent`` (lower-case names), or None."""
