@@ -413,7 +413,6 @@ class Family:
         return {"base_url": base_url, "api_key": api_key}
 
 
-
 def _async_transport() -> Any:
     """A fresh async transport of httpx2 (else httpx) for google-genai, or None with neither installed."""
     for name in ("httpx2", "httpx"):
@@ -423,6 +422,7 @@ def _async_transport() -> Any:
             continue
         return module.AsyncHTTPTransport()
     return None
+
 
 FAMILIES: dict[str, Family] = {
     "openai": Family(

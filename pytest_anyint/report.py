@@ -305,7 +305,6 @@ class _Row:
             "cost_usd": _round(math.fsum(self.costs)) if self.costs else None,
             "cost_per_call_usd": _round(self.cost_per_call),
             "served_models": sorted(self.served),
-            "tests_without_calls": self.no_call_passes,
         }
 
 
