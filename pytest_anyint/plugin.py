@@ -551,7 +551,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     for message in outcome.warnings:
         item.warn(pytest.PytestWarning(message))
     if outcome.problems:
-        if error is not None and not outcome.refused and isinstance(error, (Exception, pytest.fail.Exception)):
+        if error is not None and not outcome.explains_error and isinstance(error, (Exception, pytest.fail.Exception)):
             # The test failed on its own too: pytest reports its traceback, led by the plugin's lines.
             item.stash[_PLUGIN_LINES] = outcome.problems
             raise error

@@ -175,9 +175,9 @@ class CaseOutcome:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     drift: list[Any] = field(default_factory=list)
-    #: The interceptor refused a request (unrecorded, wrong model, missing auth...): an error the
-    #: test body raised is then its consequence, not a failure of its own.
-    refused: bool = False
+    #: The plugin caused what the test body raised: it refused a request (unrecorded, wrong model,
+    #: missing auth...), or a fault case's policy verdict explains the injected fault's exception.
+    explains_error: bool = False
 
 
 class _LogCapture(logging.Handler):
@@ -449,7 +449,7 @@ class AnyIntSession:
         capture.stop()
         outcome = CaseOutcome(problems=list(context.problems), warnings=list(context.warnings))
         refused = bool(context.problems)
-        outcome.refused = refused
+        outcome.explains_error = refused
         if context.contracts is not None:
             errors, warnings = context.contracts.outcome()
             outcome.problems += errors
@@ -458,9 +458,9 @@ class AnyIntSession:
             from .faults import check_policy
 
             # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
-            outcome.problems[:0] = check_policy(
-                route, case.fault, context.trail, capture.records, refused=refused, passed=passed
-            )
+            verdict = check_policy(route, case.fault, context.trail, capture.records, refused=refused, passed=passed)
+            outcome.problems[:0] = verdict
+            outcome.explains_error = outcome.explains_error or bool(verdict)
         from .report import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
