@@ -413,14 +413,27 @@ class Family:
         return {"base_url": base_url, "api_key": api_key}
 
 
+_SSL_CONTEXTS: dict[str, Any] = {}
+
+
 def _async_transport() -> Any:
-    """A fresh async transport of httpx2 (else httpx) for google-genai, or None with neither installed."""
+    """A fresh async transport of httpx2 (else httpx) for google-genai, or None with neither installed.
+
+    Its TLS context is made once per process: building one costs tens of milliseconds, which every
+    ``sdk_kwargs("gemini")`` would pay otherwise.
+    """
     for name in ("httpx2", "httpx"):
         try:
             module = __import__(name)
         except ImportError:
             continue
-        return module.AsyncHTTPTransport()
+        make = getattr(module, "create_ssl_context", None)
+        if make is None:
+            return module.AsyncHTTPTransport()
+        context = _SSL_CONTEXTS.get(name)
+        if context is None:
+            context = _SSL_CONTEXTS[name] = make()
+        return module.AsyncHTTPTransport(verify=context)
     return None
 
 
