@@ -66,6 +66,10 @@ class CaseContext:
     price: Callable[[Call], float | None] | None = None
     trail: CallTrail = field(default_factory=CallTrail)
     problems: list[str] = field(default_factory=list)
+    #: One line each, shown as pytest warnings when the case closes (an undocumented auth form).
+    warnings: list[str] = field(default_factory=list)
+    #: ``--anyint-contracts``: ``strict`` fails assumed auth forms, ``off`` keeps them quiet.
+    auth_mode: str = "fail"
     #: Per-interaction timings of new recordings, saved into the cassette's metadata.
     timings: list[dict[str, float]] = field(default_factory=list)
 
@@ -350,15 +354,7 @@ class _Exchange:
             if problem:
                 raise context.fail(f"{context.test_id}: {problem}")
         if self.family is not None:
-            sent = {name.lower() for name in self.request.headers.keys()}
-            missing = [name for name in self.family.auth_header_names if name not in sent]
-            if missing:
-                expected = ", ".join(f"{n}: …" for n in self.family.auth_header_names)
-                raise context.fail(
-                    f"{context.test_id}: {self.request.method} {path} is missing the {self.family.name} auth header(s) "
-                    f"{', '.join(missing)}: the gateway expects {expected} on this family "
-                    f"(use anyint_route.headers or anyint_gateway.sdk_kwargs({self.family.name!r}))"
-                )
+            self._check_auth(self.family, path)
         if call.model is None:
             return
         if call.model not in context.chain:
@@ -373,6 +369,54 @@ class _Exchange:
                 f"{context.test_id}: the case runs {context.case_model!r}, but the app's first request named "
                 f"{call.model!r} ({call.method} {path}); build the request from anyint_route.model"
             )
+
+    def _check_auth(self, family: Family, path: str) -> None:
+        """The key's form against the family table: documented passes, other accepted forms warn
+        (assumed ones fail under ``--anyint-contracts=strict``), no accepted form refuses the request."""
+        context = self.context
+        headers = self.request.headers
+        sent = {name.lower() for name in headers.keys()}
+        form = family.auth_form(sent)
+        if form is None:
+            documented = family.documented_auth
+            missing = [name for name in documented.headers if name not in sent]
+            others = "; ".join(f.shown for f in family.auth_forms[1:])
+            raise context.fail(
+                f"{context.test_id}: {self.request.method} {path} is missing the {family.name} auth header(s) "
+                f"{', '.join(missing)}: the gateway expects {documented.shown} on this family"
+                + (f" (also accepted, with a warning: {others})" if others else "")
+                + f" (use anyint_route.headers or anyint_gateway.sdk_kwargs({family.name!r}))"
+            )
+        notes = [] if form.confidence == "documented" else [(form.shown, form.confidence, form.source)]
+        for pinned in family.pinned_headers:
+            value = headers.get(pinned.name)
+            if value is not None and value != pinned.value and pinned.name in form.headers:
+                notes.append((f"{pinned.name}: {value}", pinned.confidence, pinned.source))
+        if notes:
+            self._auth_notes(family, path, notes)
+
+    def _auth_notes(self, family: Family, path: str, notes: list[tuple[str, str, str]]) -> None:
+        """Forms the gateway does not document: one warning, or (assumed, strict mode) a failure."""
+        context = self.context
+        documented = family.documented_auth.shown
+        assumed = [shown for shown, confidence, _ in notes if confidence == "assumed"]
+        if assumed and context.auth_mode == "strict":
+            context.fail(
+                f"{context.test_id}: {self.request.method} {path} sends {' and '.join(assumed)}, an assumed auth "
+                f"form on {family.name}; --anyint-contracts=strict fails it: send {documented} "
+                f"(anyint_gateway.sdk_kwargs({family.name!r}) does)"
+            )
+            return
+        if context.auth_mode == "off":
+            return
+        sent = " and ".join(f"{shown} ({confidence}: {source})" for shown, confidence, source in notes)
+        message = (
+            f"anyint: {family.name} requests send {sent}; the gateway documents {documented}, which "
+            f"anyint_gateway.sdk_kwargs({family.name!r}) sends"
+            + (f"; {' and '.join(assumed)} fails under --anyint-contracts=strict" if assumed else "")
+        )
+        if message not in context.warnings:
+            context.warnings.append(message)
 
     def _vcr_request(self, body: bytes) -> Any:
         from vcr.request import Request

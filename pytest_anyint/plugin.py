@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _SESSION = pytest.StashKey["AnyIntSession"]()
 _CONTEXT = pytest.StashKey[Any]()
 _CASSETTE = pytest.StashKey[Any]()  # an item's cassette path, worked out once at collection
+_PLUGIN_LINES = pytest.StashKey[list]()  # failed checks of a test whose body failed too
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -128,9 +129,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The Models API check (§9): once per session, on the xdist controller (never on workers)."""
     config = session.config
+    recording = (config.getoption("--anyint-record") or "none") != "none"
+    if recording and not config.getoption("--anyint-emulator") and not hasattr(config, "workerinput"):
+        from .config import ConfigError
+
+        try:  # a missing key is one session error, not the same failure in every route test
+            _session(config).api_key()
+        except ConfigError as exc:
+            problem = str(exc)
+        else:
+            problem = None
+        if problem is not None:
+            raise pytest.UsageError(problem)
     enabled = config.getoption("--anyint-check-models")
     if enabled is None:
-        enabled = (config.getoption("--anyint-record") or "none") != "none"
+        enabled = recording
     if not enabled or hasattr(config, "workerinput"):
         return
     from .models import session_check
@@ -300,6 +313,8 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         if item.stash.get(_CONTEXT, None) is context:  # the call phase never ran
             del item.stash[_CONTEXT]
             late = session.close_case(context, passed=None)
+            for message in late.warnings:
+                item.warn(pytest.PytestWarning(message))
             if late.problems:  # e.g. calls made by a fixture before a skip: a failed check still fails
                 pytest.fail("\n".join(late.problems), pytrace=False)
 
@@ -424,6 +439,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     """Keep the key out of failure messages and captured output, whoever put it there (an SDK
     error that quotes a gateway answer, a log line emitted outside a route case)."""
     report = yield
+    lines = item.stash.get(_PLUGIN_LINES, None)
+    if lines is not None and call.when == "call":
+        del item.stash[_PLUGIN_LINES]
+        if report.failed:
+            _lead_with(report, lines)
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
     if secrets:
@@ -548,10 +568,32 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     for message in outcome.warnings:
         item.warn(pytest.PytestWarning(message))
     if outcome.problems:
+        if error is not None and not outcome.explains_error and isinstance(error, (Exception, pytest.fail.Exception)):
+            # The test failed on its own too: pytest reports its traceback, led by the plugin's lines.
+            item.stash[_PLUGIN_LINES] = outcome.problems
+            raise error
         raise pytest.fail.Exception("\n".join(outcome.problems), pytrace=False) from None
     if error is not None:
         raise error
     return result
+
+
+def _lead_with(report: Any, lines: list[str]) -> None:
+    """Put the plugin's failed checks before the test's own traceback in a failed call report."""
+    from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
+
+    intro = "The test itself also failed:"
+    longrepr = report.longrepr
+    if isinstance(longrepr, ExceptionChainRepr):
+        entry = ReprEntry(lines=list(lines), reprfuncargs=None, reprlocals=None, reprfileloc=None, style="value")
+        combined = ExceptionChainRepr([(ReprTraceback([entry], None, "value"), None, intro), *longrepr.chain])
+        crash = longrepr.reprcrash
+        if crash is not None:  # the short summary line names the plugin's check first
+            combined.reprcrash = ReprFileLocation(crash.path, crash.lineno, lines[0])
+        combined.sections = list(longrepr.sections)
+        report.longrepr = combined
+    else:
+        report.longrepr = "\n".join(lines) + f"\n\n{intro}\n{longrepr}"
 
 
 # --------------------------------------------------------------------------- reports

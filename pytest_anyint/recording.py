@@ -815,15 +815,16 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def auth_header_names(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: the same auth header names (per family), so a wrong header style never replays."""
+    """vcrpy matcher: the same auth form (``Family.auth_forms``), so a wrong header style never replays."""
     family = family_for_path(r1.path)
     if family is None:
         return
-    sent1, sent2 = {k.lower() for k in r1.headers}, {k.lower() for k in r2.headers}
-    names1 = {n for n in family.auth_header_names if n in sent1}
-    names2 = {n for n in family.auth_header_names if n in sent2}
-    if names1 != names2:
-        raise AssertionError(f"auth headers {sorted(names1)} != recorded {sorted(names2)}")
+    form1 = family.auth_form({k.lower() for k in r1.headers})
+    form2 = family.auth_form({k.lower() for k in r2.headers})
+    if form1 != form2:
+        names1 = sorted(form1.headers) if form1 else []
+        names2 = sorted(form2.headers) if form2 else []
+        raise AssertionError(f"auth headers {names1} != recorded {names2}")
 
 
 _MATCHERS: dict[tuple[str, ...], tuple[Any, ...]] = {}

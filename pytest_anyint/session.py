@@ -175,6 +175,9 @@ class CaseOutcome:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     drift: list[Any] = field(default_factory=list)
+    #: The plugin caused what the test body raised: it refused a request (unrecorded, wrong model,
+    #: missing auth...), or a fault case's policy verdict explains the injected fault's exception.
+    explains_error: bool = False
 
 
 class _LogCapture(logging.Handler):
@@ -404,6 +407,7 @@ class AnyIntSession:
             faults=faults,
             contracts=self.contract_gate(route),
             price=self._pricer(),
+            auth_mode=self.options.contracts_mode,
         )
         context.trail = CallTrail(primary=route.primary.model)
         if mode != "rewrite":  # rewrite replaces the file, whatever it held
@@ -448,8 +452,9 @@ class AnyIntSession:
         route = self.config.route(case.label)
         capture: _LogCapture = context.log_capture  # type: ignore[attr-defined]
         capture.stop()
-        outcome = CaseOutcome(problems=list(context.problems))
+        outcome = CaseOutcome(problems=list(context.problems), warnings=list(context.warnings))
         refused = bool(context.problems)
+        outcome.explains_error = refused
         if context.contracts is not None:
             errors, warnings = context.contracts.outcome()
             outcome.problems += errors
@@ -458,9 +463,9 @@ class AnyIntSession:
             from .faults import check_policy
 
             # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
-            outcome.problems[:0] = check_policy(
-                route, case.fault, context.trail, capture.records, refused=refused, passed=passed
-            )
+            verdict = check_policy(route, case.fault, context.trail, capture.records, refused=refused, passed=passed)
+            outcome.problems[:0] = verdict
+            outcome.explains_error = outcome.explains_error or bool(verdict)
         from .report import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
