@@ -147,8 +147,23 @@ def test_xdist_records_and_replays(project):
 #: Each official SDK built as most apps build it: ``api_key=`` and ``base_url=`` only (plus
 #: ``api_version="v1beta"`` for google-genai), so each sends its own default auth headers — Bearer
 #: with a newer anthropic-version for Anthropic, ``x-goog-api-key`` for google-genai.
-# TODO: run these on model IDs of the project's own (acme-mini, acme-claude, acme-gemini-flash) once
-# the emulator serves every configured model (issue 14 item 2); it knows only its built-in IDs today.
+#: They run on model IDs of the project's own, which the emulator serves because the config lists them.
+OWN_MODELS_CONFIG = """
+version: 1
+routes:
+  extract:
+    family: openai
+    primary: acme-mini
+    fallbacks: [acme-mini-fallback]
+  chat:
+    family: anthropic
+    primary: acme-claude
+    fallbacks: [acme-claude-small]
+  summarize:
+    family: gemini
+    primary: gemini-2.0-flash
+    fallbacks: [acme-gemini-pro]
+"""
 PLAIN_TESTS = '''
 import anthropic
 import openai
@@ -267,6 +282,7 @@ PLAIN_WARNINGS = [
 def test_sdks_built_the_plain_way_record_and_replay_green(project):
     import anthropic
 
+    project.config(OWN_MODELS_CONFIG)
     project.tests(test_plain=PLAIN_TESTS)
     recorded = project.record()
     recorded.assert_outcomes(passed=12)
@@ -280,7 +296,7 @@ def test_sdks_built_the_plain_way_record_and_replay_green(project):
         assert "missing the" not in text
     cassettes = project.cassettes()
     assert len(cassettes) == 12
-    gemini = project.cassette("test_plain/test_gemini/summarize/gemini-2.5-flash.yaml").read_text()
+    gemini = project.cassette("test_plain/test_gemini/summarize/gemini-2.0-flash.yaml").read_text()
     assert "x-goog-api-key:\n      - <ANYINT_API_KEY>" in gemini and "emulator-key" not in gemini
     strict = project.replay("--anyint-contracts=strict")
     strict.assert_outcomes(passed=4, failed=8)  # OpenAI's Bearer is documented; the others are assumed
