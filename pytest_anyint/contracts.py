@@ -32,7 +32,7 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "_contracts"
 INDEX_NAME = "index.yaml"
 
 CONFIDENCES = ("documented", "upstream", "assumed")
-GRAMMARS = ("openai", "anthropic", "gemini")
+GRAMMARS = ("openai", "anthropic", "gemini", "responses")
 MODES = ("strict", "fail", "warn", "off")
 KNOWN_VALUES = "x-known-values"
 
@@ -449,6 +449,11 @@ def _explain(error: Any) -> tuple[str, str, Any, str]:
     if keyword == "enum":
         return (_pointer(path), "schema.enum", _compact_value(instance),
                 f"{_short(instance)} is not one of {_short(error.validator_value, 200)}")
+    if keyword is None and error.schema is False:  # a key the schema rules out (e.g. a snake_case twin)
+        key = str(path[-1]) if path else ""
+        camel = re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), key)
+        hint = f" (the wire spells it {camel}: a snake_case key is a Python SDK's spelling)" if camel != key else ""
+        return _pointer(path), "schema.forbidden", _compact_value(instance), f"key {key!r} is not allowed here{hint}"
     if keyword == KNOWN_VALUES:
         known = ", ".join(map(str, error.validator_value))
         known = known if len(known) <= 200 else known[:199] + "…"
@@ -744,7 +749,7 @@ class ContractIndex:
                 continue
             errors = self._errors(schema, data)
             if errors is not None:
-                label = f"{entry.family} {kind}" if entry.grammar == "anthropic" and kind else None
+                label = f"{entry.family} {kind}" if entry.grammar in ("anthropic", "responses") and kind else None
                 report().schema_errors(errors, prefix=prefix, label=label, **event_kw)
         for rule, detail in grammar.finish(terminated, len(parsed)):
             report().add("", rule, None, detail)
@@ -1215,9 +1220,10 @@ class _OpenAIGrammar(_GenericGrammar):
         if data is _DONE:
             self.done_at = self.done_at or number
             return out
-        if isinstance(data, dict) and "error" in data and "choices" not in data:
+        if isinstance(data, dict) and ("error" in data and "choices" not in data or data.get("error")):
+            # the SDK raises on any truthy "error" key, choices or not
             self.error_seen = True
-            self.skip_schema = True
+            self.skip_schema = "choices" not in data
             out.append(("stream.error-event", f"OpenAI stream sent an error after HTTP 200: {_error_text(data)}"))
         return out
 
@@ -1241,6 +1247,7 @@ class _AnthropicGrammar(_GenericGrammar):
         self.open: set[Any] = set()
         self.seen: set[Any] = set()
         self.order_reports = 0
+        self.unnamed_reported = False
 
     def _order(self, detail: str) -> list[tuple[str, str]]:
         self.order_reports += 1
@@ -1252,8 +1259,15 @@ class _AnthropicGrammar(_GenericGrammar):
         if data is _DONE:
             return self._order("Anthropic streams carry no data: [DONE]")
         kind = data.get("type") if isinstance(data, dict) else None
+        kind = kind if isinstance(kind, str) else None
         if name and kind and name != kind:
             out.append(("stream.event-type", f"event: {name} carries data of type {kind!r}"))
+        if not name and not self.unnamed_reported:
+            # The SDK dispatches on the event: line alone; without it every event is skipped and the
+            # app gets an empty answer.
+            self.unnamed_reported = True
+            out.append(("stream.event-name-missing", f"event #{number} has no event: line; the Anthropic SDK "
+                        f"skips such events, so the app receives nothing (expected event: {kind or '<type>'})"))
         kind = name or kind
         if kind == "ping":
             return out
@@ -1261,7 +1275,7 @@ class _AnthropicGrammar(_GenericGrammar):
             self.error_seen = True
             out.append(("stream.error-event", f"Anthropic stream sent an error event after HTTP 200: {_error_text(data)}"))
             return out
-        index = data.get("index") if isinstance(data, dict) else None
+        index = _block_index(data.get("index") if isinstance(data, dict) else None)
         if self.stopped:
             out += self._order(f"{kind} after message_stop")
         elif kind == "message_start":
@@ -1306,6 +1320,14 @@ class _AnthropicGrammar(_GenericGrammar):
 _ANTHROPIC_FLOW = ("content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop")
 
 
+def _block_index(value: Any) -> Any:
+    """A block index as the grammar can track it: a list or object (a schema violation of its own)
+    stands in as its JSON text, so it never breaks the bookkeeping."""
+    if value is None or isinstance(value, (int, str, float, bool)):
+        return value
+    return _short(value)
+
+
 class _GeminiGrammar(_GenericGrammar):
     """Each chunk is a full GenerateContentResponse; no [DONE]; the last one carries finishReason."""
 
@@ -1327,7 +1349,8 @@ class _GeminiGrammar(_GenericGrammar):
                 self.error_seen = True
                 self.skip_schema = True
                 return [("stream.error-event", f"Gemini stream sent an error after HTTP 200: {_error_text(data)}")]
-            for candidate in data.get("candidates") or ():
+            candidates = data.get("candidates")
+            for candidate in candidates if isinstance(candidates, list) else ():
                 if isinstance(candidate, dict) and candidate.get("finishReason"):
                     self.finished = True
             feedback = data.get("promptFeedback")
@@ -1342,10 +1365,67 @@ class _GeminiGrammar(_GenericGrammar):
         return [("stream.finish-missing", "Gemini stream ended without a chunk carrying finishReason (cut off?)")]
 
 
+_RESPONSES_START = ("response.created", "response.queued")
+_RESPONSES_END = ("response.completed", "response.failed", "response.incomplete")
+
+
+class _ResponsesGrammar(_GenericGrammar):
+    """Responses API events: ``response.created`` first, a terminal ``response.completed`` (or
+    ``.failed`` / ``.incomplete``) last; the SDK's ``get_final_response()`` needs that terminal event,
+    so a stream without one is cut off. An ``error`` event after HTTP 200 is an upstream failure."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.started = False
+        self.ended_at: int | None = None
+        self.order_reported = False
+
+    def _order(self, detail: str) -> list[tuple[str, str]]:
+        if self.order_reported:
+            return []
+        self.order_reported = True
+        return [("stream.order", detail)]
+
+    def step(self, number: int, name: str | None, data: Any) -> list[tuple[str, str]]:
+        self.skip_schema = False
+        if data is _DONE:
+            return []  # not sent by OpenAI; the SDK stops reading at it, which is harmless after the end
+        kind = data.get("type") if isinstance(data, dict) else None
+        kind = kind if isinstance(kind, str) else None
+        out: list[tuple[str, str]] = []
+        if name and kind and name != kind:
+            out.append(("stream.event-type", f"event: {name} carries data of type {kind!r}"))
+        kind = kind or name
+        if kind == "error":
+            self.error_seen = True
+            message = data.get("message") if isinstance(data, dict) else None
+            code = data.get("code") if isinstance(data, dict) else None
+            out.append(("stream.error-event", "Responses stream sent an error event after HTTP 200: "
+                        f"{code or 'error'}: {_short(message) if not isinstance(message, str) else message}"))
+            return out
+        if self.ended_at is not None:
+            return out + self._order(f"{kind} after the terminal event #{self.ended_at}")
+        if not self.started:
+            self.started = True
+            if kind not in _RESPONSES_START:
+                out += self._order(f"the stream starts with {kind!r} instead of response.created")
+        if kind in _RESPONSES_END:
+            self.ended_at = number
+        return out
+
+    def finish(self, terminated: bool, count: int) -> list[tuple[str, str]]:
+        base = super().finish(terminated, count)
+        if base or self.error_seen or self.ended_at is not None:
+            return base
+        return [("stream.completed-missing", "Responses stream ended without response.completed (or "
+                 ".failed / .incomplete): the SDK never gets the final response (cut off?)")]
+
+
 _GRAMMARS: dict[str, Callable[[str], _GenericGrammar]] = {
     "openai": _OpenAIGrammar,
     "anthropic": _AnthropicGrammar,
     "gemini": _GeminiGrammar,
+    "responses": _ResponsesGrammar,
 }
 
 
