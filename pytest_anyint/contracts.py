@@ -726,27 +726,46 @@ class ContractIndex:
             return reporter
 
         grammar = _GRAMMARS.get(entry.grammar or "", _GenericGrammar)(entry.family)
+        # Hot loop (a 2,000-chunk stream runs it 2,000 times): lookups hoisted, the fast check of a
+        # schema taken straight from its cache, the message context built only for a report.
+        step, event_schemas, fast_checks = grammar.step, entry.event_schemas, self._fast_checks
+        fallback = event_schemas.get("*") or (None if array else entry.schema)
         for number, (name, data, raw) in enumerate(parsed, 1):
             if data is _PARTIAL:
                 continue  # the cut-off tail: reported once as stream.truncated below
-            kind = name or (data.get("type") if isinstance(data, dict) and isinstance(data.get("type"), str) else None)
-            event_kw: dict[str, Any] = {"event": None if array else number, "event_name": kind}
-            prefix = f"/{number - 1}" if array else ""
+            if name:
+                kind = name
+            elif type(data) is dict:
+                kind = data.get("type")
+                if type(kind) is not str:
+                    kind = None
+            else:
+                kind = None
             if data is _BAD_JSON:
-                report().add(prefix, "json.invalid", _short(raw or ""), "event data is not JSON", **event_kw)
+                report().add(f"/{number - 1}" if array else "", "json.invalid", _short(raw or ""),
+                             "event data is not JSON", event=None if array else number, event_name=kind)
                 continue
-            for rule, detail in grammar.step(number, name, data):
-                report().add(prefix, rule, None, detail, **event_kw)
+            found = step(number, name, data)
+            if found:
+                for rule, detail in found:
+                    report().add(f"/{number - 1}" if array else "", rule, None, detail,
+                                 event=None if array else number, event_name=kind)
             if data is _DONE or grammar.skip_schema:
                 continue
-            schema = entry.event_schemas.get(kind or "") if kind else None
+            schema = (event_schemas.get(kind) if kind else None) or fallback
             if schema is None:
-                schema = entry.event_schemas.get("*") or (None if array else entry.schema)
-            if schema is None:
-                if entry.event_schemas and kind and entry.grammar == "anthropic":
-                    report().add(prefix, "stream.unknown-event", kind,
-                                 f"unknown event type {kind!r} (clients ignore it)", **event_kw)
+                if event_schemas and kind and entry.grammar == "anthropic":
+                    report().add(f"/{number - 1}" if array else "", "stream.unknown-event", kind,
+                                 f"unknown event type {kind!r} (clients ignore it)",
+                                 event=None if array else number, event_name=kind)
                 continue
+            fast = fast_checks.get(schema, _MISSING)
+            if fast is _MISSING:
+                fast = self._fast(schema)
+            if fast is not None and fast(data):
+                continue
+            prefix = f"/{number - 1}" if array else ""
+            event_kw: dict[str, Any] = {"event": None if array else number, "event_name": kind}
             errors = self._errors(schema, data)
             if errors is not None:
                 label = f"{entry.family} {kind}" if entry.grammar in ("anthropic", "responses") and kind else None
@@ -920,7 +939,24 @@ def _type_check(names: Any) -> Callable[[Any], bool]:
     if len(exact) == 1:
         (only,) = exact
         return lambda x: type(x) is only
+    if len(exact) == 2:  # the nullable form, ["string", "null"]: two identity tests beat a set lookup
+        first, second = exact
+        return lambda x: type(x) is first or type(x) is second
     return lambda x: type(x) in exact
+
+
+_ANNOTATIONS = frozenset({"type", "description", "title", "$comment", "examples"})
+
+
+def _plain_types(schema: Any) -> frozenset[type] | None:
+    """The exact Python types a ``{"type": …}``-only schema accepts, or None for anything more."""
+    if not isinstance(schema, dict) or "type" not in schema or not set(schema) <= _ANNOTATIONS:
+        return None
+    names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    try:
+        return frozenset(t for n in names for t in _EXACT_TYPES[n])
+    except (KeyError, TypeError):
+        return None
 
 
 def _any_of(parts: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
@@ -956,6 +992,9 @@ def _all_of(checks: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
     if len(checks) == 2:
         first, second = checks
         return lambda x: first(x) and second(x)
+    if len(checks) == 3:
+        first, second, third = checks
+        return lambda x: first(x) and second(x) and third(x)
 
     def check(x: Any) -> bool:
         for c in checks:
@@ -1015,7 +1054,9 @@ class _FastCompiler:
             raise _Unsupported(", ".join(sorted(unknown)) or "$id")
         sub = lambda s: self.compile(s, base, root=False)  # noqa: E731
         checks: list[Callable[[Any], bool]] = []
-        if "type" in schema:
+        # "type": "object" / "array" is folded into the object / items check below (one call, not two)
+        folded = schema.get("type") in ("object", "array")
+        if "type" in schema and not folded:
             checks.append(_type_check(schema["type"]))
         if "const" in schema:
             const = schema["const"]
@@ -1028,8 +1069,16 @@ class _FastCompiler:
             checks.append(lambda x: not isinstance(x, str) or x in known)
         if "$ref" in schema:
             checks.append(self.ref(urllib.parse.urljoin(base, schema["$ref"])))
-        checks.extend(self._object(schema, sub))
-        checks.extend(self._array(schema, sub))
+        shape = self._object(schema, sub) if schema.get("type") != "array" else []
+        shape += self._array(schema, sub) if schema.get("type") != "object" else []
+        if folded:
+            exact = dict if schema["type"] == "object" else list
+            if len(shape) == 1:
+                inner = shape[0]
+                shape = [lambda x: type(x) is exact and inner(x)]
+            else:
+                shape.insert(0, lambda x: type(x) is exact)
+        checks.extend(shape)
         checks.extend(self._scalar(schema))
         checks.extend(self._counts(schema, sub))
         for keyword in ("allOf", "anyOf", "oneOf"):
@@ -1054,12 +1103,19 @@ class _FastCompiler:
     @staticmethod
     def _object(schema: dict, sub: Callable[[Any], Callable[[Any], bool]]) -> list[Callable[[Any], bool]]:
         required = tuple(schema.get("required") or ())
-        props = tuple((k, sub(v)) for k, v in (schema.get("properties") or {}).items())
+        properties = schema.get("properties") or {}
+        # keys ruled out with ``false`` (Gemini's snake_case twins): one set test, not a lookup each
+        forbidden = frozenset(k for k, v in properties.items() if v is False)
+        # (key, check, exact types): a leaf that only says "type" is answered by a set test without a
+        # call; any other type (an int-valued float for "integer") still goes to the check
+        props = tuple((k, sub(v), _plain_types(v)) for k, v in properties.items() if v is not False)
         additional = schema.get("additionalProperties", True)
-        if not required and not props and additional is True:
+        if not required and not props and not forbidden and additional is True:
             return []
         extra = None if additional is True else sub(additional)
-        names = frozenset(schema.get("properties") or ())
+        names = frozenset(properties)
+        lookup = {k: (c, t) for k, c, t in props}.get
+        few = len(props)
 
         def check(x: Any) -> bool:
             if not isinstance(x, dict):
@@ -1067,10 +1123,20 @@ class _FastCompiler:
             for key in required:
                 if key not in x:
                     return False
-            for key, c in props:
-                value = x.get(key, _MISSING)
-                if value is not _MISSING and not c(value):
-                    return False
+            if forbidden and not forbidden.isdisjoint(x):
+                return False
+            if len(x) < few:  # open schemas declare more keys than a body holds: walk the body's
+                for key, value in x.items():
+                    found = lookup(key)
+                    if found is not None:
+                        c, types = found
+                        if (types is None or type(value) not in types) and not c(value):
+                            return False
+            else:
+                for key, c, types in props:
+                    value = x.get(key, _MISSING)
+                    if value is not _MISSING and (types is None or type(value) not in types) and not c(value):
+                        return False
             if extra is not None:
                 for key, value in x.items():
                     if key not in names and not extra(value):
@@ -1082,18 +1148,22 @@ class _FastCompiler:
     @staticmethod
     def _array(schema: dict, sub: Callable[[Any], Callable[[Any], bool]]) -> list[Callable[[Any], bool]]:
         out: list[Callable[[Any], bool]] = []
+        low, high = schema.get("minItems"), schema.get("maxItems")
         if "items" in schema:
             item = sub(schema["items"])
+            least = low or 0
+            low = None  # checked with the items, in one pass
 
             def items(x: Any) -> bool:
                 if isinstance(x, list):
+                    if len(x) < least:
+                        return False
                     for value in x:
                         if not item(value):
                             return False
                 return True
 
             out.append(items)
-        low, high = schema.get("minItems"), schema.get("maxItems")
         if low is not None:
             out.append(lambda x: not isinstance(x, list) or len(x) >= low)
         if high is not None:
@@ -1275,7 +1345,9 @@ class _AnthropicGrammar(_GenericGrammar):
             self.error_seen = True
             out.append(("stream.error-event", f"Anthropic stream sent an error event after HTTP 200: {_error_text(data)}"))
             return out
-        index = _block_index(data.get("index") if isinstance(data, dict) else None)
+        index = data.get("index") if isinstance(data, dict) else None
+        if type(index) is not int:
+            index = _block_index(index)
         if self.stopped:
             out += self._order(f"{kind} after message_stop")
         elif kind == "message_start":
