@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import re
+import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,10 @@ KNOWN_VALUES = "x-known-values"
 GROWTH_RULES = frozenset({"enum.unknown", "stream.unknown-event"})
 
 _MAX_VIOLATIONS = 50  # per body: past this a report helps nobody
+#: Held while a validator or index is built (the cold path only; reading a built one takes no lock).
+#: An app's thread pool may validate its first answers at the same time: no thread may see a check
+#: another one is still compiling.
+_BUILD_LOCK = threading.RLock()
 _VALUE_LIMIT = 80
 
 
@@ -181,6 +186,14 @@ def _one_line(text: str) -> str:
 
 def _validator_class() -> Any:
     """Draft 2020-12 plus ``x-known-values``: a known-value list whose misses are warnings."""
+    global _VALIDATOR_CLASS
+    if _VALIDATOR_CLASS is not None:
+        return _VALIDATOR_CLASS
+    with _BUILD_LOCK:
+        return _build_validator_class()
+
+
+def _build_validator_class() -> Any:
     global _VALIDATOR_CLASS
     if _VALIDATOR_CLASS is None:
         from jsonschema import Draft202012Validator, ValidationError, validators
@@ -388,7 +401,9 @@ _SHIPPED_CACHE: list[IndexEntry] | None = None
 def _shipped_entries() -> list[IndexEntry]:
     global _SHIPPED_CACHE
     if _SHIPPED_CACHE is None:
-        _SHIPPED_CACHE = _parse_entries(SHIPPED_DIR, user=False)
+        with _BUILD_LOCK:
+            if _SHIPPED_CACHE is None:
+                _SHIPPED_CACHE = _parse_entries(SHIPPED_DIR, user=False)
     return _SHIPPED_CACHE
 
 
@@ -777,20 +792,27 @@ class ContractIndex:
     # ---- compiled validators
 
     def _fast(self, ref: str) -> Callable[[Any], bool] | None:
-        """The fast "valid?" check of a schema, or None when only jsonschema can judge it."""
+        """The fast "valid?" check of a schema, or None when only jsonschema can judge it.
+
+        Compiled under the build lock and published only once whole: the compiler's memo holds
+        placeholders while it works (for cycles), which another thread must never call."""
         try:
             return self._fast_checks[ref]
         except KeyError:
             pass
-        compiler = self._fast_compiler
-        if compiler is None:
-            compiler = self._fast_compiler = _FastCompiler(self._document)
-        try:
-            check: Callable[[Any], bool] | None = compiler.ref(ref if "#" in ref else ref + "#")
-        except (_Unsupported, ContractError, KeyError, TypeError, ValueError, IndexError):
-            check = None
-        self._fast_checks[ref] = check
-        return check
+        with _BUILD_LOCK:
+            if ref in self._fast_checks:
+                return self._fast_checks[ref]
+            compiler = self._fast_compiler
+            if compiler is None:
+                compiler = self._fast_compiler = _FastCompiler(self._document)
+            try:
+                check: Callable[[Any], bool] | None = compiler.ref(ref if "#" in ref else ref + "#")
+            except (_Unsupported, ContractError, KeyError, TypeError, ValueError, IndexError):
+                check = None
+                self._fast_compiler = None  # its memo may hold a placeholder that is never filled
+            self._fast_checks[ref] = check
+            return check
 
     def _errors(self, ref: str, data: Any) -> Iterator[Any] | None:
         """None when ``data`` satisfies the schema, else an iterator over its errors (non-empty)."""
@@ -806,6 +828,13 @@ class ContractIndex:
         return iter(errors) if errors else None
 
     def _validator(self, ref: str) -> Any:
+        validator = self._validators.get(ref)
+        if validator is not None:
+            return validator
+        with _BUILD_LOCK:
+            return self._build_validator(ref)
+
+    def _build_validator(self, ref: str) -> Any:
         validator = self._validators.get(ref)
         if validator is None:
             cls = _validator_class()
@@ -1564,7 +1593,10 @@ def session_index(extra_dirs: Sequence[str] = ()) -> ContractIndex:
     key = tuple(extra_dirs)
     index = _SESSION_INDEXES.get(key)
     if index is None:
-        index = _SESSION_INDEXES[key] = ContractIndex.load([Path(d) for d in extra_dirs])
+        with _BUILD_LOCK:
+            index = _SESSION_INDEXES.get(key)
+            if index is None:
+                index = _SESSION_INDEXES[key] = ContractIndex.load([Path(d) for d in extra_dirs])
     return index
 
 
