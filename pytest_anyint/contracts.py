@@ -230,6 +230,64 @@ def _check_schema(schema: Any, path: Path) -> None:
     for ref in _local_refs(schema):
         if not _pointer_resolves(schema, ref):
             raise ContractError(f"{path}: not a valid JSON Schema: $ref {ref!r} points to nothing in the file")
+    _refuse_remote_refs(schema, path)
+
+
+def _refuse_remote_refs(schema: Any, path: Path) -> None:
+    """A ``$ref`` to another host is never fetched: replay runs offline, and a check that depends
+    on a server's answer would not be reproducible. Found at load, one line naming file and ref.
+    The JSON Schema metaschemas (which jsonschema ships) and ids the document defines itself pass."""
+    own_ids = set(_ids(schema))
+    for ref in _all_refs(schema):
+        target = ref.partition("#")[0]
+        remote = "://" in target or target.startswith(("urn:", "//"))
+        if remote and target.rstrip("/") not in own_ids and not _is_known_metaschema(target):
+            raise ContractError(
+                f"{path}: $ref {ref!r} points to a remote schema, and remote $refs are never fetched "
+                f"(replay runs offline): save that schema beside {path.name} and refer to it by a relative path"
+            )
+
+
+def _all_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key in ("$ref", "$dynamicRef"):
+            ref = node.get(key)
+            if isinstance(ref, str):
+                yield ref
+        for key, value in node.items():
+            if key not in ("const", "enum", "examples", "default"):  # data, not schema
+                yield from _all_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _all_refs(value)
+
+
+def _ids(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key in ("$id", "id"):
+            if isinstance(node.get(key), str):
+                yield node[key].partition("#")[0].rstrip("/")
+        for key, value in node.items():
+            if key not in ("const", "enum", "examples", "default"):
+                yield from _ids(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _ids(value)
+
+
+def _is_known_metaschema(uri: str) -> bool:
+    """Whether jsonschema resolves ``uri`` from the metaschemas it ships (no network)."""
+    try:
+        from jsonschema_specifications import REGISTRY
+    except ImportError:  # pragma: no cover - jsonschema always brings it
+        return False
+    for candidate in (uri, uri.rstrip("/") + "#"):
+        try:
+            REGISTRY.contents(candidate)
+        except Exception:  # referencing's NoSuchResource, or a URI it cannot parse
+            continue
+        return True
+    return False
 
 
 def _local_refs(node: Any) -> Iterator[str]:
@@ -295,10 +353,21 @@ def _schema_ref(base: Path, rel: Any, where: str, check: bool) -> str:
         raise ContractError(f"{where}: schema file {file_part} not found (looked at {path})")
     schema = _read_document(path)
     _check_schema(schema, path)
-    for ref in _file_refs(schema):
-        if not (path.parent / ref).resolve().is_file():
-            raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
+    _check_referenced_files(schema, path, set())
     return path.as_uri() + (f"#{fragment}" if fragment else "")
+
+
+def _check_referenced_files(schema: Any, path: Path, seen: set[Path]) -> None:
+    """Every file a user schema reaches through relative ``$ref``s exists and fetches nothing remote."""
+    seen.add(path)
+    for ref in _file_refs(schema):
+        target = (path.parent / ref).resolve()
+        if not target.is_file():
+            raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
+        if target not in seen:
+            referenced = _read_document(target)
+            _refuse_remote_refs(referenced, target)
+            _check_referenced_files(referenced, target, seen)
 
 
 def _file_refs(node: Any) -> Iterator[str]:
