@@ -329,11 +329,15 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 @functools.lru_cache(maxsize=512)
 def _path_regex(pattern: str) -> re.Pattern[str]:
-    """A path pattern as a regex: each ``{param}`` is one non-empty segment (or part of one)."""
+    """A path pattern as a regex: each ``{param}`` is one non-empty segment (or part of one).
+
+    A placeholder right before ``:`` (Gemini's ``models/{model}:generateContent``) may hold ``/``,
+    since model IDs such as ``my-org/model-1`` are sent unescaped there.
+    """
     out, last = [], 0
     for match in _PLACEHOLDER.finditer(pattern):
         out.append(re.escape(pattern[last : match.start()]))
-        out.append(r"[^/]+?")
+        out.append(r"[^:]+?" if pattern.startswith(":", match.end()) else r"[^/]+?")
         last = match.end()
     out.append(re.escape(pattern[last:]))
     return re.compile("^" + "".join(out) + "/?$")

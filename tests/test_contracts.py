@@ -797,3 +797,10 @@ def test_the_documented_public_api_example_runs(capsys):
     assert code, "docs/contracts.md lost its public API example"
     exec(compile(code[1], "docs/contracts.md", "exec"), {})
     assert "/content/0/text schema.type True" in capsys.readouterr().out
+
+
+def test_a_gemini_model_id_with_a_slash_is_a_published_route(index):
+    """Model IDs of a project's own (``my-org/model-1``) reach Gemini's path unescaped."""
+    assert index.is_published("POST", "/gemini/v1beta/models/my-org/model-1:generateContent")
+    assert index.is_published("POST", "/gemini/v1beta/models/my-org/model-1:streamGenerateContent")
+    assert not index.is_published("POST", "/gemini/v1beta/models/my-org/model-1/extra")
