@@ -362,14 +362,8 @@ class _Exchange:
             headers[lower] = value
         text_body: bytes | str = body
         if context.secrets and body:
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            else:
-                scrubbed = recording.scrub_text(text, context.secrets, context.key_placeholder)
-                if scrubbed is not text:  # usually nothing to scrub: keep the bytes as they are
-                    text_body = scrubbed
+            # Usually nothing to scrub: the bytes come back as they are.
+            text_body = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
         return Request(self.request.method, url, text_body, headers)
 
     def _miss_message(self, call: Call) -> str:
@@ -453,14 +447,15 @@ class _Exchange:
             headers.setdefault(name, []).append(recording.scrub_text(value, context.secrets, context.key_placeholder))
         headers["content-length"] = [str(len(body))]
         stored = body
+        reason = response.reason_phrase
         if context.secrets:
-            try:
-                stored = recording.scrub_text(body.decode("utf-8"), context.secrets, context.key_placeholder).encode()
-            except UnicodeDecodeError:
-                pass
+            # Every form of the key (escaped, base64, any text encoding): the pre-save scan looks
+            # for the same forms, so a gateway that echoes the key stays recordable.
+            stored = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
+            reason = recording.scrub_text(reason, context.secrets, context.key_placeholder)
         timing = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
         vcr_response = {
-            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "status": {"code": response.status_code, "message": reason},
             "headers": headers,
             "body": {"string": stored},
             "timing": timing,

@@ -367,13 +367,13 @@ class AnyIntSession:
             self.api_key()
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
+        secrets = self.secrets()
+        recording.CassettePersister.known_secrets = secrets  # before the load: no key in the parse cache
         cassette = self._cassette(cassette_path, route, mode)
         display = _display(cassette_path, self.options.rootdir)
         origins = {interceptor.origin_of(config.base_url)}
         if self.emulator is not None:
             origins.add(interceptor.origin_of(self.emulator.url))
-        secrets = self.secrets()
-        recording.CassettePersister.known_secrets = secrets
         log_secrets = secrets  # the replay placeholder added below is no secret to scrub from logs
         if not self.recording:
             # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
