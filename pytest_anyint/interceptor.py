@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class CaseContext:
     #: The configured gateway origin; recordings made against the emulator are stored under it, so
     #: re-recording never churns a cassette with a random loopback port.
     canonical_origin: str | None = None
+    #: The command that re-records the test when its cassette exists but no longer matches.
+    rewrite_command: str | None = None
     secrets: tuple[str, ...] = ()
     key_placeholder: str = "<ANYINT_API_KEY>"
     stream_timeout_s: float = 60.0
@@ -91,6 +94,8 @@ class CaseContext:
 
 _active: CaseContext | None = None
 _installed = False
+#: Guards matching-and-marking a recording as played, and appending one (app threads share a case).
+_CASSETTE_LOCK = threading.Lock()
 
 
 def activate(context: CaseContext | None) -> None:
@@ -273,7 +278,10 @@ class _Exchange:
         cassette = context.cassette
         # What Cassette.can_play_response_for asks, with one matching pass instead of two.
         if cassette.rewound and cassette.record_mode != "all":
-            response = _unplayed_response(cassette, self.vcr_request)
+            # vcrpy's play_response finds the first unplayed match, then marks it played: two
+            # threads sending the same request could both be served one recording.
+            with _CASSETTE_LOCK:
+                response = _unplayed_response(cassette, self.vcr_request)
             if response is not None:
                 return self._play(response)
         if context.mode == "none" or cassette.write_protected:
@@ -370,9 +378,12 @@ class _Exchange:
         context = self.context
         where = f"{call.method} {call.endpoint}" + (f" (model {call.model})" if call.model else "")
         cassette = context.cassette
+        command = context.record_command
         if len(cassette) == 0 and not cassette.rewound:
             reason = f"there is no cassette {context.cassette_display}"
         else:
+            # ``once`` never touches an existing cassette: only a rewrite of this test records it.
+            command = context.rewrite_command or command
             reason = f"cassette {context.cassette_display} has no unplayed recording of it"
             near = cassette.find_requests_with_most_matches(self.vcr_request)
             if near:
@@ -380,7 +391,7 @@ class _Exchange:
                 if fails:
                     reason += f" (closest recording differs in {fails})"
         return (
-            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {context.record_command}"
+            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {command}"
         )
 
     # ---- answers
@@ -460,12 +471,14 @@ class _Exchange:
             "body": {"string": stored},
             "timing": timing,
         }
-        context.cassette.append(self.vcr_request, vcr_response)
+        with _CASSETTE_LOCK:
+            context.cassette.append(self.vcr_request, vcr_response)
+            interaction = len(context.cassette)
         call.status = response.status_code
         call.latency_s = timing["total_s"]
         # Checks see what the cassette keeps (the key scrubbed), so a violation that quotes a value
         # can never put an echoed key into a failure message or a report.
-        self._after_response(response.status_code, response.headers.get("content-type"), stored, len(context.cassette))
+        self._after_response(response.status_code, response.headers.get("content-type"), stored, interaction)
         return self.httpx.Response(
             response.status_code,
             headers=recording.header_items(headers),

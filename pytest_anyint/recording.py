@@ -88,7 +88,9 @@ def cassette_path(
 
 @functools.lru_cache(maxsize=4096)
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+    slug = re.sub(r"[^A-Za-z0-9._-]", "_", text)
+    # A leading dot would hide the folder or file from check, prune and drift (``..`` would climb).
+    return "_" * (len(slug) - len(slug.lstrip("."))) + slug.lstrip(".") if slug.startswith(".") else slug
 
 
 # --------------------------------------------------------------------------- body forms
@@ -182,7 +184,8 @@ def _dumper() -> Any:
     import yaml
 
     class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-        pass
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # a value used twice is written twice: cassettes never hold aliases
 
     def represent_str(dumper: Any, value: str) -> Any:
         if "\n" in value and "\r" not in value and not value.endswith(" "):
@@ -266,10 +269,18 @@ def _builder(constructor: Any) -> Any:
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
     constructors = constructor.yaml_constructors
-    fallback = constructor.construct_object
+    construct = constructor.construct_object
+    seen: set[int] = set()
+
+    def fallback(node: Any, deep: bool = True) -> Any:
+        refuse_aliases(node, seen)
+        return construct(node, deep=deep)
 
     def build(node: Any) -> Any:
         kind, tag = type(node), node.tag
+        if id(node) in seen:
+            raise AliasError(node)
+        seen.add(id(node))
         if kind is ScalarNode:
             if tag == _STR_TAG:
                 return node.value
@@ -290,6 +301,36 @@ def _builder(constructor: Any) -> Any:
         return fallback(node, deep=True)
 
     return build
+
+
+class AliasError(ValueError):
+    """A YAML alias (``*name``): the node it repeats."""
+
+    def __init__(self, node: Any) -> None:
+        super().__init__("alias")
+        self.line = node.start_mark.line + 1 if getattr(node, "start_mark", None) is not None else None
+
+
+def refuse_aliases(root: Any, seen: set[int] | None = None) -> None:
+    """Raise AliasError at the first node reached twice (what an alias is once composed).
+
+    Composing is linear in the text; it is expanding aliases that turns 360 bytes into gigabytes
+    ("billion laughs"), so a document is refused before anything is built from it.
+    """
+    from yaml.nodes import MappingNode, SequenceNode
+
+    seen = set() if seen is None else seen
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise AliasError(node)
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                stack += (value, key)
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))
 
 
 def load_yaml(text: str) -> Any:
@@ -318,6 +359,12 @@ def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
         raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {_one_line(problem)}") from None
     except RecursionError:
         raise CassetteError(f"{source}: not a pytest-anyint cassette (nested too deeply to read)") from None
+    except AliasError as exc:
+        where = f", repeating the value anchored at line {exc.line}" if exc.line else ""
+        raise CassetteError(
+            f"{source}: uses a YAML alias (*name{where}): pytest-anyint cassettes never need anchors or aliases, "
+            f"and expanding them can turn a small file into gigabytes; re-record it or write the value out in full"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteError(f"{source}: not a pytest-anyint cassette (expected a mapping with 'interactions')")
     version = data.get("version")
@@ -450,6 +497,8 @@ def read_cassette(path: Path, secrets: Sequence[str] | None = None) -> dict[str,
         raw = parsecache.read_file(path)
     except FileNotFoundError:
         raise
+    except IsADirectoryError:
+        raise CassetteError(f"{path}: is a directory, not a cassette file; remove or rename that directory") from None
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -497,6 +546,10 @@ class CassettePersister:
             raise SecretLeakError(
                 f"{path}: not saved: the new recording contains {leaks[0]}; the previous cassette was left untouched"
             )
+        if _unchanged(path, text):
+            # Only volatile parts differ (recorded_at, timings, request ids): keep the file's bytes.
+            _remove_stale_temporaries(Path(os.path.realpath(path)))
+            return
         try:
             write_atomic(path, text)
         except OSError as exc:
@@ -521,6 +574,22 @@ def _copy_response(response: Mapping[str, Any]) -> dict[str, Any]:
             for key, value in response.items()
         }
     )
+
+
+def _unchanged(path: Path, text: str) -> bool:
+    """Whether the cassette at ``path`` records what ``text`` does, apart from volatile parts."""
+    from . import volatile
+
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if old == text:
+        return True
+    try:
+        return volatile.stable_view(load_yaml(old)) == volatile.stable_view(load_yaml(text))
+    except Exception:  # noqa: BLE001 - an unreadable old file is simply replaced
+        return False
 
 
 def _leaks_in_values(text: str, secrets: Sequence[str]) -> list[str]:
@@ -831,10 +900,30 @@ def describe_body_difference(live: Any, recorded: Any, limit: int = 3) -> str:
             for index, (x, y) in enumerate(zip(a, b)):
                 walk(x, y, f"{where}[{index}]")
         elif a != b:
-            diffs.append(f"{where or '$'}: {_short(a)} (recorded {_short(b)})")
+            shown_a, shown_b = _difference_window(_dumped(a), _dumped(b))
+            diffs.append(f"{where or '$'}: {shown_a} (recorded {shown_b})")
 
     walk(live, recorded, "$")
     return "; ".join(diffs) or "bodies differ"
+
+
+def _dumped(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
+
+
+def _difference_window(a: str, b: str, limit: int = 60, before: int = 24) -> tuple[str, str]:
+    """Both texts cut to a window around their first difference (``…`` where cut), so a long
+    prompt that differs near its end shows the difference, not the shared start."""
+    if len(a) <= limit and len(b) <= limit:
+        return a, b
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start = max(0, first - before)
+
+    def cut(text: str) -> str:
+        piece = text[start : start + limit]
+        return ("…" if start > 0 else "") + piece + ("…" if start + limit < len(text) else "")
+
+    return cut(a), cut(b)
 
 
 def _short(value: Any, limit: int = 60) -> str:
