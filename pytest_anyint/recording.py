@@ -269,18 +269,10 @@ def _builder(constructor: Any) -> Any:
     from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
     constructors = constructor.yaml_constructors
-    construct = constructor.construct_object
-    seen: set[int] = set()
-
-    def fallback(node: Any, deep: bool = True) -> Any:
-        refuse_aliases(node, seen)
-        return construct(node, deep=deep)
+    fallback = constructor.construct_object
 
     def build(node: Any) -> Any:
         kind, tag = type(node), node.tag
-        if id(node) in seen:
-            raise AliasError(node)
-        seen.add(id(node))
         if kind is ScalarNode:
             if tag == _STR_TAG:
                 return node.value
@@ -311,7 +303,7 @@ class AliasError(ValueError):
         self.line = node.start_mark.line + 1 if getattr(node, "start_mark", None) is not None else None
 
 
-def refuse_aliases(root: Any, seen: set[int] | None = None) -> None:
+def refuse_aliases(root: Any) -> None:
     """Raise AliasError at the first node reached twice (what an alias is once composed).
 
     Composing is linear in the text; it is expanding aliases that turns 360 bytes into gigabytes
@@ -319,7 +311,7 @@ def refuse_aliases(root: Any, seen: set[int] | None = None) -> None:
     """
     from yaml.nodes import MappingNode, SequenceNode
 
-    seen = set() if seen is None else seen
+    seen: set[int] = set()
     stack = [root]
     while stack:
         node = stack.pop()
@@ -341,7 +333,10 @@ def load_yaml(text: str) -> Any:
     loader = _fast_loader()(text)
     try:
         node = loader.get_single_node()
-        return None if node is None else _builder(loader)(node)
+        if node is None:
+            return None
+        refuse_aliases(node)  # before anything is built: expanding aliases is unbounded
+        return _builder(loader)(node)
     finally:
         loader.dispose()
 

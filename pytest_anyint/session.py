@@ -465,7 +465,7 @@ class AnyIntSession:
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
         if self.recording and not refused:
             path: Path = context.cassette_path  # type: ignore[attr-defined]
-            if self.options.record_mode == "rewrite" and path.exists():
+            if self.options.record_mode == "rewrite" and path.exists() and (len(context.cassette) or passed is True):
                 from .drift import compare_on_rewrite
 
                 drift_problems, drift_notes, findings = compare_on_rewrite(
