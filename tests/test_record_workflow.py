@@ -110,7 +110,7 @@ def test_the_mismatch_shows_where_long_prompts_differ(project):
     output = result.stdout.str()
     assert "Input: vendor Initech, total 99.00" in output  # the live side, at the difference
     assert "Input: vendor ACME, total 120.50" in output  # and the recorded side
-    assert_output(result, "$.messages[0].content: \"…", "(recorded \"…")
+    assert_output(result, "$.messages[0].content: …", "Initech", "(recorded …", "ACME")  # cut to the difference
 
 
 def test_the_window_is_centred_on_the_first_difference():
@@ -157,7 +157,7 @@ def test_rewriting_an_unchanged_service_leaves_the_file_byte_identical(project, 
     assert cassette.read_bytes() == first and cassette.stat().st_mtime_ns == stamp  # not even rewritten
 
     monkeypatch.setenv("ANSWER", "a different answer")
-    project.pytester.runpytest(*rewrite).assert_outcomes(passed=1)
+    project.pytester.runpytest(*rewrite, "--anyint-drift=warn").assert_outcomes(passed=1)  # another shape, too
     changed = cassette.read_bytes()
     assert changed != first and b"a different answer" in changed
 
