@@ -150,6 +150,7 @@ def _session(config: pytest.Config) -> "AnyIntSession":
         )
         session = AnyIntSession(options)
         config.stash[_SESSION] = session
+        _refresh_older_than(config)
     return session
 
 
@@ -335,6 +336,21 @@ def _cassette_path(item: pytest.Item, case: Any) -> Any:
     if path is None:
         path = item.stash[_CASSETTE] = _session(item.config).cassette_path(case, *_cassette_names(item, case))
     return path
+
+
+def _refresh_older_than(config: pytest.Config) -> None:
+    """With ``--anyint-max-age``, a re-recording older than the limit is written even when unchanged."""
+    from .recording import CassettePersister
+
+    CassettePersister.refresh_older_than = None
+    max_age = config.getoption("--anyint-max-age", None)
+    if max_age:
+        from .age import parse_max_age
+
+        try:
+            CassettePersister.refresh_older_than = parse_max_age(max_age)
+        except ValueError:
+            pass  # the option's own check reports it
 
 
 def _outside_rootdir(item: pytest.Item) -> str:

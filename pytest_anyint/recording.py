@@ -515,6 +515,9 @@ class CassettePersister:
 
     #: Secrets (the real key) the scan must never find in a new cassette; set per session.
     known_secrets: tuple[str, ...] = ()
+    #: ``--anyint-max-age``: an unchanged re-recording is still written (its ``recorded_at``
+    #: refreshed) when the file's own ``recorded_at`` is older than this; set per session.
+    refresh_older_than: Any = None
 
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
@@ -541,7 +544,7 @@ class CassettePersister:
             raise SecretLeakError(
                 f"{path}: not saved: the new recording contains {leaks[0]}; the previous cassette was left untouched"
             )
-        if _unchanged(path, text):
+        if _unchanged(path, text, cls.refresh_older_than):
             # Only volatile parts differ (recorded_at, timings, request ids): keep the file's bytes.
             _remove_stale_temporaries(Path(os.path.realpath(path)))
             return
@@ -571,8 +574,9 @@ def _copy_response(response: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _unchanged(path: Path, text: str) -> bool:
-    """Whether the cassette at ``path`` records what ``text`` does, apart from volatile parts."""
+def _unchanged(path: Path, text: str, refresh_older_than: Any = None) -> bool:
+    """Whether the cassette at ``path`` records what ``text`` does, apart from volatile parts (and,
+    with ``refresh_older_than``, its ``recorded_at`` is not older than that)."""
     from . import volatile
 
     try:
@@ -582,7 +586,16 @@ def _unchanged(path: Path, text: str) -> bool:
     if old == text:
         return True
     try:
-        return volatile.stable_view(load_yaml(old)) == volatile.stable_view(load_yaml(text))
+        old_document = load_yaml(old)
+        if refresh_older_than is not None:
+            import datetime as _dt
+
+            from .age import parse_recorded_at
+
+            recorded = parse_recorded_at((old_document.get("metadata") or {}).get("recorded_at"))
+            if recorded is None or _dt.datetime.now(_dt.timezone.utc) - recorded > refresh_older_than:
+                return False  # re-verified: the age check must see the new recorded_at
+        return volatile.stable_view(old_document) == volatile.stable_view(load_yaml(text))
     except Exception:  # noqa: BLE001 - an unreadable old file is simply replaced
         return False
 
