@@ -61,7 +61,8 @@ def stale_message(
     now = now or _dt.datetime.now(_dt.timezone.utc)
     raw = (metadata or {}).get("recorded_at")
     recorded = parse_recorded_at(raw)
-    rerecord = f'pytest --anyint-record=rewrite "{nodeid}"'
+    # With the age limit: an unchanged re-recording keeps its file unless it is older than the limit.
+    rerecord = f'pytest --anyint-record=rewrite --anyint-max-age={max_age} "{nodeid}"'
     if recorded is None:
         what = "has no metadata.recorded_at" if raw is None else f"has an unreadable metadata.recorded_at {raw!r}"
         return f"{cassette} {what}, so its age is unknown (--anyint-max-age={max_age}); re-record it with: {rerecord}"

@@ -546,5 +546,7 @@ def parse_json(body: bytes | str | None) -> Any:
 
 
 def model_slug(model: str) -> str:
-    """A model ID as a file name: characters outside ``[A-Za-z0-9._-]`` become ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", model)
+    """A model ID as a file name: characters outside ``[A-Za-z0-9._-]`` become ``_``, and so do
+    leading dots (a hidden file is one that check, prune and drift never see; ``..`` climbs)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]", "_", model)
+    return "_" * (len(slug) - len(slug.lstrip("."))) + slug.lstrip(".") if slug.startswith(".") else slug

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class CaseContext:
     #: The configured gateway origin; recordings made against the emulator are stored under it, so
     #: re-recording never churns a cassette with a random loopback port.
     canonical_origin: str | None = None
+    #: The command that re-records the test when its cassette exists but no longer matches.
+    rewrite_command: str | None = None
     secrets: tuple[str, ...] = ()
     key_placeholder: str = "<ANYINT_API_KEY>"
     stream_timeout_s: float = 60.0
@@ -100,6 +103,8 @@ _active: CaseContext | None = None
 _installed = False
 #: Under --anyint-emulator: (the gateway's host names, the emulator's scheme, host, port).
 _redirect: tuple[frozenset[str], str, str, int] | None = None
+#: Guards matching-and-marking a recording as played, and appending one (app threads share a case).
+_CASSETTE_LOCK = threading.Lock()
 
 
 def activate(context: CaseContext | None) -> None:
@@ -311,7 +316,10 @@ class _Exchange:
         cassette = context.cassette
         # What Cassette.can_play_response_for asks, with one matching pass instead of two.
         if cassette.rewound and cassette.record_mode != "all":
-            response = _unplayed_response(cassette, self.vcr_request)
+            # vcrpy's play_response finds the first unplayed match, then marks it played: two
+            # threads sending the same request could both be served one recording.
+            with _CASSETTE_LOCK:
+                response = _unplayed_response(cassette, self.vcr_request)
             if response is not None:
                 return self._play(response)
         if context.mode == "none" or cassette.write_protected:
@@ -440,23 +448,20 @@ class _Exchange:
             headers[lower] = value
         text_body: bytes | str = body
         if context.secrets and body:
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            else:
-                scrubbed = recording.scrub_text(text, context.secrets, context.key_placeholder)
-                if scrubbed is not text:  # usually nothing to scrub: keep the bytes as they are
-                    text_body = scrubbed
+            # Usually nothing to scrub: the bytes come back as they are.
+            text_body = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
         return Request(self.request.method, url, text_body, headers)
 
     def _miss_message(self, call: Call) -> str:
         context = self.context
         where = f"{call.method} {call.endpoint}" + (f" (model {call.model})" if call.model else "")
         cassette = context.cassette
+        command = context.record_command
         if len(cassette) == 0 and not cassette.rewound:
             reason = f"there is no cassette {context.cassette_display}"
         else:
+            # ``once`` never touches an existing cassette: only a rewrite of this test records it.
+            command = context.rewrite_command or command
             reason = f"cassette {context.cassette_display} has no unplayed recording of it"
             near = cassette.find_requests_with_most_matches(self.vcr_request)
             if near:
@@ -464,7 +469,7 @@ class _Exchange:
                 if fails:
                     reason += f" (closest recording differs in {fails})"
         return (
-            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {context.record_command}"
+            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {command}"
         )
 
     # ---- answers
@@ -531,24 +536,27 @@ class _Exchange:
             headers.setdefault(name, []).append(recording.scrub_text(value, context.secrets, context.key_placeholder))
         headers["content-length"] = [str(len(body))]
         stored = body
+        reason = response.reason_phrase
         if context.secrets:
-            try:
-                stored = recording.scrub_text(body.decode("utf-8"), context.secrets, context.key_placeholder).encode()
-            except UnicodeDecodeError:
-                pass
+            # Every form of the key (escaped, base64, any text encoding): the pre-save scan looks
+            # for the same forms, so a gateway that echoes the key stays recordable.
+            stored = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
+            reason = recording.scrub_text(reason, context.secrets, context.key_placeholder)
         timing = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
         vcr_response = {
-            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "status": {"code": response.status_code, "message": reason},
             "headers": headers,
             "body": {"string": stored},
             "timing": timing,
         }
-        context.cassette.append(self.vcr_request, vcr_response)
+        with _CASSETTE_LOCK:
+            context.cassette.append(self.vcr_request, vcr_response)
+            interaction = len(context.cassette)
         call.status = response.status_code
         call.latency_s = timing["total_s"]
         # Checks see what the cassette keeps (the key scrubbed), so a violation that quotes a value
         # can never put an echoed key into a failure message or a report.
-        self._after_response(response.status_code, response.headers.get("content-type"), stored, len(context.cassette))
+        self._after_response(response.status_code, response.headers.get("content-type"), stored, interaction)
         return self.httpx.Response(
             response.status_code,
             headers=recording.header_items(headers),

@@ -54,7 +54,9 @@ def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> Path:
     document = {"metadata": {"recorded_at": "2026-01-01T00:00:00Z", "plugin_version": "0.1.0", "route": "extract",
                              "model": "gpt-5-mini", "family": "openai", "test": "tests/test_app.py::test_extract"},
                 "interactions": interactions, "version": 1}
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    # Shared values written out in full: a cassette with aliases is refused.
+    no_aliases = type("NoAliases", (yaml.SafeDumper,), {"ignore_aliases": lambda self, data: True})
+    path.write_text(yaml.dump(document, Dumper=no_aliases, sort_keys=False, allow_unicode=True))
     return path
 
 
@@ -227,8 +229,12 @@ def test_load_yaml_reads_cassettes_exactly_like_pyyaml(clean_tree):
     for path in clean_tree.rglob("*.yaml"):
         text = path.read_text()
         assert load_yaml(text) == yaml.load(text, Loader=loader)
-    tricky = "base: &b {x: 1, y: [1.5, true, null, 0x1F, '007', 2026-01-01]}\nmerged: {<<: *b, z: ~}\nempty:\n"
+    tricky = "base: {x: 1, y: [1.5, true, null, 0x1F, '007', 2026-01-01]}\nmerged: {<<: {x: 2}, z: ~}\nempty:\n"
     assert load_yaml(tricky) == yaml.load(tricky, Loader=loader)
+    from pytest_anyint.recording import AliasError
+
+    with pytest.raises(AliasError):  # aliases are refused, never expanded
+        load_yaml("base: &b {x: 1}\nmerged: {<<: *b, z: ~}\n")
     with pytest.raises(yaml.YAMLError):
         load_yaml("a: [")
 
