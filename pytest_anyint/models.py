@@ -287,8 +287,15 @@ def session_check(session: Any) -> list[str]:
     else:
         gateway_url, api_key = "", ""
 
-    def save(family: str) -> bool:  # once keeps an existing recording; rewrite and new_episodes refresh it
-        return mode in ("rewrite", "new_episodes") or not models_cassette(session.cassette_dir, family).exists()
+    def save(family: str) -> bool:
+        """once keeps an existing recording unless it lacks a configured model; rewrite and new_episodes refresh it."""
+        if mode in ("rewrite", "new_episodes") or not models_cassette(session.cassette_dir, family).exists():
+            return True
+        try:  # a model added to anyint.yaml since the list was recorded: `once` records what is missing
+            listed = set(replay_listing(family, session.cassette_dir, rootdir=session.options.rootdir).ids)
+        except ModelsCheckError:
+            return False  # an unreadable recording is reported by the replayed check, never overwritten by once
+        return any(model not in listed for _, model in wanted(config).get(family, ()))
 
     problems, _ = check(
         config,
