@@ -321,9 +321,13 @@ def run_models(args: Any) -> int:
 
     try:  # the anyint.yaml and cassette folder pytest would use from here
         settings = find(config_override=getattr(args, "config", None))
-        config = load_config(settings.config_path)
-    except (SettingsError, ConfigError) as exc:
+    except SettingsError as exc:
         print(f"pytest-anyint models: {exc}", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        print(f"pytest-anyint models: {exc}{settings.elsewhere()}", file=sys.stderr)
         return 2
     cassette_dir = Path(args.cassette_dir) if getattr(args, "cassette_dir", None) else settings.cassette_dir
     live = bool(getattr(args, "record", False))
