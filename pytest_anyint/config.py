@@ -338,7 +338,10 @@ def _describe(error: Any) -> str:
         missing = [k for k in error.validator_value if k not in error.instance]
         return f"missing required key {missing[0]!r}", None
     if validator == "enum":
-        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}", None
+        choices = [str(v) for v in error.validator_value]
+        close = difflib.get_close_matches(str(error.instance), choices, n=1) if isinstance(error.instance, str) else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{error.instance!r} is not one of: {', '.join(choices)}{hint}", None
     if validator == "const":
         return f"expected {error.validator_value!r}, got {error.instance!r}", None
     if validator == "type":

@@ -309,7 +309,9 @@ def test_malformed_config_is_one_clear_line(project):
     project.tests(test_app="import pytest\n\n@pytest.mark.route('extract')\ndef test_x():\n    pass\n")
     result = project.replay()
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*anyint.yaml: routes.extract.family: 'opneai' is not one of: openai, anthropic, gemini, media, music*"])
+    result.stdout.fnmatch_lines(
+        ["*anyint.yaml: routes.extract.family: 'opneai' is not one of: openai, anthropic, gemini, media, music (did you mean 'openai'?)*"]
+    )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
