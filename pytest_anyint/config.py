@@ -285,13 +285,27 @@ def _parse_yaml(path: Path, text: str) -> Any:
         return seen
 
     _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    from .yamlsafe import AliasError, refuse_aliases
+
+    loader = _UniqueKeyLoader(text)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        if node is not None:
+            refuse_aliases(node)  # expanding aliases is unbounded; a config never needs them
+        data = None if node is None else loader.construct_document(node)
+    except AliasError as exc:
+        raise ConfigError(
+            f"{path}: uses a YAML alias (*name, repeating the value anchored at line {exc.line}): anyint.yaml is "
+            f"read without anchors or aliases "
+            f"(expanding them is unbounded); write the value out in full"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    finally:
+        loader.dispose()
     if data is None:
         raise ConfigError(f"{path}: empty: expected a mapping with 'version: 1' and 'routes'")
     if not isinstance(data, dict):
@@ -324,7 +338,10 @@ def _describe(error: Any) -> str:
         missing = [k for k in error.validator_value if k not in error.instance]
         return f"missing required key {missing[0]!r}", None
     if validator == "enum":
-        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}", None
+        choices = [str(v) for v in error.validator_value]
+        close = difflib.get_close_matches(str(error.instance), choices, n=1) if isinstance(error.instance, str) else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{error.instance!r} is not one of: {', '.join(choices)}{hint}", None
     if validator == "const":
         return f"expected {error.validator_value!r}, got {error.instance!r}", None
     if validator == "type":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -269,6 +269,70 @@ def _gemini_native_error(status: int, variant: str | None = None) -> dict[str, A
     return {"error": error}
 
 
+# --------------------------------------------------------------------------- auth forms
+
+#: How sure the docs are that the gateway accepts an auth form: the confidences of contract rules.
+AUTH_CONFIDENCES = ("documented", "upstream", "assumed")
+
+
+@dataclass(frozen=True)
+class AuthForm:
+    """One way a request may carry the key on a family, and how sure the gateway's docs are of it.
+
+    ``documented`` forms pass silently. Other forms pass with a one-line warning naming the
+    documented one, so an app that builds its SDK client the plain way is not failed for a header
+    the gateway takes; ``assumed`` forms fail under ``--anyint-contracts=strict``.
+    """
+
+    #: Lower-case header names that must all be present.
+    headers: tuple[str, ...]
+    confidence: str
+    #: How the form reads in a message, e.g. ``Authorization: Bearer <key>``.
+    shown: str
+    #: What the docs say about it (for the warning), e.g. who sends it by default.
+    source: str = ""
+
+
+#: A header the gateway documents with one value, e.g. ``anthropic-version: 2023-06-01``; another
+#: value passes with a warning of this confidence.
+@dataclass(frozen=True)
+class PinnedHeader:
+    name: str
+    value: str
+    confidence: str
+    source: str
+
+
+_BEARER = AuthForm(("authorization",), "documented", "Authorization: Bearer <key>")
+_ANTHROPIC_FORMS = (
+    AuthForm(("x-api-key", "anthropic-version"), "documented", f"x-api-key: <key> with anthropic-version: {ANTHROPIC_VERSION}"),
+    AuthForm(
+        ("authorization", "anthropic-version"),
+        "assumed",
+        "Authorization: Bearer <key> with anthropic-version",
+        "the Anthropic SDK's default for api_key=; the gateway does not document Bearer on its Anthropic routes",
+    ),
+)
+_GEMINI_FORMS = (
+    _BEARER,
+    AuthForm(
+        ("x-goog-api-key",),
+        "assumed",
+        "x-goog-api-key: <key>",
+        "google-genai's default for api_key=; the gateway's docs say only that some clients' x-goog-api-key is accepted",
+    ),
+)
+_ANTHROPIC_PINNED = (
+    PinnedHeader(
+        "anthropic-version",
+        ANTHROPIC_VERSION,
+        "upstream",
+        "the Anthropic SDK sends its own newer version, which Anthropic accepts; the gateway documents only "
+        + ANTHROPIC_VERSION,
+    ),
+)
+
+
 # --------------------------------------------------------------------------- the table
 
 
@@ -295,6 +359,10 @@ class Family:
     stream_done_sentinel: bool = False
     models_path: str | None = None
     extra_headers: Mapping[str, str] = field(default_factory=dict)
+    #: Every form the key may take on this family, the documented one first.
+    auth_forms: tuple[AuthForm, ...] = (_BEARER,)
+    #: Headers the gateway documents with one value (anthropic-version).
+    pinned_headers: tuple[PinnedHeader, ...] = ()
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The auth headers as the gateway documents them for this family."""
@@ -303,9 +371,31 @@ class Family:
         return {"Authorization": f"Bearer {api_key}"}
 
     @property
+    def documented_auth(self) -> AuthForm:
+        return self.auth_forms[0]
+
+    @property
     def auth_header_names(self) -> tuple[str, ...]:
-        """Lower-case names of the headers the gateway requires on this family."""
-        return ("x-api-key", "anthropic-version") if self.auth_style == "x-api-key" else ("authorization",)
+        """Lower-case names of the headers of the documented auth form on this family."""
+        return self.documented_auth.headers
+
+    def auth_form(self, sent: Collection[str]) -> AuthForm | None:
+        """The first accepted form whose headers are all in ``sent`` (lower-case names), or None."""
+        for form in self.auth_forms:
+            if all(name in sent for name in form.headers):
+                return form
+        return None
+
+    def presented_key(self, headers: Mapping[str, str]) -> str | None:
+        """The key a request carries in an accepted form (``headers`` with lower-case names), or None."""
+        form = self.auth_form(headers)
+        if form is None:
+            return None
+        value = headers.get(form.headers[0], "")
+        if form.headers[0] == "authorization":
+            scheme, _, token = value.partition(" ")
+            return token if scheme.lower() == "bearer" else None
+        return value
 
     def base_url(self, gateway_url: str) -> str:
         return gateway_url.rstrip("/") + self.base_path
@@ -325,12 +415,39 @@ class Family:
                 pass
             return {"base_url": base_url, "api_key": api_key, "default_headers": headers}
         if self.name == "gemini":
-            # google-genai defaults to api_version v1 (not a published route) and x-goog-api-key.
-            return {
-                "api_key": api_key,
-                "http_options": {"base_url": base_url, "api_version": "v1beta", "headers": self.auth_headers(api_key)},
-            }
+            # google-genai defaults to api_version v1 (not a published route) and x-goog-api-key; its
+            # async client takes aiohttp when that is installed, which no interceptor sees: a transport
+            # of its own in async_client_args keeps it on httpx2 (httpx without httpx2).
+            http_options: dict[str, Any] = {"base_url": base_url, "api_version": "v1beta", "headers": self.auth_headers(api_key)}
+            transport = _async_transport()
+            if transport is not None:
+                http_options["async_client_args"] = {"transport": transport}
+            return {"api_key": api_key, "http_options": http_options}
         return {"base_url": base_url, "api_key": api_key}
+
+
+_SSL_CONTEXTS: dict[str, Any] = {}
+
+
+def _async_transport() -> Any:
+    """A fresh async transport of httpx2 (else httpx) for google-genai, or None with neither installed.
+
+    Its TLS context is made once per process: building one costs tens of milliseconds, which every
+    ``sdk_kwargs("gemini")`` would pay otherwise.
+    """
+    for name in ("httpx2", "httpx"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        make = getattr(module, "create_ssl_context", None)
+        if make is None:
+            return module.AsyncHTTPTransport()
+        context = _SSL_CONTEXTS.get(name)
+        if context is None:
+            context = _SSL_CONTEXTS[name] = make()
+        return module.AsyncHTTPTransport(verify=context)
+    return None
 
 
 FAMILIES: dict[str, Family] = {
@@ -358,6 +475,8 @@ FAMILIES: dict[str, Family] = {
         usage=_anthropic_usage,
         native_error=_anthropic_native_error,
         models_path="/anthropic/v1/models",
+        auth_forms=_ANTHROPIC_FORMS,
+        pinned_headers=_ANTHROPIC_PINNED,
     ),
     "gemini": Family(
         name="gemini",
@@ -369,6 +488,7 @@ FAMILIES: dict[str, Family] = {
         stream_text=_gemini_stream_text,
         usage=_gemini_usage,
         native_error=_gemini_native_error,
+        auth_forms=_GEMINI_FORMS,
     ),
     "media": Family(
         name="media",
@@ -426,5 +546,7 @@ def parse_json(body: bytes | str | None) -> Any:
 
 
 def model_slug(model: str) -> str:
-    """A model ID as a file name: characters outside ``[A-Za-z0-9._-]`` become ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", model)
+    """A model ID as a file name: characters outside ``[A-Za-z0-9._-]`` become ``_``, and so do
+    leading dots (a hidden file is one that check, prune and drift never see; ``..`` climbs)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]", "_", model)
+    return "_" * (len(slug) - len(slug.lstrip("."))) + slug.lstrip(".") if slug.startswith(".") else slug

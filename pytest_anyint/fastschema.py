@@ -46,7 +46,24 @@ def _type_check(names: Any) -> Callable[[Any], bool]:
     if len(exact) == 1:
         (only,) = exact
         return lambda x: type(x) is only
+    if len(exact) == 2:  # the nullable form, ["string", "null"]: two identity tests beat a set lookup
+        first, second = exact
+        return lambda x: type(x) is first or type(x) is second
     return lambda x: type(x) in exact
+
+
+_ANNOTATIONS = frozenset({"type", "description", "title", "$comment", "examples"})
+
+
+def _plain_types(schema: Any) -> frozenset[type] | None:
+    """The exact Python types a ``{"type": …}``-only schema accepts, or None for anything more."""
+    if not isinstance(schema, dict) or "type" not in schema or not set(schema) <= _ANNOTATIONS:
+        return None
+    names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    try:
+        return frozenset(t for n in names for t in _EXACT_TYPES[n])
+    except (KeyError, TypeError):
+        return None
 
 
 def _any_of(parts: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
@@ -82,6 +99,9 @@ def _all_of(checks: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
     if len(checks) == 2:
         first, second = checks
         return lambda x: first(x) and second(x)
+    if len(checks) == 3:
+        first, second, third = checks
+        return lambda x: first(x) and second(x) and third(x)
 
     def check(x: Any) -> bool:
         for c in checks:
@@ -141,7 +161,9 @@ class FastCompiler:
             raise Unsupported(", ".join(sorted(unknown)) or "$id")
         sub = lambda s: self.compile(s, base, root=False)  # noqa: E731
         checks: list[Callable[[Any], bool]] = []
-        if "type" in schema:
+        # "type": "object" / "array" is folded into the object / items check below (one call, not two)
+        folded = schema.get("type") in ("object", "array")
+        if "type" in schema and not folded:
             checks.append(_type_check(schema["type"]))
         if "const" in schema:
             const = schema["const"]
@@ -154,8 +176,16 @@ class FastCompiler:
             checks.append(lambda x: not isinstance(x, str) or x in known)
         if "$ref" in schema:
             checks.append(self.ref(urllib.parse.urljoin(base, schema["$ref"])))
-        checks.extend(self._object(schema, sub))
-        checks.extend(self._array(schema, sub))
+        shape = self._object(schema, sub) if schema.get("type") != "array" else []
+        shape += self._array(schema, sub) if schema.get("type") != "object" else []
+        if folded:
+            exact = dict if schema["type"] == "object" else list
+            if len(shape) == 1:
+                inner = shape[0]
+                shape = [lambda x: type(x) is exact and inner(x)]
+            else:
+                shape.insert(0, lambda x: type(x) is exact)
+        checks.extend(shape)
         checks.extend(self._scalar(schema))
         checks.extend(self._counts(schema, sub))
         for keyword in ("allOf", "anyOf", "oneOf"):
@@ -180,12 +210,19 @@ class FastCompiler:
     @staticmethod
     def _object(schema: dict, sub: Callable[[Any], Callable[[Any], bool]]) -> list[Callable[[Any], bool]]:
         required = tuple(schema.get("required") or ())
-        props = tuple((k, sub(v)) for k, v in (schema.get("properties") or {}).items())
+        properties = schema.get("properties") or {}
+        # keys ruled out with ``false`` (Gemini's snake_case twins): one set test, not a lookup each
+        forbidden = frozenset(k for k, v in properties.items() if v is False)
+        # (key, check, exact types): a leaf that only says "type" is answered by a set test without a
+        # call; any other type (an int-valued float for "integer") still goes to the check
+        props = tuple((k, sub(v), _plain_types(v)) for k, v in properties.items() if v is not False)
         additional = schema.get("additionalProperties", True)
-        if not required and not props and additional is True:
+        if not required and not props and not forbidden and additional is True:
             return []
         extra = None if additional is True else sub(additional)
-        names = frozenset(schema.get("properties") or ())
+        names = frozenset(properties)
+        lookup = {k: (c, t) for k, c, t in props}.get
+        few = len(props)
 
         def check(x: Any) -> bool:
             if not isinstance(x, dict):
@@ -193,10 +230,20 @@ class FastCompiler:
             for key in required:
                 if key not in x:
                     return False
-            for key, c in props:
-                value = x.get(key, _MISSING)
-                if value is not _MISSING and not c(value):
-                    return False
+            if forbidden and not forbidden.isdisjoint(x):
+                return False
+            if len(x) < few:  # open schemas declare more keys than a body holds: walk the body's
+                for key, value in x.items():
+                    found = lookup(key)
+                    if found is not None:
+                        c, types = found
+                        if (types is None or type(value) not in types) and not c(value):
+                            return False
+            else:
+                for key, c, types in props:
+                    value = x.get(key, _MISSING)
+                    if value is not _MISSING and (types is None or type(value) not in types) and not c(value):
+                        return False
             if extra is not None:
                 for key, value in x.items():
                     if key not in names and not extra(value):
@@ -208,18 +255,22 @@ class FastCompiler:
     @staticmethod
     def _array(schema: dict, sub: Callable[[Any], Callable[[Any], bool]]) -> list[Callable[[Any], bool]]:
         out: list[Callable[[Any], bool]] = []
+        low, high = schema.get("minItems"), schema.get("maxItems")
         if "items" in schema:
             item = sub(schema["items"])
+            least = low or 0
+            low = None  # checked with the items, in one pass
 
             def items(x: Any) -> bool:
                 if isinstance(x, list):
+                    if len(x) < least:
+                        return False
                     for value in x:
                         if not item(value):
                             return False
                 return True
 
             out.append(items)
-        low, high = schema.get("minItems"), schema.get("maxItems")
         if low is not None:
             out.append(lambda x: not isinstance(x, list) or len(x) >= low)
         if high is not None:

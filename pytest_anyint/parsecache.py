@@ -72,11 +72,19 @@ def read_file(path: str | Path) -> bytes:
         os.close(fd)
 
 
-def parsed(raw: bytes, kind: str, parse: Callable[[bytes], T], accept: Callable[[Any], bool]) -> T:
+def parsed(
+    raw: bytes,
+    kind: str,
+    parse: Callable[[bytes], T],
+    accept: Callable[[Any], bool],
+    keep: Callable[[bytes], bool] | None = None,
+) -> T:
     """``parse(raw)``, or the stored result of an earlier ``parse`` of the same bytes.
 
     ``accept`` vets what comes back from disk (a truncated or foreign entry is a miss). ``parse``
-    may raise: nothing is stored then. The result may be shared: callers must not mutate it.
+    may raise: nothing is stored then. ``keep(raw)`` False keeps a result off the disk (a file
+    holding a key: the cache folder is no place for one). The result may be shared: callers must
+    not mutate it.
     """
     digest = hashlib.blake2b(raw, digest_size=16).digest()
     key = (kind, digest)
@@ -87,7 +95,7 @@ def parsed(raw: bytes, kind: str, parse: Callable[[bytes], T], accept: Callable[
     found = _disk_get(name, accept)
     if found is None:
         found = parse(raw)
-        if _DIR is not None:
+        if _DIR is not None and (keep is None or keep(raw)):
             _disk_put(name, found)
     if len(_MEMORY) >= _MEMORY_LIMIT:
         del _MEMORY[next(iter(_MEMORY))]  # the oldest

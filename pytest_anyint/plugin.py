@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _SESSION = pytest.StashKey["AnyIntSession"]()
 _CONTEXT = pytest.StashKey[Any]()
 _CASSETTE = pytest.StashKey[Any]()  # an item's cassette path, worked out once at collection
+_PLUGIN_LINES = pytest.StashKey[list]()  # failed checks of a test whose body failed too
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -128,9 +129,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The Models API check (§9): once per session, on the xdist controller (never on workers)."""
     config = session.config
+    recording = (config.getoption("--anyint-record") or "none") != "none"
+    if recording and not config.getoption("--anyint-emulator") and not hasattr(config, "workerinput"):
+        from .config import ConfigError
+
+        try:  # a missing key is one session error, not the same failure in every route test
+            _session(config).api_key()
+        except ConfigError as exc:
+            problem = str(exc)
+        else:
+            problem = None
+        if problem is not None:
+            raise pytest.UsageError(problem)
     enabled = config.getoption("--anyint-check-models")
     if enabled is None:
-        enabled = (config.getoption("--anyint-record") or "none") != "none"
+        enabled = recording
     if not enabled or hasattr(config, "workerinput"):
         return
     from .run.models_check import session_check
@@ -182,6 +195,7 @@ def _session(config: pytest.Config) -> "AnyIntSession":
         session = AnyIntSession(options)
         config.stash[_SESSION] = session
         activate(config, session)  # from here on: the network guard and log scrubbing (isolation.py)
+        _refresh_older_than(config)
     return session
 
 
@@ -281,7 +295,9 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         plan = FaultPlan(session, case)
     problem: str | None = None
     try:
-        context = session.open_case(case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), faults=plan)
+        context = session.open_case(
+            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), faults=plan, command_id=_command_id(item)
+        )
     except (ConfigError, CassetteError) as exc:
         problem = str(exc)
     if problem is not None:  # failed outside the except block: one line, no "during handling" noise
@@ -300,6 +316,8 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         if item.stash.get(_CONTEXT, None) is context:  # the call phase never ran
             del item.stash[_CONTEXT]
             late = session.close_case(context, passed=None)
+            for message in late.warnings:
+                item.warn(pytest.PytestWarning(message))
             if late.problems:  # e.g. calls made by a fixture before a skip: a failed check still fails
                 pytest.fail("\n".join(late.problems), pytrace=False)
 
@@ -352,8 +370,74 @@ def _cassette_path(item: pytest.Item, case: Any) -> Any:
     return path
 
 
+def _refresh_older_than(config: pytest.Config) -> None:
+    """With ``--anyint-max-age``, a re-recording older than the limit is written even when unchanged."""
+    from .cassettes.recording import CassettePersister
+
+    CassettePersister.refresh_older_than = None
+    max_age = config.getoption("--anyint-max-age", None)
+    if max_age:
+        from .run.age import parse_max_age
+
+        try:
+            CassettePersister.refresh_older_than = parse_max_age(max_age)
+        except ValueError:
+            pass  # the option's own check reports it
+
+
+def _outside_rootdir(item: pytest.Item) -> str:
+    """The module part of a cassette path for a test file outside the rootdir, whose node id pytest
+    leaves without a path (``::test_x``): its path relative to the rootdir, ``..`` spelled ``_up``,
+    so two such modules never share a cassette."""
+    try:
+        relative = os.path.relpath(item.path, item.config.rootpath)
+    except ValueError:  # another drive
+        relative = str(item.path).replace(":", "")
+    parts = [("_up" if part == ".." else part) for part in relative.replace(os.sep, "/").split("/") if part]
+    return "/".join(parts)
+
+
+def _command_id(item: pytest.Item) -> str:
+    """The id to put in an advised command: the node id, or for a test file outside the rootdir
+    (node id ``::test_x``) its path from the current folder plus the test part."""
+    if not item.nodeid.startswith("::"):
+        return item.nodeid
+    try:
+        where = os.path.relpath(item.path)
+    except ValueError:
+        where = str(item.path)
+    return where.replace(os.sep, "/") + item.nodeid
+
+
+def _explicitly_named(item: pytest.Item) -> set[str]:
+    """Argument names whose parametrize ids the user gave (``ids=`` or ``pytest.param(id=)``)."""
+    names: set[str] = set()
+    for mark in item.iter_markers("parametrize"):
+        if not mark.args:
+            continue
+        argnames = mark.args[0]
+        argnames = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
+        values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues", ())
+        if mark.kwargs.get("ids") is not None or any(getattr(v, "id", None) is not None for v in values or ()):
+            names.update(argnames)
+    return names
+
+
+def _named_by_value(value: Any) -> bool:
+    """Whether pytest names a parameter of this value by the value (so an id such as ``x0`` was
+    given by the user, not made up from the position)."""
+    import enum
+    import re
+
+    if isinstance(value, (str, bytes, int, float, complex, type(None), re.Pattern, enum.Enum)):
+        return True
+    return (isinstance(value, type) or callable(value)) and isinstance(getattr(value, "__name__", None), str)
+
+
 def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]:
     nodeid_path = item.nodeid.split("::")[0]
+    if not nodeid_path:  # a test file outside the rootdir
+        nodeid_path = _outside_rootdir(item)
     module_path = nodeid_path[:-3] if nodeid_path.endswith(".py") else nodeid_path
     parts = item.nodeid.split("::")[1:]
     parts[-1] = getattr(item, "originalname", parts[-1].split("[")[0])
@@ -366,7 +450,11 @@ def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]
         if other:
             from .run.session import automatic_ids
 
-            argnames = [n for n in callspec.params if n != "_anyint_case"]
+            explicit = _explicitly_named(item)
+            argnames = [
+                n for n in callspec.params
+                if n != "_anyint_case" and n not in explicit and not _named_by_value(callspec.params[n])
+            ]
             auto = automatic_ids(other.split("-"), argnames)
             if auto:
                 import warnings
@@ -424,6 +512,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     """Keep the key out of failure messages and captured output, whoever put it there (an SDK
     error that quotes a gateway answer, a log line emitted outside a route case)."""
     report = yield
+    lines = item.stash.get(_PLUGIN_LINES, None)
+    if lines is not None and call.when == "call":
+        del item.stash[_PLUGIN_LINES]
+        if report.failed:
+            _lead_with(report, lines)
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
     if secrets:
@@ -548,10 +641,32 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     for message in outcome.warnings:
         item.warn(pytest.PytestWarning(message))
     if outcome.problems:
+        if error is not None and not outcome.explains_error and isinstance(error, (Exception, pytest.fail.Exception)):
+            # The test failed on its own too: pytest reports its traceback, led by the plugin's lines.
+            item.stash[_PLUGIN_LINES] = outcome.problems
+            raise error
         raise pytest.fail.Exception("\n".join(outcome.problems), pytrace=False) from None
     if error is not None:
         raise error
     return result
+
+
+def _lead_with(report: Any, lines: list[str]) -> None:
+    """Put the plugin's failed checks before the test's own traceback in a failed call report."""
+    from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
+
+    intro = "The test itself also failed:"
+    longrepr = report.longrepr
+    if isinstance(longrepr, ExceptionChainRepr):
+        entry = ReprEntry(lines=list(lines), reprfuncargs=None, reprlocals=None, reprfileloc=None, style="value")
+        combined = ExceptionChainRepr([(ReprTraceback([entry], None, "value"), None, intro), *longrepr.chain])
+        crash = longrepr.reprcrash
+        if crash is not None:  # the short summary line names the plugin's check first
+            combined.reprcrash = ReprFileLocation(crash.path, crash.lineno, lines[0])
+        combined.sections = list(longrepr.sections)
+        report.longrepr = combined
+    else:
+        report.longrepr = "\n".join(lines) + f"\n\n{intro}\n{longrepr}"
 
 
 # --------------------------------------------------------------------------- reports

@@ -35,6 +35,19 @@ class ProjectSettings:
     cassette_dir: Path
     contracts_dirs: tuple[Path, ...]
 
+    def elsewhere(self) -> str:
+        """A hint for a setting not found here: with no pytest configuration file the rootdir is
+        the working folder, so a subfolder of a project whose ``anyint.yaml`` sits above it sees none."""
+        if self.inifile is not None or self.config_path.exists():
+            return ""
+        for folder in self.rootdir.parents:
+            if (folder / "anyint.yaml").is_file():
+                return (
+                    f" (no pytest configuration file was found, so pytest's rootdir here is {self.rootdir}; "
+                    f"run it from {folder}, or add a pytest.ini there so every subfolder finds it)"
+                )
+        return ""
+
     def shown(self, path: Path) -> str:
         """``path`` relative to the working directory when it is below it, for messages."""
         try:

@@ -260,5 +260,26 @@ def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> Path:
     document = {"metadata": {"recorded_at": "2026-01-01T00:00:00Z", "plugin_version": "0.1.0", "route": "extract",
                              "model": "gpt-5-mini", "family": "openai", "test": "tests/test_app.py::test_extract"},
                 "interactions": interactions, "version": 1}
-    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    # Shared values written out in full: a cassette with aliases is refused.
+    no_aliases = type("NoAliases", (yaml.SafeDumper,), {"ignore_aliases": lambda self, data: True})
+    path.write_text(yaml.dump(document, Dumper=no_aliases, sort_keys=False, allow_unicode=True))
     return path
+
+
+def assert_clear_failure(result: pytest.RunResult, *texts: str) -> None:
+    """The run failed, the texts are in its output, and no traceback was shown."""
+    assert result.ret != 0
+    output = result.stdout.str() + result.stderr.str()
+    for text in texts:
+        assert text in output, f"not in the output: {text!r}\n{output}"
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+
+
+APP_SCHEMA_ROUTE = """
+version: 1
+routes:
+  extract:
+    family: openai
+    primary: gpt-5-mini
+    output_schema: schemas/invoice.schema.json
+"""

@@ -16,18 +16,9 @@ import yaml
 from pytest_anyint.cassettes import recording
 
 from .conftest import INI
-from .helpers import OPENAI_TEST, assert_output
+from .helpers import APP_SCHEMA_ROUTE, OPENAI_TEST, assert_clear_failure, assert_output
 
 ONE_CASE = "import pytest\n\n@pytest.mark.route('extract', models='primary')\ndef test_x(anyint_route):\n    pass\n"
-
-
-def assert_clear_failure(result: pytest.RunResult, *texts: str) -> None:
-    """The run failed, the texts are in its output, and no traceback was shown."""
-    assert result.ret != 0
-    output = result.stdout.str() + result.stderr.str()
-    for text in texts:
-        assert text in output, f"not in the output: {text!r}\n{output}"
-    assert "Traceback" not in output and "INTERNALERROR" not in output
 
 
 # --------------------------------------------------------------------------- anyint.yaml
@@ -253,14 +244,7 @@ def test_a_cassette_recorded_for_another_route_fails_even_when_its_requests_matc
 # --------------------------------------------------------------------------- user schemas
 
 
-APP_SCHEMA_ROUTE = """
-version: 1
-routes:
-  extract:
-    family: openai
-    primary: gpt-5-mini
-    output_schema: schemas/invoice.schema.json
-"""
+
 
 
 @pytest.mark.parametrize(

@@ -203,8 +203,12 @@ def test_load_yaml_reads_cassettes_exactly_like_pyyaml(clean_tree):
     for path in clean_tree.rglob("*.yaml"):
         text = path.read_text()
         assert load_yaml(text) == yaml.load(text, Loader=loader)
-    tricky = "base: &b {x: 1, y: [1.5, true, null, 0x1F, '007', 2026-01-01]}\nmerged: {<<: *b, z: ~}\nempty:\n"
+    tricky = "base: {x: 1, y: [1.5, true, null, 0x1F, '007', 2026-01-01]}\nmerged: {<<: {x: 2}, z: ~}\nempty:\n"
     assert load_yaml(tricky) == yaml.load(tricky, Loader=loader)
+    from pytest_anyint.yamlsafe import AliasError
+
+    with pytest.raises(AliasError):  # aliases are refused, never expanded
+        load_yaml("base: &b {x: 1}\nmerged: {<<: *b, z: ~}\n")
     with pytest.raises(yaml.YAMLError):
         load_yaml("a: [")
 

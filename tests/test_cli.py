@@ -94,3 +94,23 @@ def test_a_config_that_is_a_directory_says_so(pytester):
     assert "settings: is a directory, not a file: point --anyint-config (or anyint_config) at the anyint.yaml" in err
     assert "did you mean" in err and "settings/anyint.yaml" in err
     assert "not found" not in err
+
+
+@pytest.mark.parametrize("command", ["check", "prune", "models"])
+def test_a_subfolder_of_a_project_without_a_pytest_ini_is_told_where_to_run(tmp_path, command):
+    (tmp_path / "anyint.yaml").write_text("version: 1\nroutes:\n  extract:\n    family: openai\n    primary: gpt-5-mini\n")
+    (tmp_path / "cassettes").mkdir()
+    sub = tmp_path / "tests" / "unit"
+    sub.mkdir(parents=True)
+    result = _cli(command, cwd=sub)  # pytest's rootdir here is the subfolder itself: no ini file above it
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"pytest's rootdir here is {sub}; run it from {tmp_path}, or add a pytest.ini there" in lines[0]
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # the fix the line names
+    fixed = _cli(command, cwd=sub)
+    assert "rootdir here" not in fixed.stderr
+    if command == "models":  # the project's anyint.yaml is found; its models list is not recorded yet
+        assert "no recorded models list at cassettes/_models/openai.yaml" in fixed.stderr, fixed.stderr
+    else:
+        assert fixed.returncode == 0, fixed.stderr

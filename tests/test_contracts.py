@@ -84,7 +84,7 @@ MUTATIONS: dict[str, list[tuple[str, Any]]] = {
     "openai-chat-completion.json": [
         ("/id", REMOVE), ("/object", REMOVE), ("/created", REMOVE), ("/model", REMOVE), ("/choices", REMOVE),
         ("/choices/0/index", REMOVE), ("/choices/0/message", REMOVE), ("/choices/0/message/role", REMOVE),
-        ("/choices/0/message/content", REMOVE), ("/choices/0/finish_reason", REMOVE),
+        ("/choices/0/finish_reason", REMOVE),  # message.content may be absent: the SDK reads None
         ("/created", (RETYPE, "1755781234")), ("/choices", (RETYPE, {})), ("/model", (RETYPE, 5)),
         ("/choices/0/message/content", (RETYPE, 42)), ("/usage/prompt_tokens", (RETYPE, "24")),
         ("/object", (RETYPE, "chat.completion.chunk")),
@@ -100,7 +100,8 @@ MUTATIONS: dict[str, list[tuple[str, Any]]] = {
     "openai-models.json": [("/data", REMOVE), ("/data/0/id", REMOVE), ("/data", (RETYPE, {})), ("/data/1/id", (RETYPE, 3))],
     "anthropic-message.json": [
         ("/id", REMOVE), ("/type", REMOVE), ("/role", REMOVE), ("/model", REMOVE), ("/content", REMOVE),
-        ("/stop_reason", REMOVE), ("/stop_sequence", REMOVE), ("/usage", REMOVE), ("/usage/input_tokens", REMOVE),
+        # stop_reason/stop_sequence are Optional in the SDK (absent reads as None): not removals that break
+        ("/usage", REMOVE), ("/usage/input_tokens", REMOVE),
         ("/usage/output_tokens", REMOVE), ("/content/0/text", REMOVE), ("/content/1/id", REMOVE),
         ("/content/1/input", REMOVE), ("/content", (RETYPE, "text")), ("/usage/output_tokens", (RETYPE, "71")),
         # tool_use.input turning from an object into a JSON string is the classic breaking change
@@ -793,3 +794,22 @@ def test_scan_secrets_ignores_scrubbed_placeholders_and_ordinary_text():
     text = ("authorization: Bearer <ANYINT_API_KEY>\nx-api-key: anyint-replay-placeholder-key\n"
             "content: ask-me-anything-about-sk-learn\nid: chatcmpl-Cq7Zr2Lw9xVbH3kNpT5aYd1EuFgM0\n")
     assert scan_secrets(text, ["anyint-replay-placeholder-key"]) == []
+
+
+# --------------------------------------------------------------------------- the public API, as documented
+
+
+def test_the_documented_public_api_example_runs(capsys):
+    """docs/contracts.md shows ContractIndex.load().validate() checking a payload without pytest."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "contracts.md").read_text()
+    code = re.search(r"## Checking a payload without pytest.*?```python\n(.*?)```", text, re.S)
+    assert code, "docs/contracts.md lost its public API example"
+    exec(compile(code[1], "docs/contracts.md", "exec"), {})
+    assert "/content/0/text schema.type True" in capsys.readouterr().out
+
+
+def test_a_gemini_model_id_with_a_slash_is_a_published_route(index):
+    """Model IDs of a project's own (``my-org/model-1``) reach Gemini's path unescaped."""
+    assert index.is_published("POST", "/gemini/v1beta/models/my-org/model-1:generateContent")
+    assert index.is_published("POST", "/gemini/v1beta/models/my-org/model-1:streamGenerateContent")
+    assert not index.is_published("POST", "/gemini/v1beta/models/my-org/model-1/extra")

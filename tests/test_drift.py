@@ -651,7 +651,7 @@ def test_stale_message_from_metadata():
     message = stale_message(meta, cassette="c.yaml", max_age="30d", nodeid="t.py::x", now=now)
     assert message == (
         "c.yaml was recorded 59 days ago (2026-01-01T00:00:00Z), older than --anyint-max-age=30d; "
-        're-record it with: pytest --anyint-record=rewrite "t.py::x"'
+        're-record it with: pytest --anyint-record=rewrite --anyint-max-age=30d "t.py::x"'
     )
     assert stale_message(meta, cassette="c.yaml", max_age="60d", nodeid="t", now=now) is None
     assert "has no metadata.recorded_at" in stale_message({}, cassette="c.yaml", max_age="1d", nodeid="t", now=now)
@@ -677,7 +677,13 @@ def test_max_age_warns_or_fails_per_old_cassette(project):
     project.replay("--anyint-max-age=60d").assert_outcomes(passed=3)
     failed = project.replay("--anyint-max-age=30d", "--anyint-max-age-fail")
     failed.assert_outcomes(passed=2, errors=1)
-    assert 'pytest --anyint-record=rewrite "test_app.py::test_openai[extract-primary-gpt-5-mini]"' in failed.stdout.str()
+    assert 'pytest --anyint-record=rewrite --anyint-max-age=' in failed.stdout.str()
+    assert '"test_app.py::test_openai[extract-primary-gpt-5-mini]"' in failed.stdout.str()
+    # The advised command works even though the service answers the same (an unchanged rewrite
+    # keeps its file, unless it is older than the age limit the command names).
+    project.pytester.runpytest("--anyint-record=rewrite", "--anyint-max-age=30d", "--anyint-emulator",
+                               "test_app.py::test_openai[extract-primary-gpt-5-mini]").assert_outcomes(passed=1)
+    project.replay("--anyint-max-age=30d", "--anyint-max-age-fail").assert_outcomes(passed=3)
 
 
 def test_max_age_bad_value_is_a_usage_error(project):

@@ -357,7 +357,8 @@ def test_sdk_wrong_key_raises_authentication_errors(emu):
     bad = {**sdk("anthropic", emu, max_retries=0), "api_key": "bad", "default_headers": FAMILIES["anthropic"].auth_headers("bad")}
     with pytest.raises(anthropic.AuthenticationError):
         anthropic.Anthropic(**bad).messages.create(model="claude-haiku-4-5", max_tokens=8, messages=HELLO)
-    bearer_only = anthropic.Anthropic(base_url=FAMILIES["anthropic"].base_url(emu.url), api_key=None, auth_token=emu.api_key, max_retries=0)
+    # Bearer with anthropic-version is accepted (the SDK's plain form, an assumed one): with a wrong key it is a 401.
+    bearer_only = anthropic.Anthropic(base_url=FAMILIES["anthropic"].base_url(emu.url), api_key=None, auth_token="bad", max_retries=0)
     with pytest.raises(anthropic.AuthenticationError):
         bearer_only.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=HELLO)
     with pytest.raises(genai_errors.ClientError) as info:

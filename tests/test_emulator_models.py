@@ -227,3 +227,16 @@ def test_answer_with_keeps_each_familys_shape_and_validates(tmp_path):
             emu.answer_with("x", model="nope")
         with pytest.raises(ValueError, match="times must be at least 1"):
             emu.answer_with("x", times=0)
+
+
+def test_a_model_added_to_the_config_is_listed_after_recording_its_tests_with_once(project):
+    project.config(OWN_MODELS)
+    project.tests(test_own=OWN_TESTS)
+    project.record("--anyint-check-models").assert_outcomes(passed=8)
+    kept = project.cassette("_models/anthropic.yaml").read_text()
+    project.config(OWN_MODELS.replace("fallbacks: [acme-llm-2]", "fallbacks: [acme-llm-2, acme-llm-3]"))
+    project.record("--anyint-check-models").assert_outcomes(passed=9)  # once records the new model's case
+    listed = yaml.safe_load(project.cassette("_models/openai.yaml").read_text())
+    assert "acme-llm-3" in [m["id"] for i in listed["interactions"] for m in i["response"]["body"]["json"]["data"]]
+    assert project.cassette("_models/anthropic.yaml").read_text() == kept  # a list that lacks nothing is kept
+    project.replay("--anyint-check-models").assert_outcomes(passed=9)  # offline, and the new model is listed

@@ -147,10 +147,11 @@ def test_a_session_without_route_markers_or_options_is_left_alone(project):
     assert attempts(project) == ["getaddrinfo 192.0.2.1"]  # the plugin stayed out of a suite that does not use it
 
 
-def test_recording_needs_the_network_and_is_not_guarded(project):
+def test_recording_needs_the_network_and_is_not_guarded(project, monkeypatch):
+    monkeypatch.setenv("ANYINT_API_KEY", "invented-key-for-this-test")  # recording needs a key to start at all
     project.tests(conftest=SOCKET_GUARD, test_net=NETWORK_TESTS)
 
-    project.pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "--anyint-record=once", "-k", "urllib")
+    project.pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", "--anyint-record=once", "--no-anyint-check-models", "-k", "urllib")
 
     assert attempts(project) == ["getaddrinfo 192.0.2.1"]
 

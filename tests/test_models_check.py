@@ -131,8 +131,11 @@ def test_once_keeps_an_existing_list_and_rewrite_refreshes_it(project):
     listing.write_text(yaml.safe_dump(data, sort_keys=False))
     project.record().assert_outcomes(passed=2)
     assert "2020-01-01T00:00:00Z" in listing.read_text()
+    kept = listing.read_bytes()
     project.record("--anyint-record=rewrite").assert_outcomes(passed=2)
-    assert "2020-01-01T00:00:00Z" not in listing.read_text()
+    assert listing.read_bytes() == kept  # an unchanged list is not rewritten (an empty diff) ...
+    project.record("--anyint-record=rewrite", "--anyint-max-age=30d").assert_outcomes(passed=2)
+    assert "2020-01-01T00:00:00Z" not in listing.read_text()  # ... unless older than the age limit
 
 
 def test_runs_once_per_session_on_the_xdist_controller_only(project, gateway):

@@ -91,11 +91,6 @@ def test_basic(anyint_config):
 '''
 
 
-@pytest.mark.xfail(
-    reason="needs recording.scrub_text to replace base64 at every byte alignment (the scanner extension of "
-    "issue 19 item 2); the scanner already finds it",
-    strict=False,
-)
 def test_a_key_inside_base64_at_any_offset_is_scrubbed(project, monkeypatch):
     monkeypatch.setenv("ANYINT_API_KEY", KEY)
     project.tests(test_app=UNALIGNED_BASIC)

@@ -40,11 +40,15 @@ def test_production_clients_are_pointed_at_the_gateway_as_documented(anyint_gate
 
 
 def _comparable(value):
-    """The kwargs with the SDK's Omit() sentinel (a fresh object each time) made comparable."""
+    """The kwargs with the SDK's Omit() sentinel (a fresh object each time) made comparable.
+
+    ``async_client_args`` is left out: the plugin adds an httpx2 transport there only so that
+    google-genai's async client stays visible to it when aiohttp is installed.
+    """
     from anthropic import Omit
 
     if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items()}
+        return {k: _comparable(v) for k, v in value.items() if k != "async_client_args"}
     return "<omitted>" if isinstance(value, Omit) else value
 
 

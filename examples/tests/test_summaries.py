@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from invoice_app import ChainExhausted, classify
+from invoice_app import ChainExhausted, Clients, classify
 from invoice_app.summarize import astream_summary, stream_summary, summarize, summarize_async
 
 
@@ -44,6 +44,25 @@ async def test_streams_with_the_async_client(clients, anyint_route, anyint_calls
 
     assert "".join(pieces) == answered.value.text and answered.value.text.strip()
     assert [call.stream for call in anyint_calls] == [True]
+
+
+@pytest.mark.route("summarize", models="primary")
+def test_summarizes_with_a_client_built_the_plain_way(anyint_route, anyint_calls, email_text):
+    """google-genai as most apps build it: ``api_key=`` and the base URL, nothing else.
+
+    It sends its default ``x-goog-api-key`` header instead of the documented Bearer one; the
+    gateway accepts it from some clients, so the plugin passes it with one warning naming the
+    documented form (and fails it under ``--anyint-contracts=strict``).
+    """
+    plain = {"api_key": anyint_route.api_key, "http_options": {"base_url": anyint_route.base_url, "api_version": "v1beta"}}
+    clients = Clients(lambda family: plain)
+    try:
+        answered = summarize(email_text, clients=clients, chain=[anyint_route])
+    finally:
+        clients.close()
+
+    assert answered.value.text.strip() and answered.model == anyint_route.model
+    assert [(call.model, call.status) for call in anyint_calls] == [(anyint_route.model, 200)]
 
 
 # --------------------------------------------------------------------------- fallback policy

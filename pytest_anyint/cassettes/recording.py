@@ -18,7 +18,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .. import parsecache, sse
+from .. import keyforms, parsecache, sse
+from ..yamlsafe import AliasError, refuse_aliases
 from ..families import PLACEHOLDER_KEY, family_for_path
 
 RECORD_MODES = ("none", "once", "new_episodes", "rewrite")
@@ -88,7 +89,9 @@ def cassette_path(
 
 @functools.lru_cache(maxsize=4096)
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+    slug = re.sub(r"[^A-Za-z0-9._-]", "_", text)
+    # A leading dot would hide the folder or file from check, prune and drift (``..`` would climb).
+    return "_" * (len(slug) - len(slug.lstrip("."))) + slug.lstrip(".") if slug.startswith(".") else slug
 
 
 # --------------------------------------------------------------------------- body forms
@@ -182,7 +185,8 @@ def _dumper() -> Any:
     import yaml
 
     class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-        pass
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # a value used twice is written twice: cassettes never hold aliases
 
     def represent_str(dumper: Any, value: str) -> Any:
         if "\n" in value and "\r" not in value and not value.endswith(" "):
@@ -300,7 +304,10 @@ def load_yaml(text: str) -> Any:
     loader = _fast_loader()(text)
     try:
         node = loader.get_single_node()
-        return None if node is None else _builder(loader)(node)
+        if node is None:
+            return None
+        refuse_aliases(node)  # before anything is built: expanding aliases is unbounded
+        return _builder(loader)(node)
     finally:
         loader.dispose()
 
@@ -318,6 +325,12 @@ def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
         raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {_one_line(problem)}") from None
     except RecursionError:
         raise CassetteError(f"{source}: not a pytest-anyint cassette (nested too deeply to read)") from None
+    except AliasError as exc:
+        where = f", repeating the value anchored at line {exc.line}" if exc.line else ""
+        raise CassetteError(
+            f"{source}: uses a YAML alias (*name{where}): pytest-anyint cassettes never need anchors or aliases, "
+            f"and expanding them can turn a small file into gigabytes; re-record it or write the value out in full"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteError(f"{source}: not a pytest-anyint cassette (expected a mapping with 'interactions')")
     version = data.get("version")
@@ -437,15 +450,21 @@ def _is_parsed_cassette(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("interactions"), list)
 
 
-def read_cassette(path: Path) -> dict[str, Any]:
+def read_cassette(path: Path, secrets: Sequence[str] | None = None) -> dict[str, Any]:
     """A cassette file in vcrpy's dict form, parsed once per content (``parsecache``).
 
-    The result is shared: callers must not mutate it.
+    A cassette holding one of ``secrets`` (in any form, base64 bodies included) is parsed but never
+    stored in the parse cache (default: the session's keys). The result is shared: callers must
+    not mutate it.
     """
+    if secrets is None:
+        secrets = CassettePersister.known_secrets
     try:
         raw = parsecache.read_file(path)
     except FileNotFoundError:
         raise
+    except IsADirectoryError:
+        raise CassetteError(f"{path}: is a directory, not a cassette file; remove or rename that directory") from None
     except OSError as exc:
         raise CassetteError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -456,7 +475,10 @@ def read_cassette(path: Path) -> dict[str, Any]:
             raise CassetteError(f"{path}: not UTF-8 text: not a pytest-anyint cassette") from None
         return parse_cassette_text(text, source=str(path))
 
-    return parsecache.parsed(raw, "cassette", parse, _is_parsed_cassette)
+    def keep(raw: bytes) -> bool:
+        return not (secrets and keyforms.contains_bytes(raw, secrets))
+
+    return parsecache.parsed(raw, "cassette", parse, _is_parsed_cassette, keep if secrets else None)
 
 
 class CassettePersister:
@@ -464,6 +486,9 @@ class CassettePersister:
 
     #: Secrets (the real key) the scan must never find in a new cassette; set per session.
     known_secrets: tuple[str, ...] = ()
+    #: ``--anyint-max-age``: an unchanged re-recording is still written (its ``recorded_at``
+    #: refreshed) when the file's own ``recorded_at`` is older than this; set per session.
+    refresh_older_than: Any = None
 
     @classmethod
     def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
@@ -472,7 +497,7 @@ class CassettePersister:
 
         path = Path(cassette_path)
         try:
-            data = read_cassette(path)
+            data = read_cassette(path, cls.known_secrets)
         except FileNotFoundError:
             raise CassetteNotFoundError() from None
         requests = [Request._from_dict(dict(i["request"])) for i in data["interactions"]]
@@ -485,12 +510,19 @@ class CassettePersister:
 
         path = Path(cassette_path)
         text = serialize(cassette_dict, serializer)
-        leaks = scan_secrets(text, cls.known_secrets)
+        leaks = scan_secrets(text, cls.known_secrets) or _leaks_in_values(text, cls.known_secrets)
         if leaks:
             raise SecretLeakError(
                 f"{path}: not saved: the new recording contains {leaks[0]}; the previous cassette was left untouched"
             )
-        write_atomic(path, text)
+        if _unchanged(path, text, cls.refresh_older_than):
+            # Only volatile parts differ (recorded_at, timings, request ids): keep the file's bytes.
+            _remove_stale_temporaries(Path(os.path.realpath(path)))
+            return
+        try:
+            write_atomic(path, text)
+        except OSError as exc:
+            raise CassetteError(f"{path}: not saved: {write_error_cause(exc, path)}") from None
 
 
 class _LoadedResponse(dict):  # type: ignore[type-arg]
@@ -513,17 +545,97 @@ def _copy_response(response: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
+def _unchanged(path: Path, text: str, refresh_older_than: Any = None) -> bool:
+    """Whether the cassette at ``path`` records what ``text`` does, apart from volatile parts (and,
+    with ``refresh_older_than``, its ``recorded_at`` is not older than that)."""
+    from .. import volatile
+
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if old == text:
+        return True
+    try:
+        old_document = load_yaml(old)
+        if refresh_older_than is not None:
+            import datetime as _dt
+
+            from ..stamps import parse_recorded_at
+
+            recorded = parse_recorded_at((old_document.get("metadata") or {}).get("recorded_at"))
+            if recorded is None or _dt.datetime.now(_dt.timezone.utc) - recorded > refresh_older_than:
+                return False  # re-verified: the age check must see the new recorded_at
+        return volatile.stable_view(old_document) == volatile.stable_view(load_yaml(text))
+    except Exception:  # noqa: BLE001 - an unreadable old file is simply replaced
+        return False
+
+
+def _leaks_in_values(text: str, secrets: Sequence[str]) -> list[str]:
+    """The key inside a stored value that YAML wrote in a form the text scan cannot see whole
+    (a long double-quoted string folded over lines, an escape), found by reading the text back."""
+    if not keyforms.usable(secrets, PLACEHOLDER_KEY):
+        return []
+    values: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            values.append(node)
+        elif isinstance(node, bytes):
+            values.append(node.decode("latin-1"))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(key)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(load_yaml(text))
+    if any(keyforms.contains(value, secrets) for value in values):
+        return ["the configured key (inside a stored value)"]
+    return []
+
+
+def write_error_cause(exc: OSError, path: Path) -> str:
+    """Why a file could not be written, in words (not an exception class name)."""
+    import errno
+
+    if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR or (path.is_dir() and not path.is_symlink()):
+        return "the cassette path is a directory; remove or rename that directory"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: the folder {path.parent} (or the file) is not writable"
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return "no space left on the device (disk full or quota reached)"
+    if exc.errno == errno.EFBIG:
+        return "the file is larger than this process may write (file size limit)"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "a part of the folder path is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside the target, then rename: never a half-written cassette."""
+    """Write to a temporary file beside the target, then rename: never a half-written cassette.
+
+    A symlinked cassette is written through its link (the link stays a link). The temporary file
+    is private (0600) while it is written and gets the cassette's permissions only once complete.
+    """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".anyint-tmp", dir=path.parent)
     try:
-        os.chmod(tmp, mode)  # mkstemp makes 0600; a cassette is as readable as any file the user writes
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+            # mkstemp makes 0600; a cassette is as readable as any file the user writes, once whole.
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -565,7 +677,11 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 
 def secret_forms(secret: str) -> list[str]:
-    """A secret as it may appear in text: plain, URL-encoded, base64 (alone and in Basic auth)."""
+    """A secret as it may appear in text: plain, URL-encoded, base64 (alone and in Basic auth).
+
+    The simple forms only (for callers that look for them by substring); scanning and scrubbing
+    cover every form (``keyforms``).
+    """
     if not secret:
         return []
     forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
@@ -595,57 +711,23 @@ def _shaped(text: str, needle: str, pattern: re.Pattern[str]) -> Iterator[re.Mat
 
 #: Words that mark a scrubbed or made-up value, never a live key.
 _BENIGN = ("placeholder", "redacted", "scrubbed", "dummy", "example", "xxxxxxxx", "anyint_api_key")
-_MIN_SECRET = 8
 
 
 def _line_of(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
-def _base64_forms(secret: bytes) -> list[str]:
-    """The base64 text a secret becomes at each of the three byte alignments inside a larger
-    payload (e.g. ``user:key`` in Basic auth), keeping only characters the secret alone decides."""
-    forms = []
-    for pad in range(3):
-        data = b"\0" * pad + secret
-        encoded = base64.b64encode(data).decode()
-        whole = (len(data) // 3) * 4  # characters of complete 3-byte groups
-        skip = {0: 0, 1: 2, 2: 3}[pad]  # leading characters that depend on the padding
-        form = encoded[skip:whole]
-        if len(form) >= _MIN_SECRET:
-            forms.append(form)
-    return forms
-
-
-def _secret_forms(secret: str) -> list[tuple[str, str]]:
-    forms: dict[str, str] = {secret: ""}
-    for encoded in (urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)):
-        forms.setdefault(encoded, " (URL-encoded)")
-    raw = secret.encode("utf-8")
-    for form in _base64_forms(raw):
-        forms.setdefault(form, " (base64-encoded)")
-        forms.setdefault(form.replace("+", "-").replace("/", "_"), " (base64-encoded)")
-    return list(forms.items())
-
-
 def scan_secrets(text: str, known_secrets: Sequence[str] = ()) -> list[str]:
     """What secret-looking things a text holds, described WITHOUT echoing them.
 
-    Known secrets (the configured key) are found plain, URL-encoded and base64-encoded (at any
-    alignment); key-shaped strings are ``sk-…`` (16+ chars), ``Bearer`` + 20+ token chars and
+    Known secrets (the configured key) are found plain, percent-encoded (once or twice, either
+    case), JSON-escaped, and base64-encoded from any text encoding at any alignment; key-shaped strings are ``sk-…`` (16+ chars), ``Bearer`` + 20+ token chars and
     Google ``AIza…`` keys, except obvious placeholders such as ``<ANYINT_API_KEY>``.
     """
     found: list[str] = []
-    for secret in known_secrets:
-        if not secret or len(secret) < _MIN_SECRET or secret == PLACEHOLDER_KEY:
-            continue
-        for form, how in _secret_forms(secret):
-            position = text.find(form)
-            if position < 0:
-                continue
-            count = text.count(form)
-            more = f" (and {count - 1} more)" if count > 1 else ""
-            found.append(f"the configured key{how} at line {_line_of(text, position)}{more}")
+    for position, how, count in keyforms.find(text, known_secrets, PLACEHOLDER_KEY):
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        found.append(f"the configured key{how} at line {_line_of(text, position)}{more}")
     for needle, pattern, description in _KEY_SHAPES:
         lines = []
         for match in _shaped(text, needle, pattern):
@@ -659,26 +741,20 @@ def scan_secrets(text: str, known_secrets: Sequence[str] = ()) -> list[str]:
     return found
 
 
-@functools.lru_cache(maxsize=64)
-def _scrubbed_forms(secret: str) -> tuple[str, ...]:
-    """The forms of a secret worth replacing, computed once per secret (scrubbing runs per request)."""
-    return tuple(form for form in secret_forms(secret) if len(form) >= 8)
-
-
 def scrub_text(text: str, secrets: Iterable[str], placeholder: str) -> str:
-    for secret in secrets:
-        for form in _scrubbed_forms(secret):
-            if form in text:
-                text = text.replace(form, placeholder)
-    return text
+    """``text`` with every form of every secret (plain, escaped, base64) replaced by ``placeholder``."""
+    return keyforms.scrub_text(text, secrets, placeholder)
+
+
+def scrub_bytes(data: bytes, secrets: Iterable[str], placeholder: str) -> bytes:
+    """A body with every form of every secret replaced, whatever its text encoding."""
+    return keyforms.scrub_bytes(data, secrets, placeholder)
 
 
 def scrub_report(report: Any, secrets: Sequence[str], placeholder: str) -> None:
     """Replace the key in a pytest report's failure text and captured sections, in place."""
-    forms = [form for secret in secrets for form in secret_forms(secret) if len(form) >= 8]
-
     def leaks(text: str) -> bool:
-        return any(form in text for form in forms)
+        return keyforms.contains(text, secrets)
 
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
@@ -803,10 +879,30 @@ def describe_body_difference(live: Any, recorded: Any, limit: int = 3) -> str:
             for index, (x, y) in enumerate(zip(a, b)):
                 walk(x, y, f"{where}[{index}]")
         elif a != b:
-            diffs.append(f"{where or '$'}: {_short(a)} (recorded {_short(b)})")
+            shown_a, shown_b = _difference_window(_dumped(a), _dumped(b))
+            diffs.append(f"{where or '$'}: {shown_a} (recorded {shown_b})")
 
     walk(live, recorded, "$")
     return "; ".join(diffs) or "bodies differ"
+
+
+def _dumped(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
+
+
+def _difference_window(a: str, b: str, limit: int = 60, before: int = 24) -> tuple[str, str]:
+    """Both texts cut to a window around their first difference (``…`` where cut), so a long
+    prompt that differs near its end shows the difference, not the shared start."""
+    if len(a) <= limit and len(b) <= limit:
+        return a, b
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start = max(0, first - before)
+
+    def cut(text: str) -> str:
+        piece = text[start : start + limit]
+        return ("…" if start > 0 else "") + piece + ("…" if start + limit < len(text) else "")
+
+    return cut(a), cut(b)
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -815,15 +911,16 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def auth_header_names(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: the same auth header names (per family), so a wrong header style never replays."""
+    """vcrpy matcher: the same auth form (``Family.auth_forms``), so a wrong header style never replays."""
     family = family_for_path(r1.path)
     if family is None:
         return
-    sent1, sent2 = {k.lower() for k in r1.headers}, {k.lower() for k in r2.headers}
-    names1 = {n for n in family.auth_header_names if n in sent1}
-    names2 = {n for n in family.auth_header_names if n in sent2}
-    if names1 != names2:
-        raise AssertionError(f"auth headers {sorted(names1)} != recorded {sorted(names2)}")
+    form1 = family.auth_form({k.lower() for k in r1.headers})
+    form2 = family.auth_form({k.lower() for k in r2.headers})
+    if form1 != form2:
+        names1 = sorted(form1.headers) if form1 else []
+        names2 = sorted(form2.headers) if form2 else []
+        raise AssertionError(f"auth headers {names1} != recorded {names2}")
 
 
 _MATCHERS: dict[tuple[str, ...], tuple[Any, ...]] = {}

@@ -192,7 +192,7 @@ def run_check(args: argparse.Namespace) -> int:
     directory = Path(getattr(args, "dir", None) or settings.shown(settings.cassette_dir))
     if not directory.is_dir():
         what = "is a file, not a directory of cassettes" if directory.exists() else "no such directory"
-        print(f"pytest-anyint check: {settings.shown(directory)}: {what}", file=sys.stderr)
+        print(f"pytest-anyint check: {settings.shown(directory)}: {what}{settings.elsewhere()}", file=sys.stderr)
         return 2
     mode = getattr(args, "contracts", None) or "fail"
     if mode not in MODES:

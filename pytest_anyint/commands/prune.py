@@ -153,7 +153,7 @@ def run_prune(args: argparse.Namespace) -> int:
         return 2
     directory = Path(args.dir) if args.dir else settings.cassette_dir
     if not directory.is_dir():
-        print(f"pytest-anyint prune: {settings.shown(directory)}: no such cassette directory", file=sys.stderr)
+        print(f"pytest-anyint prune: {settings.shown(directory)}: no such cassette directory{settings.elsewhere()}", file=sys.stderr)
         return 2
     try:
         usage = find_usage(directory, settings, args.tests,

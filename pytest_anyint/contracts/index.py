@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import re
+import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +35,20 @@ from ..fastschema import Unsupported as _Unsupported
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "_contracts"
 INDEX_NAME = "index.yaml"
 
+_MISSING = object()  # a dict lookup's "not there yet"
+
 CONFIDENCES = ("documented", "upstream", "assumed")
-GRAMMARS = ("openai", "anthropic", "gemini")
+GRAMMARS = ("openai", "anthropic", "gemini", "responses")
 MODES = ("strict", "fail", "warn", "off")
 
 #: Rules that report API growth rather than breakage: warnings in every mode.
 GROWTH_RULES = frozenset({"enum.unknown", "stream.unknown-event"})
 
 _MAX_VIOLATIONS = 50  # per body: past this a report helps nobody
+#: Held while a validator or index is built (the cold path only; reading a built one takes no lock).
+#: An app's thread pool may validate its first answers at the same time: no thread may see a check
+#: another one is still compiling.
+_BUILD_LOCK = threading.RLock()
 _VALUE_LIMIT = 80
 
 
@@ -184,6 +191,14 @@ def _one_line(text: str) -> str:
 def _validator_class() -> Any:
     """Draft 2020-12 plus ``x-known-values``: a known-value list whose misses are warnings."""
     global _VALIDATOR_CLASS
+    if _VALIDATOR_CLASS is not None:
+        return _VALIDATOR_CLASS
+    with _BUILD_LOCK:
+        return _build_validator_class()
+
+
+def _build_validator_class() -> Any:
+    global _VALIDATOR_CLASS
     if _VALIDATOR_CLASS is None:
         from jsonschema import Draft202012Validator, ValidationError, validators
 
@@ -219,6 +234,64 @@ def _check_schema(schema: Any, path: Path) -> None:
     for ref in _local_refs(schema):
         if not _pointer_resolves(schema, ref):
             raise ContractError(f"{path}: not a valid JSON Schema: $ref {ref!r} points to nothing in the file")
+    _refuse_remote_refs(schema, path)
+
+
+def _refuse_remote_refs(schema: Any, path: Path) -> None:
+    """A ``$ref`` to another host is never fetched: replay runs offline, and a check that depends
+    on a server's answer would not be reproducible. Found at load, one line naming file and ref.
+    The JSON Schema metaschemas (which jsonschema ships) and ids the document defines itself pass."""
+    own_ids = set(_ids(schema))
+    for ref in _all_refs(schema):
+        target = ref.partition("#")[0]
+        remote = "://" in target or target.startswith(("urn:", "//"))
+        if remote and target.rstrip("/") not in own_ids and not _is_known_metaschema(target):
+            raise ContractError(
+                f"{path}: $ref {ref!r} points to a remote schema, and remote $refs are never fetched "
+                f"(replay runs offline): save that schema beside {path.name} and refer to it by a relative path"
+            )
+
+
+def _all_refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key in ("$ref", "$dynamicRef"):
+            ref = node.get(key)
+            if isinstance(ref, str):
+                yield ref
+        for key, value in node.items():
+            if key not in ("const", "enum", "examples", "default"):  # data, not schema
+                yield from _all_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _all_refs(value)
+
+
+def _ids(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key in ("$id", "id"):
+            if isinstance(node.get(key), str):
+                yield node[key].partition("#")[0].rstrip("/")
+        for key, value in node.items():
+            if key not in ("const", "enum", "examples", "default"):
+                yield from _ids(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _ids(value)
+
+
+def _is_known_metaschema(uri: str) -> bool:
+    """Whether jsonschema resolves ``uri`` from the metaschemas it ships (no network)."""
+    try:
+        from jsonschema_specifications import REGISTRY
+    except ImportError:  # pragma: no cover - jsonschema always brings it
+        return False
+    for candidate in (uri, uri.rstrip("/") + "#"):
+        try:
+            REGISTRY.contents(candidate)
+        except Exception:  # referencing's NoSuchResource, or a URI it cannot parse
+            continue
+        return True
+    return False
 
 
 def _local_refs(node: Any) -> Iterator[str]:
@@ -260,11 +333,15 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 @functools.lru_cache(maxsize=512)
 def _path_regex(pattern: str) -> re.Pattern[str]:
-    """A path pattern as a regex: each ``{param}`` is one non-empty segment (or part of one)."""
+    """A path pattern as a regex: each ``{param}`` is one non-empty segment (or part of one).
+
+    A placeholder right before ``:`` (Gemini's ``models/{model}:generateContent``) may hold ``/``,
+    since model IDs such as ``my-org/model-1`` are sent unescaped there.
+    """
     out, last = [], 0
     for match in _PLACEHOLDER.finditer(pattern):
         out.append(re.escape(pattern[last : match.start()]))
-        out.append(r"[^/]+?")
+        out.append(r"[^:]+?" if pattern.startswith(":", match.end()) else r"[^/]+?")
         last = match.end()
     out.append(re.escape(pattern[last:]))
     return re.compile("^" + "".join(out) + "/?$")
@@ -284,10 +361,21 @@ def _schema_ref(base: Path, rel: Any, where: str, check: bool) -> str:
         raise ContractError(f"{where}: schema file {file_part} not found (looked at {path})")
     schema = _read_document(path)
     _check_schema(schema, path)
-    for ref in _file_refs(schema):
-        if not (path.parent / ref).resolve().is_file():
-            raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
+    _check_referenced_files(schema, path, set())
     return path.as_uri() + (f"#{fragment}" if fragment else "")
+
+
+def _check_referenced_files(schema: Any, path: Path, seen: set[Path]) -> None:
+    """Every file a user schema reaches through relative ``$ref``s exists and fetches nothing remote."""
+    seen.add(path)
+    for ref in _file_refs(schema):
+        target = (path.parent / ref).resolve()
+        if not target.is_file():
+            raise ContractError(f"{path}: $ref {ref!r} points to a file that does not exist")
+        if target not in seen:
+            referenced = _read_document(target)
+            _refuse_remote_refs(referenced, target)
+            _check_referenced_files(referenced, target, seen)
 
 
 def _file_refs(node: Any) -> Iterator[str]:
@@ -390,7 +478,9 @@ _SHIPPED_CACHE: list[IndexEntry] | None = None
 def _shipped_entries() -> list[IndexEntry]:
     global _SHIPPED_CACHE
     if _SHIPPED_CACHE is None:
-        _SHIPPED_CACHE = _parse_entries(SHIPPED_DIR, user=False)
+        with _BUILD_LOCK:
+            if _SHIPPED_CACHE is None:
+                _SHIPPED_CACHE = _parse_entries(SHIPPED_DIR, user=False)
     return _SHIPPED_CACHE
 
 
@@ -451,6 +541,11 @@ def _explain(error: Any) -> tuple[str, str, Any, str]:
     if keyword == "enum":
         return (_pointer(path), "schema.enum", _compact_value(instance),
                 f"{_short(instance)} is not one of {_short(error.validator_value, 200)}")
+    if keyword is None and error.schema is False:  # a key the schema rules out (e.g. a snake_case twin)
+        key = str(path[-1]) if path else ""
+        camel = re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), key)
+        hint = f" (the wire spells it {camel}: a snake_case key is a Python SDK's spelling)" if camel != key else ""
+        return _pointer(path), "schema.forbidden", _compact_value(instance), f"key {key!r} is not allowed here{hint}"
     if keyword == KNOWN_VALUES:
         known = ", ".join(map(str, error.validator_value))
         known = known if len(known) <= 200 else known[:199] + "…"
@@ -723,30 +818,49 @@ class ContractIndex:
             return reporter
 
         grammar = _GRAMMARS.get(entry.grammar or "", _GenericGrammar)(entry.family)
+        # Hot loop (a 2,000-chunk stream runs it 2,000 times): lookups hoisted, the fast check of a
+        # schema taken straight from its cache, the message context built only for a report.
+        step, event_schemas, fast_checks = grammar.step, entry.event_schemas, self._fast_checks
+        fallback = event_schemas.get("*") or (None if array else entry.schema)
         for number, (name, data, raw) in enumerate(parsed, 1):
             if data is _PARTIAL:
                 continue  # the cut-off tail: reported once as stream.truncated below
-            kind = name or (data.get("type") if isinstance(data, dict) and isinstance(data.get("type"), str) else None)
-            event_kw: dict[str, Any] = {"event": None if array else number, "event_name": kind}
-            prefix = f"/{number - 1}" if array else ""
+            if name:
+                kind = name
+            elif type(data) is dict:
+                kind = data.get("type")
+                if type(kind) is not str:
+                    kind = None
+            else:
+                kind = None
             if data is _BAD_JSON:
-                report().add(prefix, "json.invalid", _short(raw or ""), "event data is not JSON", **event_kw)
+                report().add(f"/{number - 1}" if array else "", "json.invalid", _short(raw or ""),
+                             "event data is not JSON", event=None if array else number, event_name=kind)
                 continue
-            for rule, detail in grammar.step(number, name, data):
-                report().add(prefix, rule, None, detail, **event_kw)
+            found = step(number, name, data)
+            if found:
+                for rule, detail in found:
+                    report().add(f"/{number - 1}" if array else "", rule, None, detail,
+                                 event=None if array else number, event_name=kind)
             if data is _DONE or grammar.skip_schema:
                 continue
-            schema = entry.event_schemas.get(kind or "") if kind else None
+            schema = (event_schemas.get(kind) if kind else None) or fallback
             if schema is None:
-                schema = entry.event_schemas.get("*") or (None if array else entry.schema)
-            if schema is None:
-                if entry.event_schemas and kind and entry.grammar == "anthropic":
-                    report().add(prefix, "stream.unknown-event", kind,
-                                 f"unknown event type {kind!r} (clients ignore it)", **event_kw)
+                if event_schemas and kind and entry.grammar == "anthropic":
+                    report().add(f"/{number - 1}" if array else "", "stream.unknown-event", kind,
+                                 f"unknown event type {kind!r} (clients ignore it)",
+                                 event=None if array else number, event_name=kind)
                 continue
+            fast = fast_checks.get(schema, _MISSING)
+            if fast is _MISSING:
+                fast = self._fast(schema)
+            if fast is not None and fast(data):
+                continue
+            prefix = f"/{number - 1}" if array else ""
+            event_kw: dict[str, Any] = {"event": None if array else number, "event_name": kind}
             errors = self._errors(schema, data)
             if errors is not None:
-                label = f"{entry.family} {kind}" if entry.grammar == "anthropic" and kind else None
+                label = f"{entry.family} {kind}" if entry.grammar in ("anthropic", "responses") and kind else None
                 report().schema_errors(errors, prefix=prefix, label=label, **event_kw)
         for rule, detail in grammar.finish(terminated, len(parsed)):
             report().add("", rule, None, detail)
@@ -755,20 +869,27 @@ class ContractIndex:
     # ---- compiled validators
 
     def _fast(self, ref: str) -> Callable[[Any], bool] | None:
-        """The fast "valid?" check of a schema, or None when only jsonschema can judge it."""
+        """The fast "valid?" check of a schema, or None when only jsonschema can judge it.
+
+        Compiled under the build lock and published only once whole: the compiler's memo holds
+        placeholders while it works (for cycles), which another thread must never call."""
         try:
             return self._fast_checks[ref]
         except KeyError:
             pass
-        compiler = self._fast_compiler
-        if compiler is None:
-            compiler = self._fast_compiler = _FastCompiler(self._document)
-        try:
-            check: Callable[[Any], bool] | None = compiler.ref(ref if "#" in ref else ref + "#")
-        except (_Unsupported, ContractError, KeyError, TypeError, ValueError, IndexError):
-            check = None
-        self._fast_checks[ref] = check
-        return check
+        with _BUILD_LOCK:
+            if ref in self._fast_checks:
+                return self._fast_checks[ref]
+            compiler = self._fast_compiler
+            if compiler is None:
+                compiler = self._fast_compiler = _FastCompiler(self._document)
+            try:
+                check: Callable[[Any], bool] | None = compiler.ref(ref if "#" in ref else ref + "#")
+            except (_Unsupported, ContractError, KeyError, TypeError, ValueError, IndexError):
+                check = None
+                self._fast_compiler = None  # its memo may hold a placeholder that is never filled
+            self._fast_checks[ref] = check
+            return check
 
     def _errors(self, ref: str, data: Any) -> Iterator[Any] | None:
         """None when ``data`` satisfies the schema, else an iterator over its errors (non-empty)."""
@@ -784,6 +905,13 @@ class ContractIndex:
         return iter(errors) if errors else None
 
     def _validator(self, ref: str) -> Any:
+        validator = self._validators.get(ref)
+        if validator is not None:
+            return validator
+        with _BUILD_LOCK:
+            return self._build_validator(ref)
+
+    def _build_validator(self, ref: str) -> Any:
         validator = self._validators.get(ref)
         if validator is None:
             cls = _validator_class()
@@ -945,9 +1073,10 @@ class _OpenAIGrammar(_GenericGrammar):
         if data is _DONE:
             self.done_at = self.done_at or number
             return out
-        if isinstance(data, dict) and "error" in data and "choices" not in data:
+        if isinstance(data, dict) and ("error" in data and "choices" not in data or data.get("error")):
+            # the SDK raises on any truthy "error" key, choices or not
             self.error_seen = True
-            self.skip_schema = True
+            self.skip_schema = "choices" not in data
             out.append(("stream.error-event", f"OpenAI stream sent an error after HTTP 200: {_error_text(data)}"))
         return out
 
@@ -971,6 +1100,7 @@ class _AnthropicGrammar(_GenericGrammar):
         self.open: set[Any] = set()
         self.seen: set[Any] = set()
         self.order_reports = 0
+        self.unnamed_reported = False
 
     def _order(self, detail: str) -> list[tuple[str, str]]:
         self.order_reports += 1
@@ -982,8 +1112,15 @@ class _AnthropicGrammar(_GenericGrammar):
         if data is _DONE:
             return self._order("Anthropic streams carry no data: [DONE]")
         kind = data.get("type") if isinstance(data, dict) else None
+        kind = kind if isinstance(kind, str) else None
         if name and kind and name != kind:
             out.append(("stream.event-type", f"event: {name} carries data of type {kind!r}"))
+        if not name and not self.unnamed_reported:
+            # The SDK dispatches on the event: line alone; without it every event is skipped and the
+            # app gets an empty answer.
+            self.unnamed_reported = True
+            out.append(("stream.event-name-missing", f"event #{number} has no event: line; the Anthropic SDK "
+                        f"skips such events, so the app receives nothing (expected event: {kind or '<type>'})"))
         kind = name or kind
         if kind == "ping":
             return out
@@ -992,6 +1129,8 @@ class _AnthropicGrammar(_GenericGrammar):
             out.append(("stream.error-event", f"Anthropic stream sent an error event after HTTP 200: {_error_text(data)}"))
             return out
         index = data.get("index") if isinstance(data, dict) else None
+        if type(index) is not int:
+            index = _block_index(index)
         if self.stopped:
             out += self._order(f"{kind} after message_stop")
         elif kind == "message_start":
@@ -1036,6 +1175,14 @@ class _AnthropicGrammar(_GenericGrammar):
 _ANTHROPIC_FLOW = ("content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop")
 
 
+def _block_index(value: Any) -> Any:
+    """A block index as the grammar can track it: a list or object (a schema violation of its own)
+    stands in as its JSON text, so it never breaks the bookkeeping."""
+    if value is None or isinstance(value, (int, str, float, bool)):
+        return value
+    return _short(value)
+
+
 class _GeminiGrammar(_GenericGrammar):
     """Each chunk is a full GenerateContentResponse; no [DONE]; the last one carries finishReason."""
 
@@ -1057,7 +1204,8 @@ class _GeminiGrammar(_GenericGrammar):
                 self.error_seen = True
                 self.skip_schema = True
                 return [("stream.error-event", f"Gemini stream sent an error after HTTP 200: {_error_text(data)}")]
-            for candidate in data.get("candidates") or ():
+            candidates = data.get("candidates")
+            for candidate in candidates if isinstance(candidates, list) else ():
                 if isinstance(candidate, dict) and candidate.get("finishReason"):
                     self.finished = True
             feedback = data.get("promptFeedback")
@@ -1072,10 +1220,67 @@ class _GeminiGrammar(_GenericGrammar):
         return [("stream.finish-missing", "Gemini stream ended without a chunk carrying finishReason (cut off?)")]
 
 
+_RESPONSES_START = ("response.created", "response.queued")
+_RESPONSES_END = ("response.completed", "response.failed", "response.incomplete")
+
+
+class _ResponsesGrammar(_GenericGrammar):
+    """Responses API events: ``response.created`` first, a terminal ``response.completed`` (or
+    ``.failed`` / ``.incomplete``) last; the SDK's ``get_final_response()`` needs that terminal event,
+    so a stream without one is cut off. An ``error`` event after HTTP 200 is an upstream failure."""
+
+    def __init__(self, family: str) -> None:
+        super().__init__(family)
+        self.started = False
+        self.ended_at: int | None = None
+        self.order_reported = False
+
+    def _order(self, detail: str) -> list[tuple[str, str]]:
+        if self.order_reported:
+            return []
+        self.order_reported = True
+        return [("stream.order", detail)]
+
+    def step(self, number: int, name: str | None, data: Any) -> list[tuple[str, str]]:
+        self.skip_schema = False
+        if data is _DONE:
+            return []  # not sent by OpenAI; the SDK stops reading at it, which is harmless after the end
+        kind = data.get("type") if isinstance(data, dict) else None
+        kind = kind if isinstance(kind, str) else None
+        out: list[tuple[str, str]] = []
+        if name and kind and name != kind:
+            out.append(("stream.event-type", f"event: {name} carries data of type {kind!r}"))
+        kind = kind or name
+        if kind == "error":
+            self.error_seen = True
+            message = data.get("message") if isinstance(data, dict) else None
+            code = data.get("code") if isinstance(data, dict) else None
+            out.append(("stream.error-event", "Responses stream sent an error event after HTTP 200: "
+                        f"{code or 'error'}: {_short(message) if not isinstance(message, str) else message}"))
+            return out
+        if self.ended_at is not None:
+            return out + self._order(f"{kind} after the terminal event #{self.ended_at}")
+        if not self.started:
+            self.started = True
+            if kind not in _RESPONSES_START:
+                out += self._order(f"the stream starts with {kind!r} instead of response.created")
+        if kind in _RESPONSES_END:
+            self.ended_at = number
+        return out
+
+    def finish(self, terminated: bool, count: int) -> list[tuple[str, str]]:
+        base = super().finish(terminated, count)
+        if base or self.error_seen or self.ended_at is not None:
+            return base
+        return [("stream.completed-missing", "Responses stream ended without response.completed (or "
+                 ".failed / .incomplete): the SDK never gets the final response (cut off?)")]
+
+
 _GRAMMARS: dict[str, Callable[[str], _GenericGrammar]] = {
     "openai": _OpenAIGrammar,
     "anthropic": _AnthropicGrammar,
     "gemini": _GeminiGrammar,
+    "responses": _ResponsesGrammar,
 }
 
 
@@ -1142,7 +1347,10 @@ def session_index(extra_dirs: Sequence[str] = ()) -> ContractIndex:
     key = tuple(extra_dirs)
     index = _SESSION_INDEXES.get(key)
     if index is None:
-        index = _SESSION_INDEXES[key] = ContractIndex.load([Path(d) for d in extra_dirs])
+        with _BUILD_LOCK:
+            index = _SESSION_INDEXES.get(key)
+            if index is None:
+                index = _SESSION_INDEXES[key] = ContractIndex.load([Path(d) for d in extra_dirs])
     return index
 
 

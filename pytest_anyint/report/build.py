@@ -242,6 +242,8 @@ class _Row:
     output_tokens: int = 0
     cached_tokens: int = 0
     served: set[str] = field(default_factory=set)
+    #: Model cases that passed without a single gateway call: they prove nothing about the model.
+    no_call_passes: int = 0
 
     @property
     def passes(self) -> bool:
@@ -360,7 +362,10 @@ def build_report(
         if case.fault is None:
             row = rows.get((case.route, case.model))
             if row is not None:
-                row.tests[outcome] += 1
+                if outcome == "passed" and not case.calls:
+                    row.no_call_passes += 1  # never evidence that the model works
+                else:
+                    row.tests[outcome] += 1
         else:
             fault_tests.setdefault(case.route, {"passed": 0, "failed": 0, "skipped": 0})[outcome] += 1
         for message in getattr(case, "problems", None) or []:
@@ -406,6 +411,7 @@ def build_report(
         evidence.append(_evidence(route, route_rows, fault_tests.get(label)))
         flags += _flags(route, route_rows)
         notes += _notes(route, route_rows)
+    notes += _config_warnings(config)
 
     json_rows = [r.as_json() for r in row_list]
     priced_costs = [r["cost_usd"] for r in json_rows if r["cost_usd"] is not None]
@@ -536,7 +542,8 @@ def _evidence(route: Any, rows: Sequence[_Row], fault_tests: Mapping[str, int] |
         for r in rows
     ]
     passing = [c for c in candidates if c["passes"]]
-    untested = [c["model"] for c in candidates if c["tests_passed"] + c["tests_failed"] == 0]
+    no_call = {r.model: r.no_call_passes for r in rows if r.no_call_passes}
+    untested = [c["model"] for c in candidates if c["tests_passed"] + c["tests_failed"] == 0 and c["model"] not in no_call]
     choice, reason = None, ""
     if not passing:
         reason = "no model of this route passed all of its tests in this run"
@@ -571,6 +578,9 @@ def _evidence(route: Any, rows: Sequence[_Row], fault_tests: Mapping[str, int] |
         reason += "; matches the configured primary" if choice == primary else f"; the configured primary is {primary}"
     if untested:
         reason += f"; not tested per model in this run: {', '.join(untested)}"
+    for model, count in no_call.items():
+        cases = "1 passing case made" if count == 1 else f"{count} passing cases made"
+        reason += f"; {model}: {cases} no gateway call; not counted as evidence"
     return {
         "route": route.label,
         "family": route.family,
@@ -631,6 +641,16 @@ def _flags(route: Any, rows: Sequence[_Row]) -> list[dict[str, Any]]:
     return flags
 
 
+def _config_warnings(config: Any) -> list[str]:
+    """What ``pytest-anyint check`` warns about the config (a cross-family fallback), for the run too."""
+    warnings = getattr(config, "warnings", None)
+    if warnings is None:
+        return []
+    path = getattr(config, "path", None)
+    shown = _display_path(path) if path is not None else None
+    return [w.replace(str(path), shown, 1) if shown and w.startswith(str(path)) else w for w in warnings()]
+
+
 def _notes(route: Any, rows: Sequence[_Row]) -> list[str]:
     notes = []
     unpriced = [r.model for r in rows if not r.priced and r.recorded]
@@ -641,7 +661,9 @@ def _notes(route: Any, rows: Sequence[_Row]) -> list[str]:
         )
     elif unpriced and route.optimize == "cost":
         notes.append(f"route {route.label!r} optimises for cost, but there is no pricing for {', '.join(unpriced)}")
-    untested = [r.model for r in rows if not r.tests["passed"] + r.tests["failed"] + r.tests["skipped"]]
+    untested = [
+        r.model for r in rows if not r.tests["passed"] + r.tests["failed"] + r.tests["skipped"] + r.no_call_passes
+    ]
     if untested:
         notes.append(
             f"route {route.label!r}: no test ran {', '.join(untested)} on its own; add @pytest.mark.route("

@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..stamps import parse_recorded_at
+
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
 
@@ -24,19 +26,6 @@ def parse_max_age(text: str) -> _dt.timedelta:
             f"--anyint-max-age: {text!r} is not an age; use a positive number with d, h, m, s or w, e.g. 30d"
         )
     return _dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()])
-
-
-def parse_recorded_at(value: Any) -> _dt.datetime | None:
-    """The UTC time in ``metadata.recorded_at`` (ISO 8601, ``Z`` or an offset), or None."""
-    if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
 
 
 def _ago(delta: _dt.timedelta) -> str:
@@ -61,7 +50,8 @@ def stale_message(
     now = now or _dt.datetime.now(_dt.timezone.utc)
     raw = (metadata or {}).get("recorded_at")
     recorded = parse_recorded_at(raw)
-    rerecord = f'pytest --anyint-record=rewrite "{nodeid}"'
+    # With the age limit: an unchanged re-recording keeps its file unless it is older than the limit.
+    rerecord = f'pytest --anyint-record=rewrite --anyint-max-age={max_age} "{nodeid}"'
     if recorded is None:
         what = "has no metadata.recorded_at" if raw is None else f"has an unreadable metadata.recorded_at {raw!r}"
         return f"{cassette} {what}, so its age is unknown (--anyint-max-age={max_age}); re-record it with: {rerecord}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class CaseContext:
     #: The configured gateway origin; recordings made against the emulator are stored under it, so
     #: re-recording never churns a cassette with a random loopback port.
     canonical_origin: str | None = None
+    #: The command that re-records the test when its cassette exists but no longer matches.
+    rewrite_command: str | None = None
     secrets: tuple[str, ...] = ()
     key_placeholder: str = "<ANYINT_API_KEY>"
     stream_timeout_s: float = 60.0
@@ -68,6 +71,10 @@ class CaseContext:
     price: Callable[[Call], float | None] | None = None
     trail: CallTrail = field(default_factory=CallTrail)
     problems: list[str] = field(default_factory=list)
+    #: One line each, shown as pytest warnings when the case closes (an undocumented auth form).
+    warnings: list[str] = field(default_factory=list)
+    #: ``--anyint-contracts``: ``strict`` fails assumed auth forms, ``off`` keeps them quiet.
+    auth_mode: str = "fail"
     #: Per-interaction timings of new recordings, saved into the cassette's metadata.
     timings: list[dict[str, float]] = field(default_factory=list)
 
@@ -98,6 +105,8 @@ _active: CaseContext | None = None
 _installed = False
 #: Under --anyint-emulator: (the gateway's host names, the emulator's scheme, host, port).
 _redirect: tuple[frozenset[str], str, str, int] | None = None
+#: Guards matching-and-marking a recording as played, and appending one (app threads share a case).
+_CASSETTE_LOCK = threading.Lock()
 
 
 def activate(context: CaseContext | None) -> None:
@@ -309,7 +318,10 @@ class _Exchange:
         cassette = context.cassette
         # What Cassette.can_play_response_for asks, with one matching pass instead of two.
         if cassette.rewound and cassette.record_mode != "all":
-            response = _unplayed_response(cassette, self.vcr_request)
+            # vcrpy's play_response finds the first unplayed match, then marks it played: two
+            # threads sending the same request could both be served one recording.
+            with _CASSETTE_LOCK:
+                response = _unplayed_response(cassette, self.vcr_request)
             if response is not None:
                 return self._play(response)
         if context.mode == "none" or cassette.write_protected:
@@ -352,15 +364,7 @@ class _Exchange:
             if problem:
                 raise context.fail(f"{context.test_id}: {problem}")
         if self.family is not None:
-            sent = {name.lower() for name in self.request.headers.keys()}
-            missing = [name for name in self.family.auth_header_names if name not in sent]
-            if missing:
-                expected = ", ".join(f"{n}: …" for n in self.family.auth_header_names)
-                raise context.fail(
-                    f"{context.test_id}: {self.request.method} {path} is missing the {self.family.name} auth header(s) "
-                    f"{', '.join(missing)}: the gateway expects {expected} on this family "
-                    f"(use anyint_route.headers or anyint_gateway.sdk_kwargs({self.family.name!r}))"
-                )
+            self._check_auth(self.family, path)
         if call.model is None:
             return
         if call.model not in context.chain:
@@ -375,6 +379,54 @@ class _Exchange:
                 f"{context.test_id}: the case runs {context.case_model!r}, but the app's first request named "
                 f"{call.model!r} ({call.method} {path}); build the request from anyint_route.model"
             )
+
+    def _check_auth(self, family: Family, path: str) -> None:
+        """The key's form against the family table: documented passes, other accepted forms warn
+        (assumed ones fail under ``--anyint-contracts=strict``), no accepted form refuses the request."""
+        context = self.context
+        headers = self.request.headers
+        sent = {name.lower() for name in headers.keys()}
+        form = family.auth_form(sent)
+        if form is None:
+            documented = family.documented_auth
+            missing = [name for name in documented.headers if name not in sent]
+            others = "; ".join(f.shown for f in family.auth_forms[1:])
+            raise context.fail(
+                f"{context.test_id}: {self.request.method} {path} is missing the {family.name} auth header(s) "
+                f"{', '.join(missing)}: the gateway expects {documented.shown} on this family"
+                + (f" (also accepted, with a warning: {others})" if others else "")
+                + f" (use anyint_route.headers or anyint_gateway.sdk_kwargs({family.name!r}))"
+            )
+        notes = [] if form.confidence == "documented" else [(form.shown, form.confidence, form.source)]
+        for pinned in family.pinned_headers:
+            value = headers.get(pinned.name)
+            if value is not None and value != pinned.value and pinned.name in form.headers:
+                notes.append((f"{pinned.name}: {value}", pinned.confidence, pinned.source))
+        if notes:
+            self._auth_notes(family, path, notes)
+
+    def _auth_notes(self, family: Family, path: str, notes: list[tuple[str, str, str]]) -> None:
+        """Forms the gateway does not document: one warning, or (assumed, strict mode) a failure."""
+        context = self.context
+        documented = family.documented_auth.shown
+        assumed = [shown for shown, confidence, _ in notes if confidence == "assumed"]
+        if assumed and context.auth_mode == "strict":
+            context.fail(
+                f"{context.test_id}: {self.request.method} {path} sends {' and '.join(assumed)}, an assumed auth "
+                f"form on {family.name}; --anyint-contracts=strict fails it: send {documented} "
+                f"(anyint_gateway.sdk_kwargs({family.name!r}) does)"
+            )
+            return
+        if context.auth_mode == "off":
+            return
+        sent = " and ".join(f"{shown} ({confidence}: {source})" for shown, confidence, source in notes)
+        message = (
+            f"anyint: {family.name} requests send {sent}; the gateway documents {documented}, which "
+            f"anyint_gateway.sdk_kwargs({family.name!r}) sends"
+            + (f"; {' and '.join(assumed)} fails under --anyint-contracts=strict" if assumed else "")
+        )
+        if message not in context.warnings:
+            context.warnings.append(message)
 
     def _vcr_request(self, body: bytes) -> Any:
         from vcr.request import Request
@@ -398,23 +450,20 @@ class _Exchange:
             headers[lower] = value
         text_body: bytes | str = body
         if context.secrets and body:
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                pass
-            else:
-                scrubbed = recording.scrub_text(text, context.secrets, context.key_placeholder)
-                if scrubbed is not text:  # usually nothing to scrub: keep the bytes as they are
-                    text_body = scrubbed
+            # Usually nothing to scrub: the bytes come back as they are.
+            text_body = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
         return Request(self.request.method, url, text_body, headers)
 
     def _miss_message(self, call: Call) -> str:
         context = self.context
         where = f"{call.method} {call.endpoint}" + (f" (model {call.model})" if call.model else "")
         cassette = context.cassette
+        command = context.record_command
         if len(cassette) == 0 and not cassette.rewound:
             reason = f"there is no cassette {context.cassette_display}"
         else:
+            # ``once`` never touches an existing cassette: only a rewrite of this test records it.
+            command = context.rewrite_command or command
             reason = f"cassette {context.cassette_display} has no unplayed recording of it"
             near = cassette.find_requests_with_most_matches(self.vcr_request)
             if near:
@@ -422,7 +471,7 @@ class _Exchange:
                 if fails:
                     reason += f" (closest recording differs in {fails})"
         return (
-            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {context.record_command}"
+            f"{context.test_id}: {where} was not recorded: {reason}. Record it with: {command}"
         )
 
     # ---- answers
@@ -489,24 +538,27 @@ class _Exchange:
             headers.setdefault(name, []).append(recording.scrub_text(value, context.secrets, context.key_placeholder))
         headers["content-length"] = [str(len(body))]
         stored = body
+        reason = response.reason_phrase
         if context.secrets:
-            try:
-                stored = recording.scrub_text(body.decode("utf-8"), context.secrets, context.key_placeholder).encode()
-            except UnicodeDecodeError:
-                pass
+            # Every form of the key (escaped, base64, any text encoding): the pre-save scan looks
+            # for the same forms, so a gateway that echoes the key stays recordable.
+            stored = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
+            reason = recording.scrub_text(reason, context.secrets, context.key_placeholder)
         timing = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
         vcr_response = {
-            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "status": {"code": response.status_code, "message": reason},
             "headers": headers,
             "body": {"string": stored},
             "timing": timing,
         }
-        context.cassette.append(self.vcr_request, vcr_response)
+        with _CASSETTE_LOCK:
+            context.cassette.append(self.vcr_request, vcr_response)
+            interaction = len(context.cassette)
         call.status = response.status_code
         call.latency_s = timing["total_s"]
         # Checks see what the cassette keeps (the key scrubbed), so a violation that quotes a value
         # can never put an echoed key into a failure message or a report.
-        self._after_response(response.status_code, response.headers.get("content-type"), stored, len(context.cassette))
+        self._after_response(response.status_code, response.headers.get("content-type"), stored, interaction)
         return self.httpx.Response(
             response.status_code,
             headers=recording.header_items(headers),

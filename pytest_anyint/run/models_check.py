@@ -288,8 +288,15 @@ def session_check(session: Any) -> list[str]:
     else:
         gateway_url, api_key = "", ""
 
-    def save(family: str) -> bool:  # once keeps an existing recording; rewrite and new_episodes refresh it
-        return mode in ("rewrite", "new_episodes") or not models_cassette(session.cassette_dir, family).exists()
+    def save(family: str) -> bool:
+        """once keeps an existing recording unless it lacks a configured model; rewrite and new_episodes refresh it."""
+        if mode in ("rewrite", "new_episodes") or not models_cassette(session.cassette_dir, family).exists():
+            return True
+        try:  # a model added to anyint.yaml since the list was recorded: `once` records what is missing
+            listed = set(replay_listing(family, session.cassette_dir, rootdir=session.options.rootdir).ids)
+        except ModelsCheckError:
+            return False  # an unreadable recording is reported by the replayed check, never overwritten by once
+        return any(model not in listed for _, model in wanted(config).get(family, ()))
 
     problems, _ = check(
         config,
@@ -315,9 +322,13 @@ def run_models(args: Any) -> int:
 
     try:  # the anyint.yaml and cassette folder pytest would use from here
         settings = find(config_override=getattr(args, "config", None))
-        config = load_config(settings.config_path)
-    except (SettingsError, ConfigError) as exc:
+    except SettingsError as exc:
         print(f"pytest-anyint models: {exc}", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        print(f"pytest-anyint models: {exc}{settings.elsewhere()}", file=sys.stderr)
         return 2
     cassette_dir = Path(args.cassette_dir) if getattr(args, "cassette_dir", None) else settings.cassette_dir
     live = bool(getattr(args, "record", False))

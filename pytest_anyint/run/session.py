@@ -162,6 +162,9 @@ class CaseOutcome:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     drift: list[Any] = field(default_factory=list)
+    #: The plugin caused what the test body raised: it refused a request (unrecorded, wrong model,
+    #: missing auth...), or a fault case's policy verdict explains the injected fault's exception.
+    explains_error: bool = False
 
 
 class _LogCapture(logging.Handler):
@@ -350,6 +353,7 @@ class AnyIntSession:
         nodeid: str,
         cassette_path: Path,
         faults: Any = None,
+        command_id: str | None = None,
     ) -> interceptor.CaseContext:
         """Load the case's cassette (``cassette_path``) and make the interceptor answer for it."""
         config = self.config
@@ -359,13 +363,13 @@ class AnyIntSession:
             self.api_key()
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
+        secrets = self.secrets()
+        recording.CassettePersister.known_secrets = secrets  # before the load: no key in the parse cache
         cassette = self._cassette(cassette_path, route, mode)
         display = _display(cassette_path, self.options.rootdir)
         origins = {interceptor.origin_of(config.base_url)}
         if self.emulator is not None:
             origins.add(interceptor.origin_of(self.emulator.url))
-        secrets = self.secrets()
-        recording.CassettePersister.known_secrets = secrets
         log_secrets = secrets  # the replay placeholder added below is no secret to scrub from logs
         if not self.recording:
             # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
@@ -381,16 +385,15 @@ class AnyIntSession:
             cassette_display=display,
             gateway_origins=frozenset(origins),
             canonical_origin=config.base_url,
-            record_command=(
-                f'pytest --anyint-record=once "{nodeid}" (with ${config.api_key_env} set, '
-                f"or add --anyint-emulator to record against the bundled emulator)"
-            ),
+            record_command=_advice("once", command_id or nodeid, config.api_key_env),
+            rewrite_command=_advice("rewrite", command_id or nodeid, config.api_key_env),
             secrets=secrets,
             key_placeholder=f"<{config.api_key_env}>",
             stream_timeout_s=self.options.stream_timeout_s,
             faults=faults,
             contracts=self.contract_gate(route),
             price=self._pricer(),
+            auth_mode=self.options.contracts_mode,
         )
         context.trail = CallTrail(primary=route.primary.model)
         if mode != "rewrite":  # rewrite replaces the file, whatever it held
@@ -426,7 +429,12 @@ class AnyIntSession:
         )
         if mode == "rewrite":
             return Cassette(**kwargs)  # the old file stays until the new one replaces it atomically
-        return Cassette.load(**kwargs)
+        cassette = Cassette.load(**kwargs)
+        if cassette.rewound and len(cassette) == 0:
+            # An empty cassette records nothing a replay could serve: ``once`` records it like a
+            # missing one (instead of refusing and advising the command just run).
+            cassette.rewound = False
+        return cassette
 
     def close_case(self, context: interceptor.CaseContext, *, passed: bool | None) -> "CaseOutcome":
         """Stop intercepting, run the after-body checks, save what was recorded; say what failed."""
@@ -435,8 +443,9 @@ class AnyIntSession:
         route = self.config.route(case.label)
         capture: _LogCapture = context.log_capture  # type: ignore[attr-defined]
         capture.stop()
-        outcome = CaseOutcome(problems=list(context.problems))
+        outcome = CaseOutcome(problems=list(context.problems), warnings=list(context.warnings))
         refused = bool(context.problems)
+        outcome.explains_error = refused
         if context.contracts is not None:
             errors, warnings = context.contracts.outcome()
             outcome.problems += errors
@@ -445,15 +454,15 @@ class AnyIntSession:
             from ..faults.plan import check_policy
 
             # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
-            outcome.problems[:0] = check_policy(
-                route, case.fault, context.trail, capture.records, refused=refused, passed=passed
-            )
+            verdict = check_policy(route, case.fault, context.trail, capture.records, refused=refused, passed=passed)
+            outcome.problems[:0] = verdict
+            outcome.explains_error = outcome.explains_error or bool(verdict)
         from ..report.build import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
         if self.recording and not refused:
             path: Path = context.cassette_path  # type: ignore[attr-defined]
-            if self.options.record_mode == "rewrite" and path.exists():
+            if self.options.record_mode == "rewrite" and path.exists() and (len(context.cassette) or passed is True):
                 from ..drift.shape import compare_on_rewrite
 
                 drift_problems, drift_notes, findings = compare_on_rewrite(
@@ -463,7 +472,7 @@ class AnyIntSession:
                 outcome.warnings += drift_notes
                 outcome.drift = findings
             try:
-                self._save(context)
+                self._save(context, passed=passed)
             except recording.CassetteError as exc:
                 outcome.problems.append(str(exc))
         violations = context.contracts.violations if context.contracts is not None else []
@@ -482,9 +491,13 @@ class AnyIntSession:
         )
         return outcome
 
-    def _save(self, context: interceptor.CaseContext) -> None:
+    def _save(self, context: interceptor.CaseContext, passed: bool | None = True) -> None:
         cassette = context.cassette
         path: Path = context.cassette_path  # type: ignore[attr-defined]
+        if len(cassette) == 0 and passed is not True:
+            # Failed (or never ran) before any gateway call: an empty cassette would only stand in
+            # the way of recording the fixed test; a cassette being rewritten stays as it was.
+            return
         if not (cassette.dirty or not path.exists() or self.options.record_mode == "rewrite"):
             return
         case: RouteCase = context.case  # type: ignore[attr-defined]
@@ -529,6 +542,14 @@ class AnyIntSession:
             return (uncached * rate.input + cached * cached_rate + (call.output_tokens or 0) * rate.output) / 1e6
 
         return price
+
+
+def _advice(mode: str, nodeid: str, key_env: str) -> str:
+    """The command that records one test in ``mode``, as a user can paste it."""
+    return (
+        f'pytest --anyint-record={mode} "{nodeid}" (with ${key_env} set, '
+        f"or add --anyint-emulator to record against the bundled emulator)"
+    )
 
 
 def _case_label(case: RouteCase) -> str:
