@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pytest_anyint import contracts
+from pytest_anyint.contracts import index as contracts
 from pytest_anyint.contracts import ContractIndex
 
 from .contract_cases import ROUTES, sample_path
@@ -60,7 +60,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from anthropic import Anthropic
 
-from pytest_anyint import contracts
+from pytest_anyint.contracts import index as contracts
 
 
 @pytest.fixture(autouse=True)
