@@ -419,7 +419,7 @@ class Family:
             # async client takes aiohttp when that is installed, which no interceptor sees: a transport
             # of its own in async_client_args keeps it on httpx2 (httpx without httpx2).
             http_options: dict[str, Any] = {"base_url": base_url, "api_version": "v1beta", "headers": self.auth_headers(api_key)}
-            transport = _async_transport()
+            transport = _async_transport() if _genai_takes_aiohttp() else None
             if transport is not None:
                 http_options["async_client_args"] = {"transport": transport}
             return {"api_key": api_key, "http_options": http_options}
@@ -429,24 +429,36 @@ class Family:
 _SSL_CONTEXTS: dict[str, Any] = {}
 
 
+def _genai_takes_aiohttp() -> bool:
+    """Whether google-genai's async client would send through aiohttp (it does whenever aiohttp imports)."""
+    try:
+        from google.genai import _api_client
+    except ImportError:
+        return False
+    return bool(getattr(_api_client, "has_aiohttp", False))
+
+
 def _async_transport() -> Any:
     """A fresh async transport of httpx2 (else httpx) for google-genai, or None with neither installed.
 
-    Its TLS context is made once per process: building one costs tens of milliseconds, which every
-    ``sdk_kwargs("gemini")`` would pay otherwise.
+    It keeps no idle connections: a client built once per session serves tests that each run their
+    own event loop, and a pooled connection of a closed loop would fail the next test ("Event loop
+    is closed"). Its TLS context is made once per process: building one costs tens of milliseconds,
+    which every ``sdk_kwargs("gemini")`` would pay otherwise.
     """
     for name in ("httpx2", "httpx"):
         try:
             module = __import__(name)
         except ImportError:
             continue
+        limits = module.Limits(max_keepalive_connections=0)
         make = getattr(module, "create_ssl_context", None)
         if make is None:
-            return module.AsyncHTTPTransport()
+            return module.AsyncHTTPTransport(limits=limits)
         context = _SSL_CONTEXTS.get(name)
         if context is None:
             context = _SSL_CONTEXTS[name] = make()
-        return module.AsyncHTTPTransport(verify=context)
+        return module.AsyncHTTPTransport(verify=context, limits=limits)
     return None
 
 

@@ -120,6 +120,17 @@ def test_a_missing_key_is_one_session_error(project):
     project.record().assert_outcomes(passed=4)  # the command it advises works
 
 
+def test_sdk_kwargs_leave_gemini_async_to_google_genai_without_aiohttp(monkeypatch):
+    """Without aiohttp google-genai already uses httpx2; its own client is left as it is."""
+    from google.genai import _api_client
+
+    from pytest_anyint.run.session import Gateway
+
+    monkeypatch.setattr(_api_client, "has_aiohttp", False)
+    options = Gateway("http://127.0.0.1:9", "sk-test-invented-key").sdk_kwargs("gemini")["http_options"]
+    assert "async_client_args" not in options
+
+
 def test_sdk_kwargs_keep_gemini_async_on_httpx2_when_aiohttp_is_installed(monkeypatch):
     """google-genai's async client takes aiohttp whenever it is importable; the plugin sees httpx only."""
     import anyio
@@ -142,4 +153,6 @@ def test_sdk_kwargs_keep_gemini_async_on_httpx2_when_aiohttp_is_installed(monkey
             answer = await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
             return answer.text
 
+        assert anyio.run(ask) == "gemini-2.5-flash: hi"
+        # A client built once serves tests that each run their own event loop (pytest-asyncio, anyio).
         assert anyio.run(ask) == "gemini-2.5-flash: hi"
