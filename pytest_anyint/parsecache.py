@@ -26,7 +26,10 @@ from typing import Any, Callable, TypeVar
 T = TypeVar("T")
 
 #: The modules whose code decides what a parsed entry holds: editing one retires every entry.
-_PARSER_MODULES = ("parsecache.py", "cassettes/recording.py", "sse.py", "config.py", "contracts/index.py")
+_PARSER_MODULES = (
+    "parsecache.py", "cassettes/recording.py", "sse.py", "config.py", "contracts/index.py", "fastschema.py",
+    "keyforms.py", "volatile.py", "yamlsafe.py",
+)
 
 #: Where parsed forms persist (``use``); None: this process only.
 _DIR: Path | None = None
@@ -44,9 +47,19 @@ def use(directory: Path | None) -> None:
         return
     from . import __version__
 
+    _DIR = directory / f"parsed-{__version__}-{sys.implementation.cache_tag}-{_parsers_digest()}"
+
+
+def _parsers_digest() -> str:
+    """What the parsing code says, not when it was written: ``pip install`` resets modification
+    times, so a CI job restoring ``.pytest_cache`` would otherwise never find its parsed forms."""
+    import hashlib
+
     here = os.path.dirname(__file__)
-    stamp = max(os.stat(os.path.join(here, name)).st_mtime_ns for name in _PARSER_MODULES)
-    _DIR = directory / f"parsed-{__version__}-{sys.implementation.cache_tag}-{stamp:x}"
+    digest = hashlib.blake2b(digest_size=8)
+    for name in _PARSER_MODULES:
+        digest.update(read_file(os.path.join(here, name)))
+    return digest.hexdigest()
 
 
 def forget() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import marshal
 import os
+from pathlib import Path
 
 from pytest_anyint.contracts import index as contracts
 from pytest_anyint import parsecache
@@ -151,3 +152,27 @@ def test_the_shipped_contract_index_is_kept_too(project, monkeypatch):
     as_a_new_process()
     project.replay().assert_outcomes(passed=2)  # the index read back from disk still routes and checks
     assert len(_entries(project, "contract-index")) == 1
+
+
+def test_the_cache_folder_follows_the_parsing_code_not_its_file_times(tmp_path, monkeypatch):
+    """pip install resets modification times: a restored .pytest_cache must still be found."""
+    import pytest_anyint
+
+    copy = tmp_path / "pkg"
+    source = Path(pytest_anyint.__file__).parent
+    for name in parsecache._PARSER_MODULES:
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((source / name).read_bytes())
+    monkeypatch.setattr(parsecache, "__file__", str(copy / "parsecache.py"))
+    try:
+        parsecache.use(tmp_path / "cache")
+        first = parsecache._DIR
+        os.utime(copy / "cassettes" / "recording.py", (2**31, 2**31))  # a reinstall: same code, another time
+        parsecache.use(tmp_path / "cache")
+        assert parsecache._DIR == first
+        (copy / "yamlsafe.py").write_text((copy / "yamlsafe.py").read_text() + "\n# changed\n")
+        parsecache.use(tmp_path / "cache")
+        assert parsecache._DIR != first
+    finally:
+        parsecache.use(None)
