@@ -233,6 +233,19 @@ def test_the_emulators_settings_are_restored_after_the_session(project, monkeypa
     assert "ANYINT_API_KEY" not in os.environ
 
 
+def test_a_real_key_in_the_shell_is_replaced_by_a_placeholder_under_the_emulator(project, monkeypatch):
+    """A run the user believes is local never hands the app the real key, not even for loopback."""
+    import os
+
+    monkeypatch.setenv("ANYINT_API_KEY", "invented-shell-key-for-this-test")
+    project.tests(test_app="import os\n\ndef test_env(anyint_emulator):\n"
+                  "    assert os.environ['ANYINT_API_KEY'] == anyint_emulator.api_key != 'invented-shell-key-for-this-test'\n")
+
+    project.pytester.runpytest("--anyint-emulator").assert_outcomes(passed=1)
+
+    assert os.environ["ANYINT_API_KEY"] == "invented-shell-key-for-this-test"  # restored after the session
+
+
 GATEWAY_OUTSIDE_A_CASE = '''
 import urllib.request
 

@@ -163,8 +163,9 @@ def _gateway_advice(session: "AnyIntSession", emulated: bool) -> Callable[[str],
 def set_up_emulator(config: pytest.Config, session: "AnyIntSession") -> None:
     """``--anyint-emulator``: the app's settings point at the emulator, and its gateway host is served there.
 
-    ``ANYINT_BASE_URL`` is set to the emulator, and the configured key variable, when unset, to the
-    emulator's key (a placeholder); both are restored at the end of the session. The anyint.yaml
+    ``ANYINT_BASE_URL`` is set to the emulator, and the configured key variable to the emulator's
+    key (a placeholder, also when a real key is set in the shell); both are restored at the end of
+    the session. The anyint.yaml
     was loaded before, so cassettes keep the configured gateway's address.
     """
     if is_xdist_controller(config):
@@ -176,8 +177,7 @@ def set_up_emulator(config: pytest.Config, session: "AnyIntSession") -> None:
     emulator = session.start_emulator()
     state = _state(config)
     _set_env(state, BASE_URL_ENV, emulator.url)
-    if not os.environ.get(loaded.api_key_env):
-        _set_env(state, loaded.api_key_env, emulator.api_key)
+    _set_env(state, loaded.api_key_env, emulator.api_key)  # a placeholder: a real key stays unused
     hosts = {interceptor.origin_of(loaded.base_url).split("://", 1)[1].rsplit(":", 1)[0], *GATEWAY_HOSTS}
     interceptor.install()
     interceptor.redirect_to_emulator(hosts, emulator.url)

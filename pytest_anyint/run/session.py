@@ -307,7 +307,8 @@ class AnyIntSession:
         if self.emulator is None:
             from ..emulator.server import Emulator
 
-            key = self.environ.get(self.config.api_key_env) if self._config is not None else None
+            # Under --anyint-emulator the app gets the emulator's own key, never one from the shell.
+            key = None if self.options.use_emulator or self._config is None else self.environ.get(self.config.api_key_env)
             try:  # it serves every model of anyint.yaml (and the routes' emulator replies)
                 config = self.config
             except ConfigError:  # reported where the configuration is needed
