@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 # A lone "\r" is a line end only when no "\n" follows: "\r\n" is one line end, never two (an
 # event whose lines end in CRLF would otherwise be cut after its first line).
@@ -93,6 +93,20 @@ def parse(text: str) -> list[SSEEvent]:
             raws.append(tail)
         events = [_parse_event(raw, raw.split("\n")) for raw in raws]
     return [event for event in events if event is not None]
+
+
+def json_data(events: Iterable[SSEEvent]) -> list[Any]:
+    """The JSON payloads of a stream's events, without ``[DONE]`` and data that is not JSON: what
+    usage counting and output-text extraction read."""
+    out = []
+    for event in events:
+        if event.is_done:
+            continue
+        try:
+            out.append(event.json())
+        except ValueError:
+            continue
+    return out
 
 
 def is_terminated(text: str) -> bool:

@@ -1305,15 +1305,7 @@ def _fill_placeholders(pattern: str, path: str) -> str:
 def _assistant_text(family: Any, body: bytes, content_type: str | None) -> str | None:
     """The assistant's text in an answer, per family; streams (SSE or a Gemini array) assembled."""
     if sse.is_event_stream(content_type) or (not content_type and body[:5] in (b"data:", b"event")):
-        events = []
-        for event in sse.parse(body.decode("utf-8", "replace")):
-            if event.is_done:
-                continue
-            try:
-                events.append(event.json())
-            except ValueError:
-                continue
-        return family.stream_text(events)
+        return family.stream_text(sse.json_data(sse.parse(body.decode("utf-8", "replace"))))
     try:
         data = json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):

@@ -629,16 +629,9 @@ def _fill_usage(
     call: Call, family: Family, content_type: str | None, body: bytes, parsed: Any = None, sse_events: Any = None
 ) -> None:
     if sse.is_event_stream(content_type):
-        events = []
         if sse_events is None:
             sse_events = sse.parse(body.decode("utf-8", "replace"))
-        for event in sse_events:
-            if event.is_done:
-                continue
-            try:
-                events.append(event.json())
-            except ValueError:
-                continue
+        events = sse.json_data(sse_events)
         from ..families import stream_usage
 
         usage = stream_usage(family, events)
