@@ -38,8 +38,9 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 if number:
                     results[size][setup.name].append(run)
         if number == 0:
-            for size, setups in by_size.items():
+            for setups in by_size.values():
                 for setup in setups:
                     if setup.name.startswith("pytest-anyint") and not setup.fresh and \
                             not (setup.suite / ".pytest_cache" / "d" / "anyint").is_dir():

@@ -11,9 +11,10 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES, model_slug

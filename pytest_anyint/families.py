@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any
 
 DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -146,7 +147,7 @@ def _no_usage(body: Any) -> Usage | None:
     return None
 
 
-def stream_usage(family: "Family", events: Iterable[Any]) -> Usage | None:
+def stream_usage(family: Family, events: Iterable[Any]) -> Usage | None:
     """The last usage a stream reports (cumulative in every family), merged for Anthropic."""
     found: Usage | None = None
     for event in events:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: The vocabulary keyword for sets that grow (finish reasons, ...): an unknown value is a warning.
 KNOWN_VALUES = "x-known-values"

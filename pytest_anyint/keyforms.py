@@ -13,8 +13,8 @@ import base64
 import binascii
 import functools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 #: Text encodings a body may carry the key in (as bytes, or as base64 of those bytes).
 TEXT_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")

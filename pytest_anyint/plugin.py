@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import types
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -172,7 +173,7 @@ def _explicitly_used(config: pytest.Config) -> bool:
     return any(config.getoption(name) not in (None, False) for name in _OPTIONS)
 
 
-def _session(config: pytest.Config) -> "AnyIntSession":
+def _session(config: pytest.Config) -> AnyIntSession:
     session = config.stash.get(_SESSION, None)
     if session is None:
         from .run.isolation import activate, stream_timeout
@@ -283,8 +284,8 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
     if case is None:
         yield _NoRouteCase(request.node.nodeid)
         return
-    from .config import ConfigError
     from .cassettes.recording import CassetteError
+    from .config import ConfigError
 
     session = _session(request.config)
     item = request.node
@@ -322,7 +323,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
                 pytest.fail("\n".join(late.problems), pytrace=False)
 
 
-def _check_age(request: pytest.FixtureRequest, session: "AnyIntSession", context: Any) -> None:
+def _check_age(request: pytest.FixtureRequest, session: AnyIntSession, context: Any) -> None:
     """``--anyint-max-age``: warn (or fail with ``--anyint-max-age-fail``) when the cassette is too old."""
     max_age = request.config.getoption("--anyint-max-age")
     if not max_age:
@@ -463,7 +464,8 @@ def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]
                     pytest.PytestWarning(
                         f"{item.nodeid}: parametrize id {auto[0]!r} is position-based, so inserting a case "
                         f"renames its cassettes; give that parametrization explicit ids="
-                    )
+                    ),
+                    stacklevel=2,
                 )
     return module_path, test_name, other
 
@@ -545,7 +547,7 @@ class _OpenCase:
 
     __slots__ = ("session", "context")
 
-    def __init__(self, session: "AnyIntSession", context: Any) -> None:
+    def __init__(self, session: AnyIntSession, context: Any) -> None:
         self.session = session
         self.context = context
 

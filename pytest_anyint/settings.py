@@ -12,9 +12,10 @@ from __future__ import annotations
 import inspect
 import os
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 DEFAULT_CONFIG = "anyint.yaml"
 DEFAULT_CASSETTE_DIR = "cassettes"

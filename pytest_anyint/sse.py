@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 # A lone "\r" is a line end only when no "\n" follows: "\r\n" is one line end, never two (an
 # event whose lines end in CRLF would otherwise be cut after its first line).

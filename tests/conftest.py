@@ -5,8 +5,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import pytest
-
 # pytester's in-process runs forget the modules a run imported; C extensions (PyYAML's, rpds for
 # jsonschema) cannot be imported twice into one process, and hypothesis's pytest plugin imports
 # hypothesis (1.5 s) at the end of every run, so the outer session imports them once.
@@ -14,6 +12,7 @@ import httpcore  # noqa: F401 - httpx maps httpcore's errors by class; a re-impo
 import httpcore2  # noqa: F401
 import hypothesis  # noqa: F401
 import jsonschema  # noqa: F401
+import pytest
 import vcr  # noqa: F401
 import yaml  # noqa: F401
 

@@ -4,15 +4,11 @@ and thread tests."""
 from __future__ import annotations
 
 import copy
-import json
-import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
-
-import pytest
+from typing import Any
 
 from pytest_anyint import sse
-from pytest_anyint.contracts import ContractIndex
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_DIRS = (HERE / "samples", HERE / "contract_samples")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,6 @@ import yaml
 from pytest_anyint.calls import CallTrail
 from pytest_anyint.faults.plan import FaultPlan
 from pytest_anyint.run.session import AnyIntSession, RouteCase
-
 
 # --------------------------------------------------------------------------- the core loop: a route test and its output (test_core_loop)
 

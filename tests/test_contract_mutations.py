@@ -19,8 +19,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -28,25 +28,25 @@ from pytest_anyint import sse
 from pytest_anyint.contracts import ContractIndex
 
 from .contract_cases import (  # noqa: F401 - the shared cases
-    HERE,
-    SAMPLE_DIRS,
-    DOCS,
-    GEMINI,
-    JSON,
-    SSE,
-    ROUTES,
-    R,
-    T,
-    RT,
     _CHAT_USAGE,
     _GEMINI_CHUNK,
     _RESPONSE,
     CORE,
-    sample_path,
-    is_stream,
-    retyped,
+    DOCS,
+    GEMINI,
+    HERE,
+    JSON,
+    ROUTES,
+    RT,
+    SAMPLE_DIRS,
+    SSE,
+    R,
+    T,
     expand,
+    is_stream,
     mutated,
+    retyped,
+    sample_path,
     stream_events,
 )
 

@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from pytest_anyint import sse
+from pytest_anyint.cassettes.recording import scan_secrets
 from pytest_anyint.contracts.index import (
     SHIPPED_DIR,
     ContractError,
     ContractIndex,
     load_output_schema,
 )
-from pytest_anyint.cassettes.recording import scan_secrets
 from pytest_anyint.families import family_for_path
 
 # Reference payloads of the three families (hand-written from the official shapes, invented values).

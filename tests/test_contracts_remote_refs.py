@@ -15,8 +15,7 @@ import pytest
 from pytest_anyint.contracts import ContractError, ContractIndex, load_output_schema
 
 from .conftest import INI
-from .helpers import APP_SCHEMA_ROUTE, assert_clear_failure
-from .helpers import OPENAI_TEST
+from .helpers import APP_SCHEMA_ROUTE, OPENAI_TEST, assert_clear_failure
 
 REMOTE = "https://schemas.example.com/invoice.json"
 

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pytest_anyint.contracts import index as contracts
 from pytest_anyint.contracts import ContractIndex
 
 from .contract_cases import ROUTES, sample_path

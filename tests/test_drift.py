@@ -13,17 +13,17 @@ import pytest
 import yaml
 
 from pytest_anyint import cli
-from pytest_anyint.run.age import parse_max_age, stale_message
+from pytest_anyint.cassettes.recording import CassetteError, CassetteSerializer, parse_cassette_text
 from pytest_anyint.drift.shape import (
     ShapeFingerprint,
     _from_vcr_dicts,
-    _read_for_drift,
     _read_fast,
+    _read_for_drift,
     _Recorded,
     compare_fingerprints,
     compare_interactions,
 )
-from pytest_anyint.cassettes.recording import CassetteError, CassetteSerializer, parse_cassette_text
+from pytest_anyint.run.age import parse_max_age, stale_message
 
 from .helpers import DRIFT_APP, DRIFT_CONFTEST
 

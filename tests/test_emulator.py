@@ -682,7 +682,7 @@ def test_stop_frees_the_port_and_releases_held_requests():
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/openai/v1/models", timeout=1)
     with pytest.raises(RuntimeError):
-        emulator.url
+        _ = emulator.url
 
 
 def test_serve_prints_one_line_and_exits_cleanly_on_ctrl_c():

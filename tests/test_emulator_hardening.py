@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -96,7 +96,7 @@ def test_deeply_nested_json_is_a_400(emu):
 
 
 def test_an_oversized_body_on_an_anthropic_route_gets_anthropics_type(emu):
-    raw = f"POST /anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n".encode()
+    raw = b"POST /anthropic/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n"
     got, error = answer(send(emu, raw))
     assert got == 413 and error["error"]["type"] == "request_too_large"
 

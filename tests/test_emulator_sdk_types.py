@@ -11,7 +11,8 @@ family contracts. One error envelope per route: every error of a route parses wi
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import anthropic.types as anthropic_types
 import httpx

@@ -19,8 +19,8 @@ import hypothesis  # noqa: F401
 import openai  # noqa: F401
 import pytest
 
-from pytest_anyint.config import DEFAULT_FALLBACK_ON, DEFAULT_NEVER_FALLBACK_ON
 from pytest_anyint.cassettes.recording import read_cassette
+from pytest_anyint.config import DEFAULT_FALLBACK_ON, DEFAULT_NEVER_FALLBACK_ON
 
 APP = '''
 """An invoice extractor that walks its route's chain, streaming each answer."""

@@ -12,8 +12,9 @@ import json
 import logging
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import anthropic
 import httpx
@@ -26,6 +27,7 @@ from google.genai import types as genai_types
 
 from pytest_anyint import sse
 from pytest_anyint.calls import Call, CallTrail
+from pytest_anyint.cassettes.recording import read_cassette
 from pytest_anyint.config import ConfigError, load_config
 from pytest_anyint.families import GATEWAY_ERRORS
 from pytest_anyint.faults.plan import (
@@ -35,7 +37,6 @@ from pytest_anyint.faults.plan import (
     check_policy,
     error_body,
 )
-from pytest_anyint.cassettes.recording import read_cassette
 from pytest_anyint.run.session import AnyIntSession, RouteCase, SessionOptions
 
 from .helpers import FAULTS_CONFIG as CONFIG

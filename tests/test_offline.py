@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from .helpers import OPENAI_TEST, SOCKET_GUARD, assert_output, attempts
 
-
 GUARD_CANARY = '''
 import socket
 import pytest

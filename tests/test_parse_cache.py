@@ -7,9 +7,9 @@ import marshal
 import os
 from pathlib import Path
 
-from pytest_anyint.contracts import index as contracts
 from pytest_anyint import parsecache
 from pytest_anyint.cassettes import recording
+from pytest_anyint.contracts import index as contracts
 
 from .conftest import INI
 from .helpers import OPENAI_TEST

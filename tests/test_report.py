@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import openai  # noqa: F401 - imported once here, not again by every in-process pytester run
 import pytest
@@ -19,7 +20,7 @@ import yaml
 from pytest_anyint import cli
 from pytest_anyint.calls import Call
 from pytest_anyint.config import load_config
-from pytest_anyint.report.build import build_report, budget_problems, money, validate_report
+from pytest_anyint.report.build import budget_problems, build_report, money, validate_report
 from pytest_anyint.report.text import render_markdown
 from pytest_anyint.run.session import CaseResult
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import anthropic
 import openai
@@ -23,7 +24,8 @@ from pytest_anyint.emulator.server import Emulator
 from pytest_anyint.families import FAMILIES
 from pytest_anyint.run.session import AnyIntSession, SessionOptions
 
-from .helpers import FAULTS_CONFIG as CONFIG, LABEL_OF, ask, running
+from .helpers import FAULTS_CONFIG as CONFIG
+from .helpers import LABEL_OF, ask, running
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "faults.md"
 REQUEST_ID = "req_anyint_injected"

@@ -22,8 +22,9 @@ import functools
 import json
 import re
 import typing
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from polyfactory.factories.pydantic_factory import ModelFactory
@@ -265,7 +266,7 @@ def _chunk_cases() -> Iterator[tuple[str, Any]]:
         yield from _hand(openai_chat.ChatCompletionChunk, name, data)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def factory_response(seed: int, status: str = "completed") -> Any:
     """A factory-built Response (the model is large: built once per seed and status, then copied)."""
     return build(openai_responses.Response, seed, status=status)
@@ -463,7 +464,7 @@ GROUPS: dict[str, tuple[Callable[[], Iterator[Any]], Callable[[Any], Case]]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def group_cases(group: str) -> list[tuple[str, Case]]:
     """Built when a test asks (collection stays instant); once per process."""
     make, shape = GROUPS[group]

@@ -17,9 +17,8 @@ import json
 import re
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 

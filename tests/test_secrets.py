@@ -18,7 +18,6 @@ import yaml
 
 from .helpers import KEY, PLACEHOLDER, assert_no_key, key_forms
 
-
 ECHOING_APP = '''
 import logging
 import pytest

@@ -76,7 +76,8 @@ def test_commands_find_the_settings_pytest_finds(pytester, monkeypatch, flavour)
 def test_every_command_works_from_a_subfolder(pytester, flavour):
     root = Path(pytester.path)
     sub = _flavoured_project(root, flavour)
-    from .helpers import CHECK_CHAT as ANSWER, interaction, write_cassette
+    from .helpers import CHECK_CHAT as ANSWER
+    from .helpers import interaction, write_cassette
 
     write_cassette(root / "recorded/tests/test_app/test_extract/extract/gpt-5-mini.yaml", [interaction()])
     checked = _cli("check", cwd=sub)

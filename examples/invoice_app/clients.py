@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
+from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import Any
 
 DEFAULT_GATEWAY = "https://gateway.api.anyint.ai"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -66,7 +67,7 @@ class Clients:
         self._async: dict[str, weakref.WeakKeyDictionary[Any, Any]] = {}
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> "Clients":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Clients:
         """Production: the key from ``ANYINT_API_KEY``, the gateway from ``ANYINT_BASE_URL`` (optional)."""
         environ = os.environ if environ is None else environ
         key = environ.get("ANYINT_API_KEY")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from . import llm, routes
 from .clients import Clients
@@ -47,7 +48,7 @@ class Invoice:
     tax: Decimal | None = None
 
     @classmethod
-    def from_answer(cls, text: str, model: str = "the model") -> "Invoice":
+    def from_answer(cls, text: str, model: str = "the model") -> Invoice:
         """Parse and validate a model's answer; MalformedAnswer says what is wrong with it."""
         import jsonschema
 

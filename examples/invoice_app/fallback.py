@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("invoice_app.fallback")
 

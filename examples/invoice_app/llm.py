@@ -7,8 +7,9 @@ fallback chain treats as a temporary failure.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .clients import Clients
 from .fallback import Link, MalformedAnswer

@@ -6,7 +6,8 @@ the same family's stronger, slower one. Streamed variants show the summary as it
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import llm, routes
 from .clients import Clients

@@ -9,7 +9,8 @@ plugin to ignore it when matching recordings (``match_ignore``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from . import llm, routes
 from .clients import Clients

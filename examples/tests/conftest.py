@@ -7,10 +7,9 @@ answers each case's requests from that case's cassette, whichever client sends t
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from invoice_app import Clients
 
 INVOICE = """\

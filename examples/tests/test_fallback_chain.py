@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from invoice_app import ChainExhausted, Link, MalformedAnswer, run_chain
 
 CHAIN = (Link("gpt-5-mini", "openai"), Link("deepseek-v3.2-exp", "openai"))

@@ -5,7 +5,6 @@ are configured the way the gateway documents."""
 from __future__ import annotations
 
 import pytest
-
 from invoice_app import Clients, sdk_kwargs
 from invoice_app.routes import load_routes, missing_models
 from invoice_app.summarize import summarize

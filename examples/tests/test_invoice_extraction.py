@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import anyio
 import pytest
-
 from invoice_app import (
     ChainExhausted,
     classify,

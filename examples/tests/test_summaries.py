@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 import pytest
-
 from invoice_app import ChainExhausted, Clients, classify
 from invoice_app.summarize import astream_summary, stream_summary, summarize, summarize_async
 

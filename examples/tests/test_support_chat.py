@@ -10,7 +10,6 @@ import datetime as dt
 
 import anyio
 import pytest
-
 from invoice_app import ChainExhausted, classify
 from invoice_app.support import count_tokens, reply, reply_async, stream_reply
 

@@ -12,13 +12,14 @@ import os
 import sys
 import types
 import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
+from ..cassettes.recording import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
 from ..contracts.index import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
 from ..families import family_for_path, parse_json
-from ..cassettes.recording import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
 from ..settings import ProjectSettings, SettingsError, describe_error, find
 
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"

@@ -22,12 +22,13 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from ..run.listing import error_line
 from ..cassettes.recording import CassetteError, iter_cassettes, parse_cassette_text
+from ..run.listing import error_line
 from ..settings import ProjectSettings, SettingsError, find
 
 MODELS_DIR = "_models"

@@ -18,13 +18,13 @@ import re
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
-
-from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
+from typing import Any
 
 from .. import sse
+from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
 
 #: Keys whose string values are type tags or closed-ish enums: a new value is additive drift.
 ENUM_KEYS = frozenset(
@@ -82,7 +82,7 @@ class ShapeFingerprint:
     served_model: str | None = None
 
     @classmethod
-    def of_response(cls, status: int | None, content_type: str | None, body: bytes | str | None) -> "ShapeFingerprint":
+    def of_response(cls, status: int | None, content_type: str | None, body: bytes | str | None) -> ShapeFingerprint:
         """Fingerprint a response from its status, Content-Type and (decoded) body."""
         media = content_type.split(";", 1)[0].strip().lower() if content_type else None
         if isinstance(body, str):
@@ -116,7 +116,7 @@ class ShapeFingerprint:
         return cls.of_json(status, content_type, parsed)
 
     @classmethod
-    def of_json(cls, status: int | None, content_type: str | None, parsed: Any) -> "ShapeFingerprint":
+    def of_json(cls, status: int | None, content_type: str | None, parsed: Any) -> ShapeFingerprint:
         """Fingerprint a JSON response body that is already parsed (a cassette's ``json:`` form)."""
         media = content_type.split(";", 1)[0].strip().lower() if content_type else None
         paths: dict[str, set[str]] = {}

@@ -21,14 +21,15 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .wire import MAX_BODY_BYTES, BadRequest, parse_body, read_body
 from ..families import FAMILIES, Family, family_for_path, gateway_error
 from ..faults.plan import STREAM_ERROR_STATUS
+from .wire import MAX_BODY_BYTES, BadRequest, parse_body, read_body
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-5-mini",
@@ -319,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AnyIntEmulator/1"
     sys_version = ""
-    server: "_Server"
+    server: _Server
 
     def setup(self) -> None:
         super().setup()
@@ -425,7 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    emulator: "Emulator"
+    emulator: Emulator
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         """Close a connection beyond ``max_connections`` at once, before it gets a thread."""
@@ -502,7 +503,7 @@ class Emulator:
         self.max_body_bytes = max_body_bytes
         #: Per-model quirks; may be changed between requests.
         self.quirks: dict[str, str] = dict(quirks or {})
-        for model, quirk in self.quirks.items():
+        for model in self.quirks:
             self._quirks_of(model)  # validate early
         #: What arrived, newest last; at most REQUEST_LOG_LIMIT requests are kept.
         self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_LIMIT)
@@ -522,7 +523,7 @@ class Emulator:
         self._accepted: set[Any] = set()  # connections holding a handler thread (for max_connections)
 
     @classmethod
-    def from_config(cls, config: Any, **kwargs: Any) -> "Emulator":
+    def from_config(cls, config: Any, **kwargs: Any) -> Emulator:
         """An emulator that serves every model of every route of a loaded ``anyint.yaml``, plus its own.
 
         Each chain model is listed by its family's models list, and a route's ``emulator: reply:``
@@ -561,7 +562,7 @@ class Emulator:
         host, port = self._server.server_address[:2]
         return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
@@ -594,7 +595,7 @@ class Emulator:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -1198,7 +1199,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def banner(emulator: "Emulator", key_source: str) -> str:
+def banner(emulator: Emulator, key_source: str) -> str:
     """The start-up line: where it listens and where its key comes from, never the key itself."""
     return f"AnyInt emulator listening on {emulator.url} (api key: {key_source}; not shown)"
 

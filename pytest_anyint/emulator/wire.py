@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, BinaryIO, Mapping
+from collections.abc import Mapping
+from typing import Any, BinaryIO
 
 #: Largest request body the emulator reads (Anthropic's own limit for Messages is 32 MB).
 MAX_BODY_BYTES = 32 * 1024 * 1024

@@ -21,8 +21,9 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..kinds import BODY_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, TRANSPORT_KINDS  # noqa: F401 - re-exported
 

@@ -7,8 +7,9 @@ fallback, failed check, contract violation, drift finding and budget breach.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from .format import money, seconds
 from .text import breach_text, case_label, failed_tests, role_name, summary_line, trigger_text

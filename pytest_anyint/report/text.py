@@ -6,7 +6,8 @@ Both render the JSON report document of :mod:`pytest_anyint.report`, never the l
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .format import money, seconds
 

@@ -16,14 +16,15 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from . import netguard
-from ..cassettes import recording
 from .. import sse
 from ..calls import Call, CallTrail
+from ..cassettes import recording
 from ..families import FAMILIES, Family, family_for_path, gateway_error, parse_json
+from . import netguard
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 

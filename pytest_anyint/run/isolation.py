@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -116,7 +117,7 @@ def is_xdist_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") not in (None, "no")
 
 
-def activate(config: pytest.Config, session: "AnyIntSession") -> None:
+def activate(config: pytest.Config, session: AnyIntSession) -> None:
     """The session uses the plugin: scrub every log record and warning, and guard the network where due."""
     state = _state(config)
     if state.hooks is not None:
@@ -135,7 +136,7 @@ def activate(config: pytest.Config, session: "AnyIntSession") -> None:
         state.guard = True
 
 
-def _gateway_advice(session: "AnyIntSession", emulated: bool) -> Callable[[str], str | None]:
+def _gateway_advice(session: AnyIntSession, emulated: bool) -> Callable[[str], str | None]:
     """What to say when the refused host is the gateway itself: allowing it would reach the live gateway."""
 
     def advice(host: str) -> str | None:
@@ -160,7 +161,7 @@ def _gateway_advice(session: "AnyIntSession", emulated: bool) -> Callable[[str],
     return advice
 
 
-def set_up_emulator(config: pytest.Config, session: "AnyIntSession") -> None:
+def set_up_emulator(config: pytest.Config, session: AnyIntSession) -> None:
     """``--anyint-emulator``: the app's settings point at the emulator, and its gateway host is served there.
 
     ``ANYINT_BASE_URL`` is set to the emulator, and the configured key variable to the emulator's
@@ -170,8 +171,8 @@ def set_up_emulator(config: pytest.Config, session: "AnyIntSession") -> None:
     """
     if is_xdist_controller(config):
         return
-    from . import interceptor
     from ..config import BASE_URL_ENV
+    from . import interceptor
 
     loaded = session.config
     emulator = session.start_emulator()

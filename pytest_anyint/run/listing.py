@@ -9,7 +9,8 @@ every module that was skipped or failed to collect, with the reason pytest gave.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

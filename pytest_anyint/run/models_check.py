@@ -15,9 +15,10 @@ import json
 import os
 import sys
 import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ..families import FAMILIES
 
@@ -354,7 +355,7 @@ def run_models(args: Any) -> int:
     if problems:
         return 1
     checked = sum(len(pairs) for pairs in wanted(config).values())
-    sources = ", ".join(f"{l.path}: {len(l.ids)} listed ({l.source})" for l in listings.values())
+    sources = ", ".join(f"{one.path}: {len(one.ids)} listed ({one.source})" for one in listings.values())
     print(f"ok: all {checked} configured model(s) are listed by the gateway ({sources})")
     skipped = [r.label for r in config.routes.values() if not r.check_models]
     if skipped:

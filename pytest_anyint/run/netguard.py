@@ -21,7 +21,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 ALLOW_OPTION = "--anyint-allow-host"
 ALLOW_INI = "anyint_allow_hosts"

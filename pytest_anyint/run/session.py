@@ -11,17 +11,18 @@ import functools
 import logging
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .. import __version__, parsecache
-from . import interceptor
-from ..cassettes import recording
 from ..calls import Call, CallTrail
-from ..results import CaseResult  # noqa: F401 - re-exported: the result type lives where the report reads it
+from ..cassettes import recording
 from ..config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
 from ..families import FAMILIES, PLACEHOLDER_KEY, model_slug
+from ..results import CaseResult  # noqa: F401 - re-exported: the result type lives where the report reads it
+from . import interceptor
 
 MODEL_SELECTIONS = ("all", "primary", "fallbacks")
 
@@ -178,7 +179,7 @@ class _LogCapture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def start(self, secrets: Sequence[str] = (), placeholder: str = "<ANYINT_API_KEY>") -> "_LogCapture":
+    def start(self, secrets: Sequence[str] = (), placeholder: str = "<ANYINT_API_KEY>") -> _LogCapture:
         # The logging configuration is the user's: records below its level are never made, so an app
         # must log its fallbacks at a level that gets through (WARNING does by default).
         self.records = []  # a capture is reused case after case (a Handler costs a lock to build)
@@ -437,7 +438,7 @@ class AnyIntSession:
             cassette.rewound = False
         return cassette
 
-    def close_case(self, context: interceptor.CaseContext, *, passed: bool | None) -> "CaseOutcome":
+    def close_case(self, context: interceptor.CaseContext, *, passed: bool | None) -> CaseOutcome:
         """Stop intercepting, run the after-body checks, save what was recorded; say what failed."""
         interceptor.activate(None)
         case: RouteCase = context.case  # type: ignore[attr-defined]
