@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import parsecache
-from .families import DEFAULT_BASE_URL, FAMILY_NAMES, model_slug
+from .families import DEFAULT_BASE_URL, FAMILY_NAMES
 from .kinds import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
+from .text import model_slug
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
 BASE_URL_ENV = "ANYINT_BASE_URL"

@@ -556,10 +556,3 @@ def parse_json(body: bytes | str | None) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
-
-
-def model_slug(model: str) -> str:
-    """A model ID as a file name: characters outside ``[A-Za-z0-9._-]`` become ``_``, and so do
-    leading dots (a hidden file is one that check, prune and drift never see; ``..`` climbs)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]", "_", model)
-    return "_" * (len(slug) - len(slug.lstrip("."))) + slug.lstrip(".") if slug.startswith(".") else slug

@@ -22,6 +22,7 @@ import pytest
 
 from pytest_anyint.cassettes import recording
 from pytest_anyint.config import ConfigError, load_config
+from pytest_anyint.text import write_atomic
 
 from .helpers import OPENAI_TEST, assert_output
 
@@ -256,7 +257,7 @@ def test_the_temporary_file_is_private_until_it_is_complete(tmp_path, monkeypatc
     monkeypatch.setattr(os, "fsync", fsync)
     umask = os.umask(0o022)
     try:
-        recording.write_atomic(tmp_path / "c.yaml", "version: 1\n")
+        write_atomic(tmp_path / "c.yaml", "version: 1\n")
     finally:
         os.umask(umask)
     assert seen == [0o600]
@@ -302,7 +303,7 @@ def test_model_ids_that_differ_only_in_a_leading_dot_are_refused(tmp_path):
 
 
 def test_route_and_parameter_slugs_never_start_with_a_dot():
-    from pytest_anyint.families import model_slug
+    from pytest_anyint.text import model_slug
 
     path = recording.cassette_path(Path("c"), "tests/test_app", "test_x", "..", model_slug(".hidden"), other_params="a.b")
     assert path == Path("c/tests/test_app/test_x/__/_hidden__a.b.yaml")

@@ -89,7 +89,7 @@ def test_an_atomic_write_keeps_the_files_permissions(tmp_path):
     import os
     import stat
 
-    from pytest_anyint.cassettes.recording import write_atomic
+    from pytest_anyint.text import write_atomic
 
     fresh = tmp_path / "new.yaml"
     umask = os.umask(0o022)

@@ -27,8 +27,9 @@ from pytest_anyint import sse
 from pytest_anyint.cassettes import recording
 from pytest_anyint.contracts import index as contracts
 from pytest_anyint.drift import shape as drift
-from pytest_anyint.families import FAMILY_NAMES, model_slug
+from pytest_anyint.families import FAMILY_NAMES
 from pytest_anyint.faults.plan import FAULT_KINDS
+from pytest_anyint.text import model_slug
 
 #: ANYINT_PROPERTY_EXAMPLES=5000 for a deep run; the default keeps the suite fast.
 SETTINGS = settings(

@@ -13,14 +13,15 @@ import functools
 import json
 import os
 import re
-import tempfile
 import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .. import keyforms, parsecache, sse
-from ..yamlsafe import AliasError, refuse_aliases
 from ..families import PLACEHOLDER_KEY, family_for_path
+from ..text import clip, model_slug, one_line, remove_stale_temporaries, write_atomic
+from ..yamlsafe import AliasError, refuse_aliases
 
 RECORD_MODES = ("none", "once", "new_episodes", "rewrite")
 CASSETTE_VERSION = 1
@@ -82,18 +83,12 @@ def cassette_path(
     ``leaf`` is the model slug for a per-model case and ``fault-<kind>`` for a fault case, so
     promoting a fallback to primary renames no cassette.
     """
-    name = leaf + (f"__{_slug(other_params)}" if other_params else "")
+    name = leaf + (f"__{model_slug(other_params)}" if other_params else "")
     # One Path from a joined string: the same path as joining Paths, at a fraction of the cost.
-    return Path(os.path.join(cassette_dir, module_path, _slug(test_name), _slug(route), f"{name}.yaml"))
+    return Path(os.path.join(cassette_dir, module_path, model_slug(test_name), model_slug(route), f"{name}.yaml"))
 
 
 @functools.lru_cache(maxsize=4096)
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]", "_", text)
-    # A leading dot would hide the folder or file from check, prune and drift (``..`` would climb).
-    return "_" * (len(slug) - len(slug.lstrip("."))) + slug.lstrip(".") if slug.startswith(".") else slug
-
-
 # --------------------------------------------------------------------------- body forms
 
 
@@ -178,7 +173,7 @@ def header_value(headers: Any, name: str) -> str | None:
 # --------------------------------------------------------------------------- serializer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dumper() -> Any:
     """Safe YAML, with multi-line strings (SSE events, prose) as readable block scalars (built on
     the first save: a replay never saves)."""
@@ -322,7 +317,7 @@ def parse_cassette_text(text: str, *, source: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {_one_line(problem)}") from None
+        raise CassetteError(f"{source}{where}: not valid YAML (truncated or corrupt?): {one_line(problem)}") from None
     except RecursionError:
         raise CassetteError(f"{source}: not a pytest-anyint cassette (nested too deeply to read)") from None
     except AliasError as exc:
@@ -420,10 +415,6 @@ def header_items(headers: Mapping[str, list[str]]) -> list[tuple[str, str | byte
     ]
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _replay_headers(headers: Mapping[str, Any], length: int, status: int) -> dict[str, list[str]]:
     """Headers for replay: stored bodies are decoded, so length and encoding are recomputed, and a
     recorded error never makes an SDK sleep before its retry (retry-after-ms: 1, which the SDKs
@@ -517,7 +508,7 @@ class CassettePersister:
             )
         if _unchanged(path, text, cls.refresh_older_than):
             # Only volatile parts differ (recorded_at, timings, request ids): keep the file's bytes.
-            _remove_stale_temporaries(Path(os.path.realpath(path)))
+            remove_stale_temporaries(Path(os.path.realpath(path)))
             return
         try:
             write_atomic(path, text)
@@ -531,7 +522,7 @@ class _LoadedResponse(dict):  # type: ignore[type-arg]
     mutates) are shared with the parse cache by design, so a copy of the mappings is as safe and
     several times cheaper (it is paid per interaction per test)."""
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "_LoadedResponse":
+    def __deepcopy__(self, memo: dict[int, Any]) -> _LoadedResponse:
         return _copy_response(self)
 
 
@@ -561,7 +552,7 @@ def _unchanged(path: Path, text: str, refresh_older_than: Any = None) -> bool:
         if refresh_older_than is not None:
             import datetime as _dt
 
-            from ..stamps import parse_recorded_at
+            from ..text import parse_utc_stamp as parse_recorded_at
 
             recorded = parse_recorded_at((old_document.get("metadata") or {}).get("recorded_at"))
             if recorded is None or _dt.datetime.now(_dt.timezone.utc) - recorded > refresh_older_than:
@@ -614,63 +605,6 @@ def write_error_cause(exc: OSError, path: Path) -> str:
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return "a part of the folder path is a file, not a folder"
     return exc.strerror or str(exc)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside the target, then rename: never a half-written cassette.
-
-    A symlinked cassette is written through its link (the link stays a link). The temporary file
-    is private (0600) while it is written and gets the cassette's permissions only once complete.
-    """
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
-    if path.is_dir():
-        raise IsADirectoryError(21, "Is a directory", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".anyint-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-            # mkstemp makes 0600; a cassette is as readable as any file the user writes, once whole.
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _remove_stale_temporaries(path)
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions the cassette has (a rewrite keeps them), else what the umask gives a new file."""
-    import stat
-
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete what a killed earlier write of this cassette left behind (``.<name>.*.anyint-tmp``).
-
-    Only this cassette's own leftovers: no other process writes it (each cassette belongs to one
-    test case, and a case runs on one xdist worker), so they cannot be a write in progress.
-    """
-    import glob
-
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.anyint-tmp"):
-        try:
-            stale.unlink()
-        except OSError:
-            pass
 
 
 # --------------------------------------------------------------------------- secrets
@@ -870,9 +804,9 @@ def describe_body_difference(live: Any, recorded: Any, limit: int = 3) -> str:
         if isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(set(a) | set(b), key=str):
                 if key not in a:
-                    diffs.append(f"{where}.{key}: missing (recorded {_short(b[key])})")
+                    diffs.append(f"{where}.{key}: missing (recorded {clip(b[key])})")
                 elif key not in b:
-                    diffs.append(f"{where}.{key}: {_short(a[key])} (not in the recording)")
+                    diffs.append(f"{where}.{key}: {clip(a[key])} (not in the recording)")
                 else:
                     walk(a[key], b[key], f"{where}.{key}")
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
@@ -903,11 +837,6 @@ def _difference_window(a: str, b: str, limit: int = 60, before: int = 24) -> tup
         return ("…" if start > 0 else "") + piece + ("…" if start + limit < len(text) else "")
 
     return cut(a), cut(b)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def auth_header_names(r1: Any, r2: Any) -> None:

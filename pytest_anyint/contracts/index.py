@@ -22,9 +22,10 @@ import os
 import re
 import threading
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .. import parsecache, sse
 from ..families import FAMILY_NAMES, family_for_path, get_family
@@ -620,7 +621,7 @@ class ContractIndex:
     # ---- loading
 
     @classmethod
-    def load(cls, extra_dirs: Sequence[Path | str] = ()) -> "ContractIndex":
+    def load(cls, extra_dirs: Sequence[Path | str] = ()) -> ContractIndex:
         """The shipped index plus user contract directories; a user entry replaces a shipped one
         with the same method, path, status and stream (callbacks: the same name)."""
         merged: dict[tuple[Any, ...], IndexEntry] = {}
@@ -1360,7 +1361,7 @@ class ContractGate:
         self.violations: list[Violation] = []
 
     @classmethod
-    def for_route(cls, session: Any, route: Any) -> "ContractGate":
+    def for_route(cls, session: Any, route: Any) -> ContractGate:
         """Raises ConfigError (one line) for a bad user contract directory or output schema."""
         from ..config import ConfigError
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from .. import sse
 from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
+from ..text import md_cell
 
 #: Keys whose string values are type tags or closed-ish enums: a new value is additive drift.
 ENUM_KEYS = frozenset(
@@ -769,10 +770,6 @@ def _identity(relative: str, metadata: Mapping[str, Any]) -> tuple[str, str]:
 _MARKDOWN_DETAIL_LIMIT = 300
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(report: DriftReport) -> str:
     lines = ["## Contract drift", ""]
     verdict = (
@@ -797,22 +794,22 @@ def render_markdown(report: DriftReport) -> str:
         for (_, number, request, path, old, new), members in groups.items():
             first = members[0]
             kind = "**breaking**" if first.breaking else "additive"
-            test = f"`{_cell(first.test)}`" + (f" and {len(members) - 1} more" if len(members) > 1 else "")
+            test = f"`{md_cell(first.test)}`" + (f" and {len(members) - 1} more" if len(members) > 1 else "")
             models = list(dict.fromkeys(m.model for m in members))
-            model = ", ".join(f"`{_cell(m)}`" for m in models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
+            model = ", ".join(f"`{md_cell(m)}`" for m in models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
             interaction = f"#{number} `{request}`" if request else f"#{number}"
-            lines.append(f"| {kind} | {test} | {model} | {_cell(interaction)} | `{_cell(path)}` | `{_cell(old)}` | `{_cell(new)}` |")
+            lines.append(f"| {kind} | {test} | {model} | {md_cell(interaction)} | `{md_cell(path)}` | `{md_cell(old)}` | `{md_cell(new)}` |")
         if len(groups) < len(report.findings):
             shown = report.findings[:_MARKDOWN_DETAIL_LIMIT]
             lines += ["", f"<details><summary>Every finding ({len(report.findings)})</summary>", ""]
-            lines += [f"- {f.kind}: `{_cell(f.test)}` (`{_cell(f.model)}`) {_cell(f.cassette)} #{f.interaction}: {_cell(f.describe())}" for f in shown]
+            lines += [f"- {f.kind}: `{md_cell(f.test)}` (`{md_cell(f.model)}`) {md_cell(f.cassette)} #{f.interaction}: {md_cell(f.describe())}" for f in shown]
             if len(report.findings) > len(shown):
                 lines.append(f"- … and {len(report.findings) - len(shown)} more (`--format json` lists all)")
             lines += ["", "</details>"]
     if report.errors:
-        lines += ["", "### Unreadable cassettes", ""] + [f"- {_cell(e)}" for e in report.errors]
+        lines += ["", "### Unreadable cassettes", ""] + [f"- {md_cell(e)}" for e in report.errors]
     if report.notes:
-        lines += ["", "<details><summary>Notes</summary>", ""] + [f"- {_cell(n)}" for n in report.notes] + ["", "</details>"]
+        lines += ["", "<details><summary>Notes</summary>", ""] + [f"- {md_cell(n)}" for n in report.notes] + ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -863,7 +860,7 @@ def run_drift(args: Any) -> int:
     sys.stdout.write(text)
     output = getattr(args, "output", None)
     if output:
-        from ..cassettes.recording import write_atomic
+        from ..text import write_atomic
 
         write_atomic(Path(output), text)
     if report.breaking:

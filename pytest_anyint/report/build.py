@@ -12,7 +12,6 @@ Python; nothing here imports pytest.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
@@ -22,6 +21,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from ..text import utc_stamp
 from .format import money, seconds  # noqa: F401 - re-exported: the renderers' helpers
 
 REPORT_VERSION = 1
@@ -441,7 +441,7 @@ def build_report(
     summary["status"] = "failed" if summary["tests_failed"] or summary["checks_failed"] else "passed"
     return {
         "version": REPORT_VERSION,
-        "generated_at": generated_at or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": generated_at or utc_stamp(),
         "plugin_version": __version__,
         "record_mode": record_mode,
         "config": _display_path(getattr(config, "path", None)),

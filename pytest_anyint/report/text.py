@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..text import md_cell
 from .format import money, seconds
 
 #: Column header, and how to read one cell from a row of ``report["routes"]``.
@@ -153,13 +154,9 @@ def breach_text(breach: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
     return out
 
 
@@ -178,11 +175,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     ]
     if failed_tests(report):
         out += ["### Failed tests", ""]
-        out += [f"- `{t['nodeid']}` ({_md(case_label(t))})" for t in failed_tests(report)]
+        out += [f"- `{t['nodeid']}` ({md_cell(case_label(t))})" for t in failed_tests(report)]
         out.append("")
     if report["problems"]:
         out += ["### Failed checks", ""]
-        out += [f"- `{p['nodeid']}`: {_md(p['message'])}" for p in report["problems"]]
+        out += [f"- `{p['nodeid']}`: {md_cell(p['message'])}" for p in report["problems"]]
         out.append("")
     for evidence in report["evidence"]:
         rows = [r for r in report["routes"] if r["route"] == evidence["route"]]
@@ -194,10 +191,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         faults = evidence["fault_tests"]
         if faults["passed"] or faults["failed"]:
             out += [f"Fault cases: {faults['passed']} passed, {faults['failed']} failed.", ""]
-        out += [f"**Routing evidence** (reported, never applied): {_md(evidence['reason'])}.", ""]
+        out += [f"**Routing evidence** (reported, never applied): {md_cell(evidence['reason'])}.", ""]
         for flag in report["flags"]:
             if flag["route"] == evidence["route"]:
-                out += [f"> ⚠️ {_md(flag['message'])}", ""]
+                out += [f"> ⚠️ {md_cell(flag['message'])}", ""]
         served = [f"`{r['model']}` answered as {', '.join(f'`{m}`' for m in r['served_models'])}" for r in rows if r["served_models"]]
         if served:
             out += ["Model versions the provider echoed (shown, not priced): " + "; ".join(served) + ".", ""]
@@ -227,11 +224,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out.append("")
     if report["budget_breaches"]:
         out += ["### Calls over budget", ""]
-        out += [f"- `{b['nodeid']}`: {_md(breach_text(b))}" for b in report["budget_breaches"]]
+        out += [f"- `{b['nodeid']}`: {md_cell(breach_text(b))}" for b in report["budget_breaches"]]
         out.append("")
     if report["notes"]:
         out += ["### Notes", ""]
-        out += [f"- {_md(n)}" for n in report["notes"]]
+        out += [f"- {md_cell(n)}" for n in report["notes"]]
         out.append("")
     return "\n".join(out)
 

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..stamps import parse_recorded_at
+from ..text import parse_utc_stamp as parse_recorded_at
+from ..text import utc_stamp
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
@@ -59,7 +60,7 @@ def stale_message(
     age = now - recorded
     if age <= limit:
         return None
-    stamp = recorded.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_stamp(recorded)
     return (
         f"{cassette} was recorded {_ago(age)} ago ({stamp}), older than --anyint-max-age={max_age}; "
         f"re-record it with: {rerecord}"

@@ -9,7 +9,6 @@ cassette, and can replay them offline.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..families import FAMILIES
+from ..text import utc_stamp
 
 MODELS_DIR = "_models"
 _MAX_PAGES = 20
@@ -152,7 +152,7 @@ def fetch_listing(
     if save:
         recording.CassettePersister.known_secrets = tuple(s for s in (api_key,) if s)
         cassette._metadata = {  # vcrpy 9.4 keeps metadata here (as session._save does)
-            "recorded_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "recorded_at": utc_stamp(),
             "plugin_version": __version__,
             "route": MODELS_DIR,
             "model": f"({family} models list)",

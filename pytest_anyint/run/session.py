@@ -6,7 +6,6 @@ plugin only turns pytest's items and options into calls on ``AnyIntSession``.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import logging
 import os
@@ -20,8 +19,9 @@ from .. import __version__, parsecache
 from ..calls import Call, CallTrail
 from ..cassettes import recording
 from ..config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
-from ..families import FAMILIES, PLACEHOLDER_KEY, model_slug
+from ..families import FAMILIES, PLACEHOLDER_KEY
 from ..results import CaseResult  # noqa: F401 - re-exported: the result type lives where the report reads it
+from ..text import model_slug, utc_stamp
 from . import interceptor
 
 MODEL_SELECTIONS = ("all", "primary", "fallbacks")
@@ -506,7 +506,7 @@ class AnyIntSession:
         route = self.config.route(case.label)
         family = route.chain[case.position].family
         cassette._metadata = {  # vcrpy 9.4 keeps metadata here; pinned and tested
-            "recorded_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "recorded_at": utc_stamp(),
             "plugin_version": __version__,
             "route": case.label,
             "model": case.model,
