@@ -18,7 +18,7 @@ from typing import Any
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
-from .kinds import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
+from .kinds import ALL_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, listed
 from .text import model_slug
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
@@ -33,7 +33,7 @@ class ConfigError(Exception):
     """A configuration problem, as one line: ``<file>: <key path>: <what was expected>``."""
 
 
-_FAULT = {"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599}, {"enum": list(FAULT_KINDS)}]}
+_FAULT = {"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599}, {"enum": list(ALL_KINDS)}]}
 _POLICY = {
     "type": "object",
     "additionalProperties": False,
@@ -349,8 +349,7 @@ def _describe(error: Any) -> str:
     if validator == "type":
         return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}", None
     if validator == "anyOf" and error.schema is _FAULT:
-        kinds = ", ".join(FAULT_KINDS)
-        return f"{error.instance!r} is neither an HTTP status (100-599) nor a fault kind ({kinds})", None
+        return f"{error.instance!r} is neither an HTTP status (100-599) nor a fault kind ({listed()})", None
     if validator == "anyOf" and error.schema is _FALLBACK:
         return f"expected a model ID or {{model: ID, family: FAMILY}}, got {error.instance!r}", None
     if validator == "pattern" and error.schema is _MODEL_ID:

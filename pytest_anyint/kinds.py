@@ -15,6 +15,25 @@ FAULT_KINDS: tuple[str, ...] = (
     "stream-error",
     "empty-body",
 )
+#: Answer faults: a 200 whose answer is bad as an answer, in the family's own shapes. A policy may
+#: list them in fallback_on or never_fallback_on, or in neither; the default policy lists none.
+ANSWER_KINDS: tuple[str, ...] = (
+    "truncated-answer",
+    "refusal",
+    "content-filter",
+    "invalid-output",
+    "empty-answer",
+    "broken-tool-call",
+)
+#: Every kind ``kind=`` and the policy lists accept.
+ALL_KINDS: tuple[str, ...] = FAULT_KINDS + ANSWER_KINDS
+
+
+def listed() -> str:
+    """The accepted kinds as a message lists them: the transport and body kinds, then the answer faults."""
+    return f"{', '.join(FAULT_KINDS)}; answer faults: {', '.join(ANSWER_KINDS)}"
+
+
 #: Kinds that never produce a response: the transport raises.
 TRANSPORT_KINDS: tuple[str, ...] = ("timeout", "connect", "reset")
 #: Kinds that answer 200 with a broken body.

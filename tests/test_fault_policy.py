@@ -150,7 +150,8 @@ def test_a_fault_list_gives_its_own_cases_and_a_bad_fault_fails_collection(app_p
     result.stdout.fnmatch_lines(
         [
             "*test_bad.py::test_bad: route 'extract': faults=: 'slow' is neither an HTTP status nor a fault kind "
-            "(timeout, connect, reset, malformed-json, truncated-stream, stream-error, empty-body)*",
+            "(timeout, connect, reset, malformed-json, truncated-stream, stream-error, empty-body; answer faults: "
+            "truncated-answer, refusal, content-filter, invalid-output, empty-answer, broken-tool-call)*",
         ]
     )
     assert "test_listed.py::test_listed[extract-fault-429]" in result.stdout.lines

@@ -23,9 +23,10 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..kinds import BODY_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, TRANSPORT_KINDS  # noqa: F401 - re-exported
+from ..kinds import ALL_KINDS, ANSWER_KINDS, BODY_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, TRANSPORT_KINDS, listed  # noqa: F401 - re-exported
 
 #: Named native error bodies beyond a family's default for a status: variant -> (family, status).
 NATIVE_VARIANTS: dict[str, tuple[str, int]] = {
@@ -351,6 +352,8 @@ class Fault:
     variant: str | None = None
     #: How many calls this fault has answered so far.
     used: int = 0
+    #: The route's output_schema file, which an ``invalid-output`` answer breaks.
+    output_schema: Path | None = None
 
     @property
     def label(self) -> int | str:
@@ -374,10 +377,26 @@ class Fault:
         assert self.kind is not None
         return body_fault_wire(self.kind, family, model, stream=stream, sse=sse)
 
+    def answer(self, call: Any, request: Any, sse: bool) -> Wire:
+        """The 200 of an answer fault, shaped by the request (its endpoint, stream, offered tools)."""
+        from .answers import answer_wire
+
+        assert self.kind is not None
+        from ..families import parse_json
+
+        request_json = parse_json(getattr(request, "content", b""))
+        headers, chunks = answer_wire(
+            self.kind, call.family, call.model, endpoint=call.endpoint, stream=bool(call.stream), sse=sse,
+            request_json=request_json, variant=self.variant, output_schema=self.output_schema,
+        )
+        return Wire(200, headers, chunks)
+
     def respond(self, call: Any, request: Any, httpx_mod: Any) -> Any:
         """Answer one intercepted request: an httpx Response, or raise the transport's exception."""
         if self.kind in TRANSPORT_KINDS:
             raise transport_error(self.kind, request, httpx_mod)
+        if self.kind in ANSWER_KINDS:
+            return wire_response(self.answer(call, request, _wants_sse(request, call.family)), request, httpx_mod)
         wire = self.wire(call.family, call.model, stream=bool(call.stream), sse=_wants_sse(request, call.family))
         return wire_response(wire, request, httpx_mod)
 
@@ -403,7 +422,7 @@ def validate(
     variant: str | None,
 ) -> tuple[int | None, str]:
     """Check inject() arguments; returns the (status, envelope) a variant implies. ValueError on misuse."""
-    if variant is not None:
+    if variant is not None and kind not in ANSWER_KINDS:
         key = variant.lower()
         if key not in NATIVE_VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; known native variants: {', '.join(NATIVE_VARIANTS)}")
@@ -417,8 +436,8 @@ def validate(
         raise ValueError('inject() takes exactly one of status= (e.g. 503) or kind= (e.g. "timeout")')
     if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
         raise ValueError(f"status= must be an HTTP error status (400-599), got {status!r}")
-    if kind is not None and kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+    if kind is not None and kind not in ALL_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; expected one of {listed()}")
     if envelope not in ("gateway", "native"):
         raise ValueError(f'envelope= must be "gateway" or "native", got {envelope!r}')
     if kind is not None and (retry_after is not None or should_retry is not None or envelope != "gateway"):
@@ -447,15 +466,22 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._label: str | None = getattr(case, "label", None)
         self._chain: tuple[str, ...] = ()
+        #: The family of each model of the chain, and the route's output_schema (for answer faults).
+        self._families: dict[str, str] = {}
+        self._output_schema: Path | None = None
         if session is not None and case is not None:
             try:
-                self._chain = tuple(m.model for m in session.config.route(case.label).chain)
+                route = session.config.route(case.label)
+                self._chain = tuple(m.model for m in route.chain)
+                self._families = {m.model: m.family for m in route.chain}
+                self._output_schema = route.output_schema
             except Exception:  # noqa: BLE001 - a bad label is reported by collection, not here
                 self._chain = ()
         fault = getattr(case, "fault", None) if case is not None else None
         if fault is not None:
             self._faults.append(
-                Fault(case.model, status=fault if isinstance(fault, int) else None, kind=None if isinstance(fault, int) else fault)
+                Fault(case.model, status=fault if isinstance(fault, int) else None, kind=None if isinstance(fault, int) else fault,
+                      output_schema=self._output_schema if fault in ANSWER_KINDS else None)
             )
 
     @property
@@ -491,7 +517,14 @@ class FaultPlan:
                 f"inject({model!r}): {model} is not in route {self._label!r} (chain: {', '.join(self._chain)}), "
                 f"so no call of this test can reach it"
             )
-        fault = Fault(model, status, kind, times, retry_after, envelope, should_retry, variant.lower() if variant else None)
+        if kind in ANSWER_KINDS:
+            from .answers import check_family, check_variant
+
+            variant = check_variant(kind, variant, self._output_schema, self._label)
+            if model is not None:
+                check_family(kind, self._families.get(model), model)
+        fault = Fault(model, status, kind, times, retry_after, envelope, should_retry, variant.lower() if variant else None,
+                      output_schema=self._output_schema if kind in ANSWER_KINDS else None)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -522,6 +555,10 @@ def describe_fault(fault: int | str) -> str:
     """What a fault did, as a verb phrase: '… returned 503', '… timed out'."""
     if isinstance(fault, int):
         return f"returned {fault}"
+    if fault in ANSWER_KINDS:
+        from .answers import DESCRIPTIONS
+
+        return DESCRIPTIONS[fault]
     return {
         "timeout": "timed out",
         "connect": "could not be reached (connection refused)",
@@ -542,6 +579,8 @@ def _rule(policy: Any, fault: int | str) -> str:
         if fault >= 500:
             return f"policy: {fault} is in neither list, and a 5xx falls back"
         return f"policy: {fault} is in neither list, and a 4xx must surface"
+    if fault in ANSWER_KINDS:
+        return f"policy: {fault} is in neither list, so the app may fall back or not, but a fallback must be logged"
     return "policy"
 
 
@@ -645,6 +684,8 @@ def check_policy(
     what = f"primary {primary} {describe_fault(fault)}"
     problems: list[str] = []
     expect = policy.expects_fallback(fault)
+    # An answer fault in neither list leaves the choice to the app; a fallback it makes is still logged.
+    free = fault in ANSWER_KINDS and fault not in policy.fallback_on and fault not in policy.never_fallback_on
     if expect:
         required = route.required_fallback() or (route.fallbacks[0] if route.fallbacks else None)
         if required is not None and required.model not in went_to:
@@ -656,7 +697,7 @@ def check_policy(
             problems.append(
                 f"{head}: {what}{times}, the app never tried {required.model}{instead} ({_rule(policy, fault)}{which})"
             )
-    elif went_to:
+    elif went_to and not free:
         problems.append(
             f"{head}: the app fell back on {fault} from {primary} to {', '.join(went_to)}: "
             f"{_surface_reason(fault)} ({_rule(policy, fault)})"
@@ -670,7 +711,7 @@ def check_policy(
             f"(policy: max_attempts_per_model is {limit}, one call plus the SDKs' default two retries); "
             f"cap the SDK's max_retries and any retry loop of your own"
         )
-    if expect and went_to and policy.require_fallback_log:
+    if (expect or free) and went_to and policy.require_fallback_log:
         problem = _log_problem(head, primary, went_to, fault, log_records)
         if problem:
             problems.append(problem)

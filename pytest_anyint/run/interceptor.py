@@ -312,7 +312,10 @@ class _Exchange:
                 call.source = "fault"
                 call.fault = fault.label
                 call.latency_s = 0.0
-                response = fault.respond(call, request, self.httpx)  # may raise a transport error
+                try:
+                    response = fault.respond(call, request, self.httpx)  # may raise a transport error
+                except ValueError as exc:  # an answer fault on an endpoint that carries no answer
+                    raise context.fail(f"{context.test_id}: {exc}") from None
                 call.status = getattr(response, "status_code", None)
                 return response
         self.vcr_request = self._vcr_request(body)

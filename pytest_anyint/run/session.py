@@ -113,13 +113,17 @@ def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any
             kinds: Sequence[int | str] = route.policy.faults
         elif isinstance(faults, (list, tuple)) and faults:
             kinds = faults
-            from ..faults.plan import FAULT_KINDS
+            from ..kinds import ALL_KINDS, ANSWER_KINDS, listed
 
             for kind in kinds:
-                if not (isinstance(kind, int) and 100 <= kind <= 599) and kind not in FAULT_KINDS:
+                if not (isinstance(kind, int) and 100 <= kind <= 599) and kind not in ALL_KINDS:
                     raise ConfigError(
-                        f"route {label!r}: faults=: {kind!r} is neither an HTTP status nor a fault kind "
-                        f"({', '.join(FAULT_KINDS)})"
+                        f"route {label!r}: faults=: {kind!r} is neither an HTTP status nor a fault kind ({listed()})"
+                    )
+                if kind in ANSWER_KINDS and route.family not in ("openai", "anthropic", "gemini"):
+                    raise ConfigError(
+                        f"route {label!r}: faults=: {kind!r} is an answer fault of the chat families (openai, "
+                        f"anthropic, gemini); the route's family {route.family} has task flows, not answers"
                     )
         else:
             raise ConfigError(f'route {label!r}: faults= takes "policy" or a non-empty list such as [429, 503, "timeout"]')
