@@ -33,7 +33,7 @@ from pytest_anyint.faults.answers import INVALID_OUTPUT_VARIANTS, answer_body, a
 from pytest_anyint.faults.plan import FaultPlan, check_policy
 from pytest_anyint.kinds import ANSWER_KINDS, FAULT_KINDS
 from pytest_anyint.run.interceptor import InterceptError
-from pytest_anyint.run.session import AnyIntSession, CaseOutcome, RouteCase, SessionOptions
+from pytest_anyint.run.session import AnyIntSession, CaseOutcome, RouteCase, SessionOptions, cases_for
 
 from .helpers import HELLO, running
 
@@ -494,3 +494,14 @@ def test_the_policy_check_applies_to_answer_faults(root):
         "record of the test names gpt-5-mini, deepseek-v3.2-exp (policy: require_fallback_log); a fallback must "
         'be visible, e.g. log.warning("%s failed (%s), falling back to %s", primary, error, fallback)'
     ]
+
+
+def test_an_answer_fault_on_a_route_without_answers_fails_collection_with_one_line(root):
+    config = load_config(root / "anyint.yaml", environ={})
+    assert [c.fault for c in cases_for(config, "chat", faults=["refusal", "invalid-output"])] == ["refusal", "invalid-output"]
+    with pytest.raises(ConfigError) as info:
+        cases_for(config, "picture", faults=[503, "empty-answer"])
+    assert str(info.value) == (
+        "route 'picture': faults=: 'empty-answer' is an answer fault of the chat families (openai, anthropic, "
+        "gemini); the route's family media has task flows, not answers"
+    )

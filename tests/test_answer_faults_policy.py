@@ -14,7 +14,6 @@ import anthropic  # noqa: F401
 import httpcore  # noqa: F401
 import httpcore2  # noqa: F401
 import openai  # noqa: F401
-import pytest
 from google import genai  # noqa: F401
 
 from pytest_anyint.cassettes.recording import read_cassette
@@ -134,7 +133,6 @@ def extract(family, client, chain, stream, *, fall_back=True):
 CONFTEST = SOCKET_GUARD + '''
 import anthropic
 import openai
-import pytest
 from google import genai
 
 FAMILY = {"extract": "openai", "chat": "anthropic", "summarize": "gemini"}
@@ -160,7 +158,6 @@ def chain(anyint_route):
 '''
 
 POLICY_TEST = '''
-import pytest
 from invoices import Refused, extract
 
 ANSWER_FAULTS = ["invalid-output", "truncated-answer", "empty-answer", "refusal"]
@@ -239,7 +236,6 @@ def test_an_app_that_falls_back_on_bad_answers_passes_recorded_then_replayed_off
 
 
 NO_FALLBACK_TEST = '''
-import pytest
 from invoices import BadAnswer, extract
 
 
@@ -252,7 +248,6 @@ def test_gives_up_on_bad_json(family, client, chain):
 MASKING_TEST = '''
 import logging
 
-import pytest
 from invoices import Refused, invoice
 
 
@@ -290,3 +285,31 @@ def test_an_app_that_mishandles_bad_answers_fails_with_the_policy_line(project):
         "but no log record of the test names gemini-2.0-flash, gemini-2.5-flash-lite (policy: require_fallback_log)",
     ):
         assert line in output, output
+
+
+def _worked_example() -> dict[str, str]:
+    """The files of docs/faults.md's worked example per family, as the page shows them."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "faults.md").read_text()
+    section = page.split("### A worked example per family", 1)[1].split("\n## ", 1)[0]
+    files: dict[str, str] = {}
+    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
+        first, _, rest = body.partition("\n")
+        if first.startswith("# file: "):
+            files[first[len("# file: "):]] = rest
+        elif language == "python":  # the variant test: it goes with the others
+            files["test_invoices.py"] += "\n\n" + body
+    return files
+
+
+def test_the_worked_example_of_the_docs_passes_recorded_then_replayed(project):
+    files = _worked_example()
+    assert sorted(files) == ["anyint.yaml", "invoices.py", "test_invoices.py"]
+    project.config(files["anyint.yaml"])
+    (project.root / "invoice.schema.json").write_text(SCHEMA)
+    project.tests(invoices=files["invoices.py"], test_invoices=files["test_invoices.py"], conftest=SOCKET_GUARD)
+    project.record("-q").assert_outcomes(passed=3 * 4 + 3)
+    project.replay("-q").assert_outcomes(passed=3 * 4 + 3)
+    assert attempts(project) == []
