@@ -144,6 +144,15 @@ def test_every_invalid_output_variant_is_valid_against_its_family_contract(index
     assert _validate(index, family, stream, sse, "invalid-output", variant=variant, output_schema=root / "invoice.schema.json") == []
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@pytest.mark.parametrize("kind", ANSWER_KINDS)
+def test_every_answer_fault_on_the_responses_api_is_valid_against_its_contract(index, kind, stream):
+    path = "/openai/v1/responses"
+    headers, chunks = answer_wire(kind, "openai", "acme-model-7", endpoint=path, stream=stream)
+    assert index.validate(method="POST", path=path, status=200, content_type=dict(headers)["content-type"],
+                          body=b"".join(chunks)) == []
+
+
 def test_the_contract_check_above_would_catch_a_broken_answer(index):
     """A control: the same check refuses the answer once a required field is gone."""
     body = answer_body("truncated-answer", "openai", "acme-model-7")
@@ -236,6 +245,41 @@ def test_each_sdk_reads_the_answer_fault_as_the_service_would_send_it(engine, cl
         answer = _ask(clients, family, stream)
     assert READ[family](answer) == EXPECTED[(family, kind)]
     assert [(c.source, c.fault, c.status, c.stream) for c in trail] == [("fault", kind, 200, stream)]
+
+
+#: kind -> (status, incomplete reason, output_text, what the first output item holds) on the Responses API.
+RESPONSES: dict[str, tuple[Any, ...]] = {
+    "truncated-answer": ("incomplete", "max_output_tokens", TRUNCATED, "output_text"),
+    "refusal": ("completed", None, "", "refusal"),
+    "content-filter": ("incomplete", "content_filter", "", None),
+    "invalid-output": ("completed", None, PROSE, "output_text"),
+    "empty-answer": ("completed", None, "", "output_text"),
+    "broken-tool-call": ("completed", None, "", "function_call"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@pytest.mark.parametrize("kind", ANSWER_KINDS)
+def test_the_responses_api_reads_each_answer_fault_in_its_own_terms(engine, clients, kind, stream):
+    with running(engine, "extract") as (plan, trail):
+        plan.inject("gpt-5-mini", kind=kind)
+        if stream:
+            # The SDK's stream helper wants response.completed; a cut-off answer ends in response.incomplete.
+            events = list(clients["openai"].responses.create(model="gpt-5-mini", input="hello", stream=True))
+            assert events[-1].type == ("response.completed" if RESPONSES[kind][0] == "completed" else "response.incomplete")
+            response = events[-1].response
+        else:
+            response = clients["openai"].responses.create(model="gpt-5-mini", input="hello")
+    first = response.output[0] if response.output else None
+    held = None if first is None else first.type if first.type == "function_call" else first.content[0].type
+    reason = response.incomplete_details.reason if response.incomplete_details else None
+    assert (response.status, reason, response.output_text, held) == RESPONSES[kind]
+    if kind == "refusal":
+        assert first.content[0].refusal == REFUSAL
+    if kind == "broken-tool-call":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(first.arguments)
+    assert [(c.source, c.fault, c.status) for c in trail] == [("fault", kind, 200)]
 
 
 def test_openai_structured_outputs_raise_the_sdk_s_own_errors(engine, clients):
@@ -416,8 +460,8 @@ def test_an_answer_fault_met_on_an_endpoint_without_an_answer_fails_the_test_wit
             clients["openai"].embeddings.create(model="gpt-5-mini", input="hello")
     assert outcome[0].problems == [
         "test_answer_faults.py::extract: answer fault 'refusal' met /openai/v1/embeddings, which carries no model "
-        "answer it can imitate; answer faults answer POST /openai/v1/chat/completions: inject it on the model the "
-        "app asks for its answer"
+        "answer it can imitate; answer faults answer POST /openai/v1/chat/completions and /openai/v1/responses: "
+        "inject it on the model the app asks for its answer"
     ]
 
 
