@@ -18,7 +18,7 @@ from typing import Any
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
-from .kinds import ALL_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, listed
+from .kinds import ALL_KINDS, ANSWER_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, listed
 from .text import model_slug
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
@@ -137,12 +137,15 @@ class Policy:
     #: Most calls in a row a fault case may make to a failing model (one call + the SDKs' 2 retries).
     max_attempts_per_model: int = DEFAULT_MAX_ATTEMPTS
 
-    def expects_fallback(self, fault: int | str) -> bool:
-        """Whether a fault should make the app fall back (statuses in neither list follow their class)."""
+    def expects_fallback(self, fault: int | str) -> bool | None:
+        """Whether a fault should make the app fall back (statuses in neither list follow their class;
+        None: an answer fault in neither list, which leaves the choice to the app)."""
         if fault in self.fallback_on:
             return True
         if fault in self.never_fallback_on:
             return False
+        if fault in ANSWER_KINDS:
+            return None
         return isinstance(fault, int) and fault >= 500
 
     @property

@@ -549,3 +549,14 @@ def test_an_answer_fault_on_a_route_without_answers_fails_collection_with_one_li
         "route 'picture': faults=: 'empty-answer' is an answer fault of the chat families (openai, anthropic, "
         "gemini); the route's family media has task flows, not answers"
     )
+
+
+def test_the_scenario_says_when_the_policy_leaves_an_answer_fault_to_the_app(engine):
+    expected = {("chosen", "invalid-output"): True, ("chosen", "refusal"): False, ("extract", "refusal"): None,
+                ("extract", "timeout"): True, ("extract", 404): False}
+    found = {}
+    for label, fault in expected:
+        scenario = engine.scenario(RouteCase(label, engine.config.route(label).primary.model, 0, fault))
+        assert scenario is not None
+        found[(label, fault)] = scenario.expect_fallback
+    assert found == expected

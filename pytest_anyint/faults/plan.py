@@ -684,8 +684,8 @@ def check_policy(
     what = f"primary {primary} {describe_fault(fault)}"
     problems: list[str] = []
     expect = policy.expects_fallback(fault)
-    # An answer fault in neither list leaves the choice to the app; a fallback it makes is still logged.
-    free = fault in ANSWER_KINDS and fault not in policy.fallback_on and fault not in policy.never_fallback_on
+    # An answer fault in neither list (None) leaves the choice to the app; a fallback it makes is still logged.
+    free = expect is None
     if expect:
         required = route.required_fallback() or (route.fallbacks[0] if route.fallbacks else None)
         if required is not None and required.model not in went_to:

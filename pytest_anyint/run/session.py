@@ -62,7 +62,8 @@ class Scenario:
     """A fault case: what the primary fails with, and whether the policy expects a fallback."""
 
     fault: int | str
-    expect_fallback: bool
+    #: None for an answer fault in neither policy list: the app may fall back or not.
+    expect_fallback: bool | None
 
 
 @dataclass(frozen=True)
