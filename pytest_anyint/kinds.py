@@ -25,6 +25,8 @@ ANSWER_KINDS: tuple[str, ...] = (
     "empty-answer",
     "broken-tool-call",
 )
+#: The families whose answers the answer faults imitate (media and music have task flows instead).
+ANSWER_FAMILIES: tuple[str, ...] = ("openai", "anthropic", "gemini")
 #: Every kind ``kind=`` and the policy lists accept.
 ALL_KINDS: tuple[str, ...] = FAULT_KINDS + ANSWER_KINDS
 

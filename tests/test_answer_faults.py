@@ -560,3 +560,19 @@ def test_the_scenario_says_when_the_policy_leaves_an_answer_fault_to_the_app(eng
         assert scenario is not None
         found[(label, fault)] = scenario.expect_fallback
     assert found == expected
+
+
+def test_a_policy_shared_with_a_media_route_runs_its_answer_faults_on_the_chat_routes_only(tmp_path):
+    (tmp_path / "anyint.yaml").write_text(textwrap.dedent("""
+        version: 1
+        policy:
+          fallback_on: [503, timeout, connect, reset, malformed-json, truncated-stream, stream-error, empty-body,
+                        invalid-output]
+          never_fallback_on: [401, refusal]
+        routes:
+          extract: {family: openai, primary: gpt-5-mini, fallbacks: [deepseek-v3.2-exp]}
+          picture: {family: media, primary: wan2.5-t2i-preview}
+    """))
+    config = load_config(tmp_path / "anyint.yaml", environ={})
+    assert [c.fault for c in cases_for(config, "extract", faults="policy")][-4:] == ["empty-body", "invalid-output", 401, "refusal"]
+    assert [c.fault for c in cases_for(config, "picture", faults="policy")][-3:] == ["stream-error", "empty-body", 401]

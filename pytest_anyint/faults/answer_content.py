@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..kinds import ANSWER_KINDS
+from ..kinds import ANSWER_FAMILIES, ANSWER_KINDS
 
 #: The ``variant=`` values of ``invalid-output``, the first the default.
 INVALID_OUTPUT_VARIANTS: tuple[str, ...] = ("prose", "fenced-json", "missing-key")
-#: The families whose answers these faults imitate (media and music have task flows, not answers).
-ANSWER_FAMILIES: tuple[str, ...] = ("openai", "anthropic", "gemini")
 
 #: What each kind did, as a verb phrase for policy messages ("primary gpt-5-mini ...").
 DESCRIPTIONS: Mapping[str, str] = {

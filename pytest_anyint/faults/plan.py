@@ -379,11 +379,10 @@ class Fault:
 
     def answer(self, call: Any, request: Any, sse: bool) -> Wire:
         """The 200 of an answer fault, shaped by the request (its endpoint, stream, offered tools)."""
+        from ..families import parse_json
         from .answers import answer_wire
 
         assert self.kind is not None
-        from ..families import parse_json
-
         request_json = parse_json(getattr(request, "content", b""))
         headers, chunks = answer_wire(
             self.kind, call.family, call.model, endpoint=call.endpoint, stream=bool(call.stream), sse=sse,
@@ -579,8 +578,6 @@ def _rule(policy: Any, fault: int | str) -> str:
         if fault >= 500:
             return f"policy: {fault} is in neither list, and a 5xx falls back"
         return f"policy: {fault} is in neither list, and a 4xx must surface"
-    if fault in ANSWER_KINDS:
-        return f"policy: {fault} is in neither list, so the app may fall back or not, but a fallback must be logged"
     return "policy"
 
 
