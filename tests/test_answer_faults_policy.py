@@ -133,6 +133,7 @@ def extract(family, client, chain, stream, *, fall_back=True):
 CONFTEST = SOCKET_GUARD + '''
 import anthropic
 import openai
+import pytest
 from google import genai
 
 FAMILY = {"extract": "openai", "chat": "anthropic", "summarize": "gemini"}
@@ -158,6 +159,7 @@ def chain(anyint_route):
 '''
 
 POLICY_TEST = '''
+import pytest
 from invoices import Refused, extract
 
 ANSWER_FAULTS = ["invalid-output", "truncated-answer", "empty-answer", "refusal"]
@@ -236,6 +238,7 @@ def test_an_app_that_falls_back_on_bad_answers_passes_recorded_then_replayed_off
 
 
 NO_FALLBACK_TEST = '''
+import pytest
 from invoices import BadAnswer, extract
 
 
@@ -248,6 +251,7 @@ def test_gives_up_on_bad_json(family, client, chain):
 MASKING_TEST = '''
 import logging
 
+import pytest
 from invoices import Refused, invoice
 
 

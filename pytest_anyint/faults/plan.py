@@ -369,34 +369,38 @@ class Fault:
             return False
         return self.model is None or self.model == model
 
-    def wire(self, family: str | None, model: str | None, *, stream: bool, sse: bool = True) -> Wire:
-        """The bytes this fault answers with (transport faults have none: see :func:`transport_error`)."""
+    def wire(self, family: str | None, model: str | None, *, stream: bool, sse: bool = True,
+             endpoint: str | None = None, request_json: Any = None) -> Wire:
+        """The bytes this fault answers with (transport faults have none: see :func:`transport_error`).
+
+        An answer fault is shaped by the request: its ``endpoint`` (chat completions or Responses,
+        messages, generateContent) and the tools its ``request_json`` offers.
+        """
         if self.status is not None:
             body = error_body(self.status, family, envelope=self.envelope, variant=self.variant, retry_after=self.retry_after)
             return Wire(self.status, tuple(error_headers(self.retry_after, self.should_retry)), (_json(body),))
         assert self.kind is not None
+        if self.kind in ANSWER_KINDS:
+            from .answers import answer_wire
+
+            headers, chunks = answer_wire(
+                self.kind, family, model, endpoint=endpoint or "", stream=stream, sse=sse,
+                request_json=request_json, variant=self.variant, output_schema=self.output_schema,
+            )
+            return Wire(200, headers, chunks)
         return body_fault_wire(self.kind, family, model, stream=stream, sse=sse)
-
-    def answer(self, call: Any, request: Any, sse: bool) -> Wire:
-        """The 200 of an answer fault, shaped by the request (its endpoint, stream, offered tools)."""
-        from ..families import parse_json
-        from .answers import answer_wire
-
-        assert self.kind is not None
-        request_json = parse_json(getattr(request, "content", b""))
-        headers, chunks = answer_wire(
-            self.kind, call.family, call.model, endpoint=call.endpoint, stream=bool(call.stream), sse=sse,
-            request_json=request_json, variant=self.variant, output_schema=self.output_schema,
-        )
-        return Wire(200, headers, chunks)
 
     def respond(self, call: Any, request: Any, httpx_mod: Any) -> Any:
         """Answer one intercepted request: an httpx Response, or raise the transport's exception."""
         if self.kind in TRANSPORT_KINDS:
             raise transport_error(self.kind, request, httpx_mod)
+        request_json = None
         if self.kind in ANSWER_KINDS:
-            return wire_response(self.answer(call, request, _wants_sse(request, call.family)), request, httpx_mod)
-        wire = self.wire(call.family, call.model, stream=bool(call.stream), sse=_wants_sse(request, call.family))
+            from ..families import parse_json
+
+            request_json = parse_json(getattr(request, "content", b""))
+        wire = self.wire(call.family, call.model, stream=bool(call.stream), sse=_wants_sse(request, call.family),
+                         endpoint=call.endpoint, request_json=request_json)
         return wire_response(wire, request, httpx_mod)
 
     def __str__(self) -> str:
