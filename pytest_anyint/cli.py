@@ -27,17 +27,8 @@ def _run_prune(args: argparse.Namespace) -> int:
 
 
 def _run_drift(args: argparse.Namespace) -> int:
-    from .drift.shape import run_drift
+    from .commands.drift import run_drift
 
-    if args.git and not args.dir:  # the cassette folder pytest uses, wherever the command runs
-        from .settings import SettingsError, find
-
-        try:
-            settings = find()
-        except SettingsError as exc:
-            print(f"pytest-anyint drift: {exc}", file=sys.stderr)
-            return 2
-        args.dir = settings.shown(settings.cassette_dir)
     return run_drift(args)
 
 
@@ -80,7 +71,7 @@ def _run_emulate(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report.build import run_report
+    from .commands.report import run_report
 
     return run_report(args)
 

@@ -459,13 +459,13 @@ class AnyIntSession:
             verdict = check_policy(route, case.fault, context.trail, capture.records, refused=refused, passed=passed)
             outcome.problems[:0] = verdict
             outcome.explains_error = outcome.explains_error or bool(verdict)
-        from ..report.build import budget_problems
+        from ..report.budgets import budget_problems
 
         outcome.problems += budget_problems(route, list(context.trail), self.config.path)
         if self.recording and not refused:
             path: Path = context.cassette_path  # type: ignore[attr-defined]
             if self.options.record_mode == "rewrite" and path.exists() and (len(context.cassette) or passed is True):
-                from ..drift.shape import compare_on_rewrite
+                from ..drift.findings import compare_on_rewrite
 
                 drift_problems, drift_notes, findings = compare_on_rewrite(
                     path, context.cassette, nodeid=context.test_id, model=case.model, mode=self.options.drift_mode
