@@ -142,7 +142,7 @@ def _gateway_advice(session: AnyIntSession, emulated: bool) -> Callable[[str], s
     def advice(host: str) -> str | None:
         hosts = set(GATEWAY_HOSTS)
         if session._config is not None:  # noqa: SLF001 - never load the config from inside a socket call
-            from .interceptor import origin_of
+            from .context import origin_of
 
             hosts.add(origin_of(session._config.base_url).split("://", 1)[1].rsplit(":", 1)[0])  # noqa: SLF001
         if host not in hosts:
@@ -173,13 +173,14 @@ def set_up_emulator(config: pytest.Config, session: AnyIntSession) -> None:
         return
     from ..config import BASE_URL_ENV
     from . import interceptor
+    from .context import origin_of
 
     loaded = session.config
     emulator = session.start_emulator()
     state = _state(config)
     _set_env(state, BASE_URL_ENV, emulator.url)
     _set_env(state, loaded.api_key_env, emulator.api_key)  # a placeholder: a real key stays unused
-    hosts = {interceptor.origin_of(loaded.base_url).split("://", 1)[1].rsplit(":", 1)[0], *GATEWAY_HOSTS}
+    hosts = {origin_of(loaded.base_url).split("://", 1)[1].rsplit(":", 1)[0], *GATEWAY_HOSTS}
     interceptor.install()
     interceptor.redirect_to_emulator(hosts, emulator.url)
 

@@ -1,4 +1,4 @@
-"""The Models API check (DESIGN §9): every configured model ID must be one the gateway lists.
+"""The Models API check: every configured model ID must be one the gateway lists.
 
 A typo in ``anyint.yaml`` or a model the gateway retired would otherwise surface as a 404 in the
 middle of a fallback, in production. The check asks ``GET /openai/v1/models`` (and
@@ -110,7 +110,7 @@ def fetch_listing(
     cassette = Cassette(
         path=str(cassette_path),
         serializer=recording.CassetteSerializer,
-        persister=recording.CassettePersister,
+        persister=recording.CassettePersister(tuple(s for s in (api_key,) if s)),  # the scan before the write
         record_mode=recording.record_mode("rewrite"),
         match_on=recording.match_on(()),
     )
@@ -150,7 +150,6 @@ def fetch_listing(
                 break  # the last page (or a gateway that ignores after_id: no new IDs)
             query = {"after_id": str(body["last_id"])}
     if save:
-        recording.CassettePersister.known_secrets = tuple(s for s in (api_key,) if s)
         cassette._metadata = {  # vcrpy 9.4 keeps metadata here (as session._save does)
             "recorded_at": utc_stamp(),
             "plugin_version": __version__,
