@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..contracts import ContractIndex
     from ..contracts.index import ContractGate
     from ..emulator.server import Emulator
-    from ..report.build import ReportState
+    from ..report.outputs import ReportState
 
 __all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
 
