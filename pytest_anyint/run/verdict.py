@@ -72,7 +72,7 @@ def judge(context: CaseContext, route: RouteConfig, rules: Rules, *, passed: boo
         outcome.problems += errors
         outcome.warnings += warnings
     if case.fault is not None:
-        from ..faults.plan import check_policy
+        from ..faults.policy import check_policy
 
         # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
         verdict = check_policy(
