@@ -356,8 +356,6 @@ class Family:
     usage: Callable[[Any], Usage | None]
     #: The upstream provider's own error body for a status (``envelope="native"``).
     native_error: Callable[[int, str | None], dict[str, Any]]
-    #: SSE framing: True when a stream must end with ``data: [DONE]``.
-    stream_done_sentinel: bool = False
     models_path: str | None = None
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     #: Every form the key may take on this family, the documented one first.
@@ -474,7 +472,6 @@ FAMILIES: dict[str, Family] = {
         stream_text=_openai_stream_text,
         usage=_openai_usage,
         native_error=_openai_native_error,
-        stream_done_sentinel=True,
         models_path="/openai/v1/models",
     ),
     "anthropic": Family(
