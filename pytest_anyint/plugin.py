@@ -141,12 +141,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if recording and not config.getoption("--anyint-emulator") and not hasattr(config, "workerinput"):
         from .config import ConfigError
 
+        problem: str | None = None
         try:  # a missing key is one session error, not the same failure in every route test
             _session(config).api_key()
         except ConfigError as exc:
             problem = str(exc)
-        else:
-            problem = None
         if problem is not None:
             raise pytest.UsageError(problem)
     enabled = config.getoption("--anyint-check-models")
@@ -248,12 +247,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from .run.cases import cases_for
 
     session = _session(metafunc.config)
+    problem: str | None = None
     try:
         cases = cases_for(session.config, marker.args[0], marker.kwargs.get("models", "all"), marker.kwargs.get("faults"))
     except ConfigError as exc:
         problem = f"{where}: {exc}"
-    else:
-        problem = None
     if problem is not None:  # failed outside the except block, so no "during handling" noise
         pytest.fail(problem, pytrace=False)
     metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
@@ -272,8 +270,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     asks for a case fixture keeps it, and gets the "needs a route marker" message.
     """
     for item in items:
-        names = getattr(item, "fixturenames", None)
-        if not names or "_anyint_case" not in names:
+        if not isinstance(item, pytest.Function):  # only functions ask for fixtures
+            continue
+        names = item.fixturenames
+        if "_anyint_case" not in names:
             continue
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "_anyint_case" in callspec.params:
@@ -396,7 +396,7 @@ def pytest_runtest_makereport(
             _lead_with(report, lines)
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
-    if secrets:
+    if session is not None and secrets:
         from .cassettes.recording import scrub_report
 
         scrub_report(report, secrets, session.key_placeholder)

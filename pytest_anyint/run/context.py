@@ -142,8 +142,6 @@ class CaseContext:
     warnings: list[str] = field(default_factory=list)
     #: ``--anyint-contracts``: ``strict`` fails assumed auth forms, ``off`` keeps them quiet.
     auth_mode: str = "fail"
-    #: Per-interaction timings of new recordings, saved into the cassette's metadata.
-    timings: list[dict[str, float]] = field(default_factory=list)
     #: The log records of the case (started when the case opens, stopped when it closes).
     log_capture: LogCapture = field(default_factory=LogCapture)
 

@@ -82,7 +82,7 @@ def install() -> None:
         _wrap_async(module.AsyncHTTPTransport, module)
 
 
-def _wrap_sync(cls: type, httpx_mod: Any) -> None:
+def _wrap_sync(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's HTTPTransport
     real = cls.handle_request
 
     def handle_request(self: Any, request: Any) -> Any:
@@ -106,10 +106,10 @@ def _wrap_sync(cls: type, httpx_mod: Any) -> None:
         return exchange.record(response, raw, started, headers_at, time.perf_counter())
 
     handle_request.__wrapped__ = real  # type: ignore[attr-defined]
-    cls.handle_request = handle_request  # type: ignore[method-assign]
+    cls.handle_request = handle_request
 
 
-def _wrap_async(cls: type, httpx_mod: Any) -> None:
+def _wrap_async(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's AsyncHTTPTransport
     real = cls.handle_async_request
 
     async def handle_async_request(self: Any, request: Any) -> Any:
@@ -133,7 +133,7 @@ def _wrap_async(cls: type, httpx_mod: Any) -> None:
         return exchange.record(response, raw, started, headers_at, time.perf_counter())
 
     handle_async_request.__wrapped__ = real  # type: ignore[attr-defined]
-    cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
+    cls.handle_async_request = handle_async_request
 
 
 _UNCOVERED_HINT = (
@@ -432,7 +432,7 @@ class _Exchange:
                 f"which pytest-anyint cannot decode for scrubbing; nothing was recorded"
             )
         body = self.httpx.Response(response.status_code, headers=response.headers, content=raw).content if encoding not in ("", "identity") else raw
-        headers = {}
+        headers: dict[str, list[str]] = {}
         for name, value in response.headers.multi_items():
             lower = name.lower()
             if lower in ("content-encoding", "transfer-encoding", "content-length", "date"):

@@ -80,12 +80,13 @@ class AnyIntSession:
         #: Per route label, what every case's contract gate shares (index, output schema, its path shown).
         self._gate_parts: dict[str, tuple[ContractIndex, dict[str, Any] | None, str | None]] = {}
         self._log_capture: LogCapture | None = None
-        self._refresh_older_than: _dt.timedelta | None = None
+        #: ``--anyint-max-age``: a re-recording that changed nothing is still written when older than this.
+        self.refresh_older_than: _dt.timedelta | None = None
         if options.max_age:
             from .age import parse_max_age
 
             try:
-                self._refresh_older_than = parse_max_age(options.max_age)
+                self.refresh_older_than = parse_max_age(options.max_age)
             except ValueError:
                 pass  # the option's own check reports it
 
@@ -295,7 +296,7 @@ class AnyIntSession:
     def _cassette(self, path: Path, route: RouteConfig, mode: str, secrets: tuple[str, ...]) -> Cassette:
         from vcr.cassette import Cassette
 
-        persister = recording.CassettePersister(secrets, self._refresh_older_than)
+        persister = recording.CassettePersister(secrets, self.refresh_older_than)
         kwargs: dict[str, Any] = dict(
             path=str(path),
             serializer=recording.CassetteSerializer,
