@@ -521,7 +521,7 @@ class AnyIntSession:
     def contract_gate(self, route: RouteConfig) -> Any:
         if self.options.contracts_mode == "off":
             return None
-        from ..contracts.index import ContractGate
+        from ..contracts import ContractGate
 
         parts = self._gate_parts.get(route.label)
         if parts is None:  # loaded once per route; each case gets a fresh gate (its own violations)
