@@ -24,7 +24,7 @@ from .cases import RouteCase
 if TYPE_CHECKING:
     from vcr.cassette import Cassette
 
-    from ..contracts.index import Violation
+    from ..contracts import Violation
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
