@@ -33,7 +33,9 @@ from pytest_anyint.faults.answers import INVALID_OUTPUT_VARIANTS, answer_body, a
 from pytest_anyint.faults.plan import FaultPlan, check_policy
 from pytest_anyint.kinds import ANSWER_KINDS, FAULT_KINDS
 from pytest_anyint.run.interceptor import InterceptError
-from pytest_anyint.run.session import AnyIntSession, CaseOutcome, RouteCase, SessionOptions, cases_for
+from pytest_anyint.run.cases import RouteCase, cases_for
+from pytest_anyint.run.session import AnyIntSession, SessionOptions
+from pytest_anyint.run.verdict import CaseOutcome
 
 from .helpers import HELLO, running
 
