@@ -32,8 +32,8 @@ from pytest_anyint.contracts import ContractIndex
 from pytest_anyint.faults.answers import INVALID_OUTPUT_VARIANTS, answer_body, answer_wire, example_instance
 from pytest_anyint.faults.plan import FaultPlan, check_policy
 from pytest_anyint.kinds import ANSWER_KINDS, FAULT_KINDS
-from pytest_anyint.run.interceptor import InterceptError
 from pytest_anyint.run.cases import RouteCase, cases_for
+from pytest_anyint.run.context import InterceptError
 from pytest_anyint.run.session import AnyIntSession, SessionOptions
 from pytest_anyint.run.verdict import CaseOutcome
 
@@ -578,3 +578,15 @@ def test_a_policy_shared_with_a_media_route_runs_its_answer_faults_on_the_chat_r
     config = load_config(tmp_path / "anyint.yaml", environ={})
     assert [c.fault for c in cases_for(config, "extract", faults="policy")][-4:] == ["empty-body", "invalid-output", 401, "refusal"]
     assert [c.fault for c in cases_for(config, "picture", faults="policy")][-3:] == ["stream-error", "empty-body", 401]
+
+
+def test_the_emulator_points_answer_faults_to_inject():
+    from pytest_anyint.emulator import Emulator
+
+    emulator = Emulator()  # not started: fail() only checks and stores the switch
+    with pytest.raises(ValueError) as info:
+        emulator.fail("gpt-5-mini", kind="refusal")
+    assert str(info.value) == (
+        "kind='refusal' is an answer fault: inject it with anyint_faults.inject(..., kind='refusal'); fail() answers "
+        "the transport and body kinds (timeout, connect, reset, malformed-json, truncated-stream, stream-error, empty-body)"
+    )
