@@ -396,7 +396,16 @@ def conclude(checks: Sequence[tuple[str, bool]], summary: dict[str, Any]) -> int
 
 
 def run_benchmark(main: Callable[[], int]) -> None:
-    """Run a benchmark's ``main``: exit 0 (targets met), 1 (missed) or 2 (the benchmark itself failed)."""
+    """Run a benchmark's ``main``: exit 0 (targets met), 1 (missed) or 2 (the benchmark itself failed).
+
+    SIGTERM (``run_all.py --timeout``) exits the same way as a failure, so the temporary suites
+    are still removed (``workdir`` registers their removal with ``atexit``)."""
+    import signal
+
+    def _terminated(signum: int, frame: Any) -> None:
+        raise BenchError("stopped (SIGTERM)")
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         sys.exit(main())
     except BenchError as exc:
