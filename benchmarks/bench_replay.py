@@ -54,6 +54,7 @@ from _harness import (  # noqa: E402
     clean_suite,
     client_fixtures,
     conclude,
+    export_package,
     machine,
     median,
     phase_table,
@@ -366,24 +367,6 @@ def main(argv: list[str] | None = None) -> int:
                                over[ANYINT_COLD] < over[tool]))
     print()
     return conclude(checks, summary)
-
-
-def export_package(rev: str, target: Path) -> Path:
-    """The pytest_anyint package as it was at a git revision, in ``target`` (put on PYTHONPATH)."""
-    import io
-    import subprocess
-    import tarfile
-
-    from _harness import REPO
-
-    proc = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "pytest_anyint"],
-                          capture_output=True)
-    if proc.returncode != 0:
-        raise BenchError(f"git archive {rev}: {proc.stderr.decode(errors='replace').strip()}")
-    target.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
-        archive.extractall(target)
-    return target
 
 
 def _payload(n: int, model: str) -> dict:
