@@ -83,17 +83,22 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def _ratio(theirs: float, mine: float) -> str:
+    return f"{theirs / mine:.2f}x" if mine > 0 else "-"
+
+
 def figures(name: str, data: dict[str, Any]) -> list[str]:
     """The lines the summary quotes for one benchmark (empty when it printed no summary)."""
     if not data:
         return []
     if name == "replay":
-        lines = ["whole process over the floor, ms per test (competitor's overhead / the plugin's cold one):"]
+        lines = ["whole process over the floor, ms per test (a peer's excess / the plugin's cold and warm ones:"
+                 " above 1x, the plugin leads):"]
         for size, figs in data["sizes"].items():
             over = figs["over_floor_ms_per_test"]
             cold, warm = over["pytest-anyint, cold"], over["pytest-anyint, warm"]
-            others = ", ".join(f"{tool} {over[tool]:+.2f} ({over[tool] / cold:.2f}x)" if cold > 0 else
-                               f"{tool} {over[tool]:+.2f}" for tool in ("cassetter", "pytest-recording") if tool in over)
+            others = ", ".join(f"{tool} {over[tool]:+.2f} ({_ratio(over[tool], cold)} cold, {_ratio(over[tool], warm)} warm)"
+                               for tool in ("cassetter", "pytest-recording") if tool in over)
             lines.append(f"  {size:>5} tests: cold {cold:+.2f}, warm {warm:+.2f}; {others}")
         cpu = {size: figs.get("cpu_over_floor_ms_per_test") for size, figs in data["sizes"].items()}
         if all(cpu.values()):
