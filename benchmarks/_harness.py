@@ -372,6 +372,21 @@ def vcrpy_python(log: Callable[[str], None] = print) -> str:
     return tool_venv("vcrpy", pins, editable=[REPO], log=log)
 
 
+def export_package(rev: str, target: Path) -> Path:
+    """The pytest_anyint package as it was at a git revision, in ``target`` (put on PYTHONPATH)."""
+    import io
+    import tarfile
+
+    proc = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "pytest_anyint"],
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise BenchError(f"git archive {rev}: {proc.stderr.decode(errors='replace').strip()}")
+    target.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
+        archive.extractall(target)
+    return target
+
+
 def has_module(name: str, python: str = sys.executable) -> bool:
     return subprocess.run([python, "-c", f"import {name}"], capture_output=True).returncode == 0
 
@@ -396,7 +411,16 @@ def conclude(checks: Sequence[tuple[str, bool]], summary: dict[str, Any]) -> int
 
 
 def run_benchmark(main: Callable[[], int]) -> None:
-    """Run a benchmark's ``main``: exit 0 (targets met), 1 (missed) or 2 (the benchmark itself failed)."""
+    """Run a benchmark's ``main``: exit 0 (targets met), 1 (missed) or 2 (the benchmark itself failed).
+
+    SIGTERM (``run_all.py --timeout``) exits the same way as a failure, so the temporary suites
+    are still removed (``workdir`` registers their removal with ``atexit``)."""
+    import signal
+
+    def _terminated(signum: int, frame: Any) -> None:
+        raise BenchError("stopped (SIGTERM)")
+
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         sys.exit(main())
     except BenchError as exc:

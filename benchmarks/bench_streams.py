@@ -11,12 +11,15 @@ every event. Setups, side by side in one run (interleaved rounds, medians):
 - ``pytest-recording``: replayed by vcrpy, for comparison (no validation).
 
 A test's time is its setup + call + teardown; the first test of each run is left out (it carries
-the one-off imports). Usage: ``python benchmarks/bench_streams.py [--rounds N] [--chunks N]``.
+the one-off imports). ``--baseline REV`` also runs the plugin as it was at a git revision, cold
+and warm, on the same cassettes in the same run (before/after a change to the stream path). Usage:
+``python benchmarks/bench_streams.py [--rounds N] [--chunks N] [--baseline REV]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -29,6 +32,7 @@ from _harness import (  # noqa: E402
     Setup,
     client_fixtures,
     conclude,
+    export_package,
     has_module,
     machine,
     median,
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--chunks", type=int, default=2000)
+    parser.add_argument("--baseline", metavar="REV", help="also run the plugin as it was at git REV, cold and warm")
     args = parser.parse_args(argv)
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     fields = (args.chunks - 3) * 3 // 2 + 1
@@ -137,15 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     cold = Setup("pytest-anyint (cold)", anyint.suite, args=["-p", "pytest_anyint.plugin", *COLD_ARGS],
                  env=env, expect_tests=TESTS, fresh=True)
     setups = [floor, cold, anyint]
-    say(f"recording {TESTS} streams of {chunks} chunks ({len(sample.content) // 1024} KB) against the emulator ...")
-    run_pytest(Setup(anyint.name, anyint.suite, args=anyint.args, env={**env, "ANYINT_API_KEY": emulator.api_key}),
-               "--anyint-record=once", "--no-anyint-check-models")
-    if has_module("pytest_recording"):
-        recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", fields),
-                          args=["-p", "pytest_recording.plugin"], env=env, expect_tests=TESTS)
-        run_pytest(recording, "--record-mode=once")
-        setups.append(recording)
-    emulator.stop()
+    try:
+        say(f"recording {TESTS} streams of {chunks} chunks ({len(sample.content) // 1024} KB) against the emulator ...")
+        run_pytest(Setup(anyint.name, anyint.suite, args=anyint.args, env={**env, "ANYINT_API_KEY": emulator.api_key}),
+                   "--anyint-record=once", "--no-anyint-check-models")
+        if has_module("pytest_recording"):
+            recording = Setup("pytest-recording", write_suite(base / "pytest-recording", "vcr", fields),
+                              args=["-p", "pytest_recording.plugin"], env=env, expect_tests=TESTS)
+            run_pytest(recording, "--record-mode=once")
+            setups.append(recording)
+    finally:
+        emulator.stop()
+    if args.baseline:
+        rev_env = {**env, "PYTHONPATH": str(export_package(args.baseline, base / "baseline"))}
+        shutil.copytree(anyint.suite, base / "anyint-baseline", ignore=shutil.ignore_patterns(".pytest_cache"))
+        setups += [Setup(f"pytest-anyint @ {args.baseline} (cold)", anyint.suite, args=cold.args, env=rev_env,
+                         expect_tests=TESTS, fresh=True),
+                   Setup(f"pytest-anyint @ {args.baseline}", base / "anyint-baseline", args=anyint.args, env=rev_env,
+                         expect_tests=TESTS)]
 
     say(f"replaying: {len(setups)} setups x {args.rounds} rounds ...")
     results: dict[str, list] = {s.name: [] for s in setups}

@@ -1,18 +1,24 @@
-"""Run every benchmark of §13 in turn and print a summary: a verdict and the key figures of each.
+"""Run every benchmark in turn, unattended, and print a summary: a verdict and the key figures of each.
 
-Usage: ``python benchmarks/run_all.py [--quick] [NAME ...]`` (``--quick``: one round each, for a
-smoke run; figures not to quote). Each benchmark's full table is printed as it finishes; the
-summary then quotes the replay ratios, cold and warm, against cassetter and pytest-recording at
-each suite size, and the xdist ratio. The exit status is 1 when any target is missed, 2 when a
-benchmark could not run.
+Usage: ``python benchmarks/run_all.py [--quick] [--timeout MIN] [NAME ...]`` (``--quick``: one
+round each, for a smoke run; figures not to quote). Each benchmark's full table is printed as it
+finishes; the summary then quotes the replay ratios, cold and warm, against cassetter and
+pytest-recording at each suite size, and the xdist ratio, repeats every target's ``PASS``/``FAIL``
+line, and ends on one ``RESULT:`` line. A benchmark that fails to run or outlives ``--timeout``
+(default 60 minutes) is reported and the next one runs. The machine's load average is printed at
+the start and the end: figures taken above a load of 1 on a 2-core machine are noise, and the
+summary says so. The exit status is 1 when any target is missed, 2 when a benchmark could not run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,20 +35,56 @@ BENCHMARKS = [
 ]
 
 
-def run(script: str, args: list[str]) -> tuple[int, dict[str, Any]]:
-    """Run one benchmark, its output passed through; its exit status and its JSON summary line."""
-    proc = subprocess.Popen([sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE, text=True)
+#: A load average above this on the machine makes wall-time figures noise (2 cores, see docs/performance.md).
+QUIET_LOAD = 1.0
+
+
+def run(script: str, args: list[str], timeout_s: float) -> tuple[int, dict[str, Any], list[str]]:
+    """Run one benchmark, its output passed through; its exit status, its JSON summary line and its
+    ``PASS``/``FAIL`` lines. A benchmark still running after ``timeout_s`` is stopped (status 2)."""
+    proc = subprocess.Popen([sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
     summary: dict[str, Any] = {}
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-        if line.startswith("{"):
-            try:
-                summary = json.loads(line)
-            except ValueError:
-                pass
-    return proc.wait(), summary
+    verdicts: list[str] = []
+    stopped: list[bool] = []
+    timer = threading.Timer(timeout_s, _stop, (proc, stopped))
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            if line.startswith("{"):
+                try:
+                    summary = json.loads(line)
+                except ValueError:
+                    pass
+            elif line.lstrip().startswith(("PASS  ", "FAIL  ")):
+                verdicts.append(line.strip())
+        code = proc.wait()
+    finally:
+        timer.cancel()
+    if stopped:
+        print(f"benchmark stopped after {timeout_s:.0f} s (run_all.py --timeout)", flush=True)
+        return 2, summary, verdicts
+    return code, summary, verdicts
+
+
+def _stop(proc: subprocess.Popen[str], stopped: list[bool]) -> None:
+    """End a benchmark that outlived its time, and the pytest processes it started (its session)."""
+    stopped.append(True)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def _ratio(theirs: float, mine: float) -> str:
+    return f"{theirs / mine:.2f}x" if mine > 0 else "-"
 
 
 def figures(name: str, data: dict[str, Any]) -> list[str]:
@@ -50,12 +92,13 @@ def figures(name: str, data: dict[str, Any]) -> list[str]:
     if not data:
         return []
     if name == "replay":
-        lines = ["whole process over the floor, ms per test (competitor's overhead / the plugin's cold one):"]
+        lines = ["whole process over the floor, ms per test (a peer's excess / the plugin's cold and warm ones:"
+                 " above 1x, the plugin leads):"]
         for size, figs in data["sizes"].items():
             over = figs["over_floor_ms_per_test"]
             cold, warm = over["pytest-anyint, cold"], over["pytest-anyint, warm"]
-            others = ", ".join(f"{tool} {over[tool]:+.2f} ({over[tool] / cold:.2f}x)" if cold > 0 else
-                               f"{tool} {over[tool]:+.2f}" for tool in ("cassetter", "pytest-recording") if tool in over)
+            others = ", ".join(f"{tool} {over[tool]:+.2f} ({_ratio(over[tool], cold)} cold, {_ratio(over[tool], warm)} warm)"
+                               for tool in ("cassetter", "pytest-recording") if tool in over)
             lines.append(f"  {size:>5} tests: cold {cold:+.2f}, warm {warm:+.2f}; {others}")
         cpu = {size: figs.get("cpu_over_floor_ms_per_test") for size, figs in data["sizes"].items()}
         if all(cpu.values()):
@@ -81,28 +124,54 @@ def figures(name: str, data: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round each (a smoke run, not figures to quote)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="MIN",
+                        help="stop a benchmark that runs longer than this many minutes (default 60)")
     parser.add_argument("only", nargs="*", help="names of the benchmarks to run (default: all)")
     args = parser.parse_args(argv)
-    verdicts = []
+    unknown = set(args.only) - {name for name, *_ in BENCHMARKS}
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}; the names are "
+                     f"{', '.join(name for name, *_ in BENCHMARKS)}")
+    results = []
     worst = 0
     started_all = time.perf_counter()
+    load_before = load()
+    print(f"run_all: started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load average {load_before:.1f} "
+          f"on {os.cpu_count()} CPUs", flush=True)
     for name, script, full, quick in BENCHMARKS:
         if args.only and name not in args.only:
             continue
         print(f"\n=== {name} " + "=" * (70 - len(name)), flush=True)
         started = time.perf_counter()
-        code, data = run(script, quick if args.quick else full)
+        code, data, lines = run(script, quick if args.quick else full, args.timeout * 60)
         took = time.perf_counter() - started
         verdict = {0: "all targets met", 1: "a target missed"}.get(code, f"could not run ({code})")
-        verdicts.append((name, verdict, took, figures(name, data)))
+        results.append((name, verdict, took, figures(name, data), lines, code))
         worst = max(worst, code if code in (0, 1) else 2)
+    load_after = load()
     print("\n=== summary " + "=" * 63)
     print(f"python benchmarks/run_all.py{' --quick' if args.quick else ''}{''.join(' ' + n for n in args.only)}"
-          f" ({time.perf_counter() - started_all:.0f} s)")
-    for name, verdict, took, lines in verdicts:
+          f" ({time.perf_counter() - started_all:.0f} s; load average {load_before:.1f} at the start, "
+          f"{load_after:.1f} at the end)")
+    if args.quick or max(load_before, load_after) > QUIET_LOAD:
+        why = "--quick (one round each)" if args.quick else f"the machine was busy (load above {QUIET_LOAD:g})"
+        print(f"NOTE: {why}: these figures show that the benchmarks run, not where the plugin stands")
+    for name, verdict, took, figs, _, _ in results:
         print(f"  {name:8s} {verdict:18s} ({took:.0f} s)")
-        for line in lines:
+        for line in figs:
             print(f"           {line}")
+    print("\ntargets:")
+    passed = failed = 0
+    for name, _, _, _, lines, code in results:
+        for line in lines:
+            print(f"  {name:8s} {line}")
+            passed += line.startswith("PASS")
+            failed += line.startswith("FAIL")
+        if code not in (0, 1):
+            print(f"  {name:8s} FAIL  the benchmark could not run (exit {code}); see its output above")
+            failed += 1
+    outcome = "PASS" if worst == 0 else "FAIL"
+    print(f"\nRESULT: {outcome}: {passed} target(s) met, {failed} missed or not run")
     return worst
 
 

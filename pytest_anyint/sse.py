@@ -78,22 +78,50 @@ def _parse_event(raw: str, lines: list[str]) -> SSEEvent | None:
             seen = True
     if not seen:
         return None
-    return SSEEvent(name, "\n".join(data), raw)
+    return _event(name, "\n".join(data), raw)
 
 
 def parse(text: str) -> list[SSEEvent]:
     if "\r" in text:
         events = [parse_event(raw) for raw in split_raw(text)]
-    else:
-        # Only "\n" line ends (nearly every stream): str.split cuts exactly where split_raw and
-        # _LINE would, several times faster on a long stream.
-        parts = text.split("\n\n")
-        tail = parts.pop()  # what follows the last blank line: "" or an unterminated event
-        raws = [part + "\n\n" for part in parts]
-        if tail:
-            raws.append(tail)
-        events = [_parse_event(raw, raw.split("\n")) for raw in raws]
-    return [event for event in events if event is not None]
+        return [event for event in events if event is not None]
+    # Only "\n" line ends (nearly every stream): str.split cuts exactly where split_raw and _LINE
+    # would, several times faster on a long stream. An event that is one ``data:`` line (every
+    # chunk of a chat stream) is read without the line loop, and built without the frozen
+    # dataclass's per-field ``object.__setattr__``: a 2,000-chunk stream is parsed in about half
+    # the time, with the same events.
+    parts = text.split("\n\n")
+    tail = parts.pop()  # what follows the last blank line: "" or an unterminated event
+    out: list[SSEEvent] = []
+    append = out.append
+    for part in parts:
+        if part.startswith("data:") and "\n" not in part:
+            value = part[5:]
+            append(_event(None, value[1:] if value.startswith(" ") else value, part + "\n\n"))
+            continue
+        raw = part + "\n\n"
+        event = _parse_event(raw, raw.split("\n"))
+        if event is not None:
+            append(event)
+    if tail:
+        event = _parse_event(tail, tail.split("\n"))
+        if event is not None:
+            append(event)
+    return out
+
+
+_new_event = object.__new__
+
+
+def _event(name: str | None, data: str, raw: str) -> SSEEvent:
+    """``SSEEvent(name, data, raw)``, without the frozen dataclass's ``__init__`` (which sets each
+    field through ``object.__setattr__``): the same object, in about half the time."""
+    event = _new_event(SSEEvent)
+    fields = event.__dict__
+    fields["event"] = name
+    fields["data"] = data
+    fields["raw"] = raw
+    return event
 
 
 def json_data(events: Iterable[SSEEvent]) -> list[Any]:
