@@ -145,3 +145,54 @@ def test_keys_in_every_answer_are_required_and_a_stream_counts_as_its_text():
 def test_no_answers_at_all_is_an_error_not_an_empty_schema():
     with pytest.raises(InferError, match="no recorded answer of gpt-5-mini was found"):
         SchemaInference("extract", "gpt-5-mini").schema()
+
+
+# --------------------------------------------------------------------------- end to end, in a real pytest session
+
+E2E_CONFIG = """
+version: 1
+routes:
+  extract:
+    family: openai
+    primary: acme-json-1
+    fallbacks: [acme-json-2]
+    emulator:
+      reply: {vendor: ACME Corp, total: 120.50, currency: EUR}
+"""
+
+E2E_TEST = """
+import json
+
+import pytest
+from openai import OpenAI
+
+
+@pytest.mark.route("extract")
+def test_extract(anyint_gateway, anyint_route):
+    client = OpenAI(api_key=anyint_gateway.api_key, base_url=anyint_gateway.base_url("openai"), max_retries=0)
+    answer = client.chat.completions.create(model=anyint_route.model, messages=[{"role": "user", "content": "ACME"}])
+    assert json.loads(answer.choices[0].message.content)["vendor"] == "ACME Corp"
+"""
+
+
+def test_a_replay_holds_the_fallback_to_the_schema_inferred_from_the_primary(project, monkeypatch, capsys):
+    project.config(E2E_CONFIG)
+    project.tests(test_app=E2E_TEST)
+    project.record().assert_outcomes(passed=2)
+    monkeypatch.chdir(project.root)
+    assert main(["infer-schema", "extract"]) == 0
+    suggested = next(line.strip() for line in capsys.readouterr().out.splitlines()
+                     if line.strip().startswith("output_schema:"))
+    config = project.root / "anyint.yaml"
+    config.write_text(config.read_text().replace("    emulator:", f"    {suggested}\n    emulator:"))
+    project.replay().assert_outcomes(passed=2)  # the fallback answers what the primary does
+
+    # The fallback's recorded answer loses a key the primary always sends: its case fails, naming it.
+    (fallback,) = [p for p in (project.root / "cassettes").rglob("acme-json-2.yaml")]
+    text = fallback.read_text()
+    assert text.count("120.5") == 1, text
+    fallback.write_text(text.replace('"total": 120.5, ', "").replace('\\"total\\": 120.5, ', ""))
+    result = project.replay()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*model acme-json-2: the answer breaks output_schema contracts/extract.schema.json "
+                                 "at /total: required key is missing*"])
