@@ -1,4 +1,4 @@
-"""The ``pytest-anyint`` command: check, prune, drift, models, emulate, report.
+"""The ``pytest-anyint`` command: check, prune, drift, models, emulate, report, infer-schema.
 
 Each subcommand's engine lives in its own module; this file only parses arguments.
 Exit codes: 0 success, 1 problems found (violations, secrets, breaking drift, unknown models),
@@ -48,6 +48,12 @@ def _run_report(args: argparse.Namespace) -> int:
     from .commands.report import run_report
 
     return run_report(args)
+
+
+def _run_infer_schema(args: argparse.Namespace) -> int:
+    from .commands.infer_schema import run_infer_schema
+
+    return run_infer_schema(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="output format (default: markdown)")
     report.add_argument("--output", "-o", default=None, help="file to write (default: standard output)")
     report.set_defaults(func=_run_report)
+
+    infer = sub.add_parser(
+        "infer-schema",
+        help="infer a route's output_schema from its primary's recorded answers",
+        description="Infer a JSON Schema of ROUTE's answers from the primary's recorded outputs (genson): keys "
+        "present in every answer are required. Written for you to review and set as the route's output_schema, "
+        "which then holds every fallback to what the primary produces.",
+    )
+    from .commands.infer_schema import add_arguments as add_infer_arguments
+
+    add_infer_arguments(infer)
+    infer.set_defaults(func=_run_infer_schema)
     return parser
 
 
