@@ -22,6 +22,9 @@ TRANSPORT_KINDS: tuple[str, ...] = ("timeout", "connect", "reset")
 BODY_KINDS: tuple[str, ...] = ("malformed-json", "truncated-stream", "stream-error", "empty-body")
 #: Kinds that break a stream at a chosen point (``after_events=N``).
 STREAM_KINDS: tuple[str, ...] = ("truncated-stream", "stream-error")
+#: Answer faults of the media and music task flows: a poll answers 200 with a failed task. Not in
+#: FAULT_KINDS: the default policy lists none of them, so existing configs keep their meaning.
+TASK_KINDS: tuple[str, ...] = ("task-failed",)
 
 #: Default of the policy key ``max_attempts_per_model``: one call plus the SDKs' two default retries.
 DEFAULT_MAX_ATTEMPTS = 3

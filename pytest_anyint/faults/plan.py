@@ -18,8 +18,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..kinds import BODY_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, STREAM_KINDS, TRANSPORT_KINDS
+from ..families import task_poll
+from ..kinds import BODY_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, STREAM_KINDS, TASK_KINDS, TRANSPORT_KINDS
 from .policy import check_policy, describe_fault
+from .tasks import TASK_VARIANTS, failed_task
 from .wire import (
     NATIVE_VARIANTS,
     Wire,
@@ -28,6 +30,7 @@ from .wire import (
     error_headers,
     error_wire,
     family_of,
+    json_wire,
     transport_error,
     wire_response,
 )
@@ -69,6 +72,13 @@ class Fault:
             return False
         return self.model is None or self.model == model
 
+    def applies_to(self, call: Call) -> bool:
+        """Whether this fault answers ``call``: a task fault answers the polls of a task (which name
+        no model: the task is the one the test's app created), every other fault calls to its model."""
+        if self.kind in TASK_KINDS:
+            return not self.exhausted and task_poll(call.method, call.endpoint) is not None
+        return self.matches(call.model)
+
     def wire(
         self, family: str | None, model: str | None, *, stream: bool, form: StreamForm | None = None, answer: Any = None
     ) -> Wire:
@@ -90,6 +100,9 @@ class Fault:
         """Answer one intercepted request: an httpx Response, or raise the transport's exception."""
         if self.kind in TRANSPORT_KINDS:
             raise transport_error(self.kind, request, httpx_mod)
+        poll = task_poll(request.method, request.url.path, request.url.query) if self.kind in TASK_KINDS else None
+        if poll is not None:
+            return wire_response(json_wire(failed_task(poll, self.variant)), request, httpx_mod)
         form = family_of(call.family).stream_form(request.url.query) if call.stream else None
         wire = self.wire(call.family, call.model, stream=bool(call.stream), form=form)
         return wire_response(wire, request, httpx_mod)
@@ -127,6 +140,10 @@ def validate(
 
     ``who`` names the call in the messages: ``inject()`` or the emulator's ``fail()``.
     """
+    if kind in TASK_KINDS:
+        if variant is not None and variant.lower() not in TASK_VARIANTS:
+            raise ValueError(f"unknown task state {variant!r} for kind={kind!r}; known: {', '.join(TASK_VARIANTS)}")
+        variant = None  # a task state, checked: not a native error body
     if variant is not None:
         key = variant.lower()
         if key not in NATIVE_VARIANTS:
@@ -141,8 +158,8 @@ def validate(
         raise ValueError(f'{who} takes exactly one of status= (e.g. 503) or kind= (e.g. "timeout")')
     if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
         raise ValueError(f"status= must be an HTTP error status (400-599), got {status!r}")
-    if kind is not None and kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+    if kind is not None and kind not in FAULT_KINDS and kind not in TASK_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS + TASK_KINDS)}")
     if envelope not in ("gateway", "native"):
         raise ValueError(f'envelope= must be "gateway" or "native", got {envelope!r}')
     if kind is not None and (retry_after is not None or should_retry is not None or envelope != "gateway"):
@@ -270,7 +287,7 @@ class FaultPlan:
         """The fault that answers this call (the latest matching one), counting it as used."""
         with self._lock:
             for fault in reversed(self._faults):
-                if fault.matches(call.model):
+                if fault.applies_to(call):
                     fault.used += 1
                     return fault
         return None
