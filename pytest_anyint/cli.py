@@ -27,22 +27,13 @@ def _run_prune(args: argparse.Namespace) -> int:
 
 
 def _run_drift(args: argparse.Namespace) -> int:
-    from .drift.shape import run_drift
+    from .commands.drift import run_drift
 
-    if args.git and not args.dir:  # the cassette folder pytest uses, wherever the command runs
-        from .settings import SettingsError, find
-
-        try:
-            settings = find()
-        except SettingsError as exc:
-            print(f"pytest-anyint drift: {exc}", file=sys.stderr)
-            return 2
-        args.dir = settings.shown(settings.cassette_dir)
     return run_drift(args)
 
 
 def _run_models(args: argparse.Namespace) -> int:
-    from .run.models_check import run_models
+    from .commands.models import run_models
 
     return run_models(args)
 
@@ -54,7 +45,7 @@ def _run_emulate(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report.build import run_report
+    from .commands.report import run_report
 
     return run_report(args)
 
@@ -116,14 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check every model of anyint.yaml against the gateway's Models API: offline from the "
         "recorded lists in <cassette dir>/_models/, or live with --record.",
     )
-    models.add_argument("--config", default=None, metavar="PATH",
-                        help="anyint.yaml to check (default: the one pytest would use from here, via the "
-                        "anyint_config ini option)")
-    models.add_argument("--cassette-dir", default=None, metavar="DIR",
-                        help="where the _models/ recordings live (default: anyint_cassette_dir of the pytest "
-                        "configuration, else cassettes under the rootdir)")
-    models.add_argument("--record", action="store_true",
-                        help="ask the live gateway and record its lists (needs the key in the configured variable)")
+    from .commands.models import add_arguments as add_models_arguments
+
+    add_models_arguments(models)
     models.set_defaults(func=_run_models)
 
     emulate = sub.add_parser(
