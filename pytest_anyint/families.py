@@ -505,6 +505,37 @@ def request_facts(path: str, query: str | bytes, parsed: Any, family: Family | N
     return RequestFacts(family, family.model_from_request(path, parsed), stream, StreamForm(family) if stream else None, parsed)
 
 
+# --------------------------------------------------------------------------- task polls
+
+#: The polls of the task APIs (media and music jobs are created, then polled): API, method, path.
+_TASK_POLLS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("suno", re.compile(r"/suno/query/task")),
+    ("dashscope", re.compile(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
+    ("kling", re.compile(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
+    ("openai-video", re.compile(r"/openai/v1/videos/(?P<id>[^/]+)")),
+)
+
+
+@dataclass(frozen=True)
+class TaskPoll:
+    """A request asking how a media or music task is doing: which task API, and the task's id."""
+
+    api: str
+    task_id: str
+
+
+def task_poll(method: str, path: str, query: str | bytes = "") -> TaskPoll | None:
+    """The task poll a request is (Suno's ``?taskId=``, an id in the path), or None."""
+    if method.upper() != "GET":
+        return None
+    for api, pattern in _TASK_POLLS:
+        match = pattern.fullmatch(path.rstrip("/"))
+        if match is not None:
+            task_id = match.groupdict().get("id") or _query_value(query, "taskId") or ""
+            return TaskPoll(api, task_id)
+    return None
+
+
 def stream_served_model(family: Family, events: Iterable[Any]) -> str | None:
     """The first model a stream's events name as having answered."""
     for event in events:
@@ -541,6 +572,7 @@ __all__ = [
     "PinnedHeader",
     "RequestFacts",
     "StreamForm",
+    "TaskPoll",
     "Usage",
     "dump_json",
     "family_for_path",
@@ -551,4 +583,5 @@ __all__ = [
     "request_facts",
     "stream_served_model",
     "stream_usage",
+    "task_poll",
 ]

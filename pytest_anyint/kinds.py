@@ -28,13 +28,6 @@ ANSWER_KINDS: tuple[str, ...] = (
 )
 #: The families whose answers the answer faults imitate (media and music have task flows instead).
 ANSWER_FAMILIES: tuple[str, ...] = ("openai", "anthropic", "gemini")
-#: Every kind ``kind=`` and the policy lists accept.
-ALL_KINDS: tuple[str, ...] = FAULT_KINDS + ANSWER_KINDS
-
-
-def listed() -> str:
-    """The accepted kinds as a message lists them: the transport and body kinds, then the answer faults."""
-    return f"{', '.join(FAULT_KINDS)}; answer faults: {', '.join(ANSWER_KINDS)}"
 
 
 #: Kinds that never produce a response: the transport raises.
@@ -43,6 +36,16 @@ TRANSPORT_KINDS: tuple[str, ...] = ("timeout", "connect", "reset")
 BODY_KINDS: tuple[str, ...] = ("malformed-json", "truncated-stream", "stream-error", "empty-body")
 #: Kinds that break a stream at a chosen point (``after_events=N``).
 STREAM_KINDS: tuple[str, ...] = ("truncated-stream", "stream-error")
+#: Answer faults of the media and music task flows: a poll answers 200 with a failed task. Not in
+#: FAULT_KINDS: the default policy lists none of them, so existing configs keep their meaning.
+TASK_KINDS: tuple[str, ...] = ("task-failed",)
+#: Every kind ``kind=`` and the policy lists accept.
+ALL_KINDS: tuple[str, ...] = FAULT_KINDS + ANSWER_KINDS + TASK_KINDS
+
+
+def listed() -> str:
+    """The accepted kinds as a message lists them: transport and body kinds, answer faults, task faults."""
+    return f"{', '.join(FAULT_KINDS)}; answer faults: {', '.join(ANSWER_KINDS)}; task faults: {', '.join(TASK_KINDS)}"
 
 #: Default of the policy key ``max_attempts_per_model``: one call plus the SDKs' two default retries.
 DEFAULT_MAX_ATTEMPTS = 3

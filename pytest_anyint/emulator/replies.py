@@ -65,6 +65,8 @@ class Routed:
     params: dict[str, str]
     stream: bool
     form: StreamForm | None
+    #: For a request creating a task: the failed state its task ends in (``fail(kind="task-failed")``).
+    task_failure: str | None = None
 
 
 def json_reply(status: int, obj: Any, headers: Mapping[str, str] | None = None) -> Reply:

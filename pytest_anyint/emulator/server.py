@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..families import FAMILIES, Family, family_for_path, request_facts
 from ..faults.plan import Fault
-from ..kinds import TRANSPORT_KINDS
+from ..kinds import TASK_KINDS, TRANSPORT_KINDS
 from . import answers, tasks
 from .replies import Reply, Routed, error_reply, from_wire
 from .switches import DRIFT_CHANGES, KEY_PLACES, QUIRKS, Switches
@@ -377,6 +377,8 @@ class Emulator(Switches):
     ]
     #: Routes that name a model: model checks, faults and drift apply to them.
     _MODEL_ROUTES = {"chat_completions", "messages", "count_tokens", "gemini", "video_create", "music_create"}
+    #: Routes that create a task: task faults apply to them.
+    _TASK_ROUTES = {"video_create", "music_create"}
 
     def _handler(self, name: str) -> Callable[[Routed], Reply]:
         """The function that answers route ``name``."""
@@ -412,8 +414,10 @@ class Emulator(Switches):
             return error_reply(400, family.name, "model is required")
         if model not in self.models:
             return error_reply(404, family.name, f"Model not found: {model}")
-        fault = self.take_fault(model)
-        if fault is not None:
+        fault = self.take_fault(model, creates_task=name in self._TASK_ROUTES)
+        if fault is not None and fault.kind in TASK_KINDS:
+            call.task_failure = fault.variant or ""  # the task is created, and fails when polled
+        elif fault is not None:
             return self._fault_reply(fault, call, answer)
         canned = self.take_canned(model)
         if canned is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..families import FAMILIES
 from ..faults.plan import Fault, make_fault
+from ..kinds import TASK_KINDS
 from .replies import Reply, answer_text
 
 #: Per-model answer quirks (``quirks={"qwen3-max": "fenced-json"}``; several: comma-separated).
@@ -27,8 +28,9 @@ DRIFT_CHANGES: tuple[str, ...] = ("additive", "breaking", "wording")
 class Switches:
     """The switchable behaviour of an emulator; :class:`~pytest_anyint.emulator.Emulator` is one."""
 
-    #: The model IDs served (set by the emulator before any switch is flipped).
+    #: The model IDs served (set by the emulator before any switch is flipped), and each one's family.
     models: list[str]
+    model_families: dict[str, str]
 
     def __init__(self, quirks: Mapping[str, str] | None = None) -> None:
         self._lock = threading.Lock()
@@ -66,7 +68,8 @@ class Switches:
         Takes the arguments of ``anyint_faults.inject()`` and answers with the same bodies, headers
         and broken streams; a broken stream is cut from the answer the emulator would have sent.
         Faults stack and are used in the order given. ``connect`` needs no server: stop() the
-        emulator instead.
+        emulator instead. ``kind="task-failed"`` makes the next task the model creates fail:
+        its second poll finds it in the failed state ``variant=`` names (default: the API's own).
         """
         if kind == "connect":
             raise ValueError("fail(kind='connect'): a connect failure needs no server: stop() the emulator instead")
@@ -75,6 +78,11 @@ class Switches:
             should_retry=should_retry, variant=variant, after_events=after_events, who="fail()",
         )
         self._known(model)
+        if kind in TASK_KINDS and model is not None and self.model_families.get(model) not in ("media", "music"):
+            raise ValueError(
+                f"fail({model!r}, kind={kind!r}): {model} is a model of the {self.model_families.get(model)} family; "
+                f"{kind} fails the task flows of media and music models"
+            )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -144,11 +152,14 @@ class Switches:
 
     # ----------------------------------------------------------------- reading the switches
 
-    def take_fault(self, model: str) -> Fault | None:
-        """The first fault for ``model`` (or any model) whose calls are not used up, counting this one."""
+    def take_fault(self, model: str, *, creates_task: bool = False) -> Fault | None:
+        """The first fault for ``model`` (or any model) whose calls are not used up, counting this one.
+
+        Task faults apply only to a request that creates a task (``creates_task``).
+        """
         with self._lock:
             for fault in self._faults:
-                if fault.matches(model):
+                if fault.matches(model) and (creates_task or fault.kind not in TASK_KINDS):
                     fault.used += 1
                     return fault
         return None

@@ -2,7 +2,9 @@
 
 A task is created ``PENDING`` and polled: the first poll says it is still running, the next one
 that it is done (with the media URLs), so an app's polling loop runs through every state it must
-handle. Task state lives per emulator and survives :meth:`~pytest_anyint.emulator.Emulator.reset`.
+handle. A task created under ``fail(kind="task-failed")`` ends in a failed state instead, the
+body the fault engine's task faults answer (:mod:`pytest_anyint.faults.tasks`). Task state lives
+per emulator and survives :meth:`~pytest_anyint.emulator.Emulator.reset`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..families import TaskPoll
+from ..faults.tasks import failed_task
 from .replies import Reply, Routed, digest, error_reply, json_reply, uuid_of
 from .switches import Switches
 
@@ -20,10 +24,15 @@ class Tasks:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._polls: dict[str, int] = {}  # task id -> polls so far
+        self._failures: dict[str, str] = {}  # task id -> the failed state it ends in ("": the API's own)
 
-    def create(self, task_id: str) -> None:
+    def create(self, task_id: str, failure: str | None = None) -> None:
         with self._lock:
             self._polls[task_id] = 0
+            if failure is not None:
+                self._failures[task_id] = failure
+            else:
+                self._failures.pop(task_id, None)
 
     def poll(self, task_id: str) -> int | None:
         """How often the task was polled before this poll (counting this one), or None: no such task."""
@@ -33,11 +42,24 @@ class Tasks:
                 self._polls[task_id] = polls + 1
         return polls
 
+    def failure(self, task_id: str) -> str | None:
+        """The failed state the task ends in ("" for the API's default), or None: it succeeds."""
+        with self._lock:
+            return self._failures.get(task_id)
+
+
+def _failed(tasks: Tasks, api: str, task_id: str, polls: int) -> Reply | None:
+    """The failed poll answer once a failing task is done, else None."""
+    failure = tasks.failure(task_id)
+    if failure is None or polls == 0:
+        return None
+    return json_reply(200, failed_task(TaskPoll(api, task_id), failure or None))
+
 
 def video_create(tasks: Tasks, switches: Switches, call: Routed) -> Reply:
     seed = digest(call.model, call.path, call.body)
     task_id = uuid_of(digest("task", seed))
-    tasks.create(task_id)
+    tasks.create(task_id, call.task_failure)
     answer = {"request_id": uuid_of(seed), "output": {"task_id": task_id, "task_status": "PENDING"}}
     return json_reply(200, switches.apply_drift("media", answer))
 
@@ -47,6 +69,9 @@ def video_task(tasks: Tasks, switches: Switches, call: Routed) -> Reply:
     polls = tasks.poll(task_id)
     if polls is None:
         return error_reply(404, call.family.name, f"Task not found: {task_id}")
+    failed = _failed(tasks, "dashscope", task_id, polls)
+    if failed is not None:
+        return failed
     output: dict[str, Any] = {"task_id": task_id, "task_status": "RUNNING" if polls == 0 else "SUCCEEDED"}
     answer: dict[str, Any] = {"request_id": uuid_of(digest("poll", task_id, polls)), "output": output}
     if polls > 0:
@@ -57,7 +82,7 @@ def video_task(tasks: Tasks, switches: Switches, call: Routed) -> Reply:
 
 def music_create(tasks: Tasks, switches: Switches, call: Routed) -> Reply:
     task_id = digest("suno", call.model, call.body)[:32]
-    tasks.create(task_id)
+    tasks.create(task_id, call.task_failure)
     return json_reply(200, switches.apply_drift("music", {"code": 200, "msg": "success", "data": {"taskId": task_id}}))
 
 
@@ -68,6 +93,9 @@ def music_task(tasks: Tasks, switches: Switches, call: Routed) -> Reply:
     polls = tasks.poll(task_id)
     if polls is None:
         return error_reply(404, call.family.name, f"Task not found: {task_id}")
+    failed = _failed(tasks, "suno", task_id, polls)
+    if failed is not None:
+        return failed
     data: dict[str, Any] = {"taskId": task_id, "status": "PENDING" if polls == 0 else "SUCCESS", "response": None}
     if polls > 0:
         songs = []

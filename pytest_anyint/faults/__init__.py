@@ -2,8 +2,9 @@
 
 Owns the one fault engine, used by the interceptor and by the emulator alike: the wire shapes of
 faults (error bodies and headers, broken bodies and streams cut from a family's own answer,
-``wire``), the fault record, its validation and the fault plan of a case (``plan``), and the
-fallback policy check after a fault case (``policy``).
+``wire``), the failed answers of media and music task polls (``tasks``), the fault record, its
+validation and the fault plan of a case (``plan``), and the fallback policy check after a fault
+case (``policy``).
 
 May import: the standard library, third-party libraries and the ground modules; never another
 subpackage.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..families import task_poll
 from ..kinds import (
     ALL_KINDS,
     ANSWER_KINDS,
@@ -26,10 +27,12 @@ from ..kinds import (
     DEFAULT_MAX_ATTEMPTS,
     FAULT_KINDS,
     STREAM_KINDS,
+    TASK_KINDS,
     TRANSPORT_KINDS,
     listed,
 )
 from .policy import check_policy, describe_fault
+from .tasks import TASK_VARIANTS, failed_task
 from .wire import (
     NATIVE_VARIANTS,
     Wire,
@@ -38,6 +41,7 @@ from .wire import (
     error_headers,
     error_wire,
     family_of,
+    json_wire,
     transport_error,
     wire_response,
 )
@@ -81,6 +85,13 @@ class Fault:
             return False
         return self.model is None or self.model == model
 
+    def applies_to(self, call: Call) -> bool:
+        """Whether this fault answers ``call``: a task fault answers the polls of a task (which name
+        no model: the task is the one the test's app created), every other fault calls to its model."""
+        if self.kind in TASK_KINDS:
+            return not self.exhausted and task_poll(call.method, call.endpoint) is not None
+        return self.matches(call.model)
+
     def wire(
         self, family: str | None, model: str | None, *, stream: bool, form: StreamForm | None = None, answer: Any = None,
         endpoint: str | None = None, request_json: Any = None,
@@ -113,6 +124,9 @@ class Fault:
         """Answer one intercepted request: an httpx Response, or raise the transport's exception."""
         if self.kind in TRANSPORT_KINDS:
             raise transport_error(self.kind, request, httpx_mod)
+        poll = task_poll(request.method, request.url.path, request.url.query) if self.kind in TASK_KINDS else None
+        if poll is not None:
+            return wire_response(json_wire(failed_task(poll, self.variant)), request, httpx_mod)
         form = family_of(call.family).stream_form(request.url.query) if call.stream else None
         request_json = None
         if self.kind in ANSWER_KINDS:
@@ -159,8 +173,12 @@ def validate(
     if kind in ANSWER_KINDS and who != "inject()":
         raise ValueError(
             f"kind={kind!r} is an answer fault: inject it with anyint_faults.inject(..., kind={kind!r}); "
-            f"{who} answers the transport and body kinds ({', '.join(FAULT_KINDS)})"
+            f"{who} answers the transport, body and task kinds ({', '.join(FAULT_KINDS + TASK_KINDS)})"
         )
+    if kind in TASK_KINDS:
+        if variant is not None and variant.lower() not in TASK_VARIANTS:
+            raise ValueError(f"unknown task state {variant!r} for kind={kind!r}; known: {', '.join(TASK_VARIANTS)}")
+        variant = None  # a task state, checked: not a native error body
     if variant is not None and kind not in ANSWER_KINDS:
         key = variant.lower()
         if key not in NATIVE_VARIANTS:
@@ -318,7 +336,7 @@ class FaultPlan:
         """The fault that answers this call (the latest matching one), counting it as used."""
         with self._lock:
             for fault in reversed(self._faults):
-                if fault.matches(call.model):
+                if fault.applies_to(call):
                     fault.used += 1
                     return fault
         return None

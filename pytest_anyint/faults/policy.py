@@ -41,6 +41,7 @@ def describe_fault(fault: int | str) -> str:
         "truncated-stream": "cut its answer off mid-body",
         "stream-error": "sent an error in the middle of its stream",
         "empty-body": "answered an empty body",
+        "task-failed": "answered that its task failed",
     }.get(fault, f"failed with {fault}")
 
 

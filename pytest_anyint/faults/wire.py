@@ -122,6 +122,11 @@ def error_wire(
     return Wire(status, tuple(error_headers(retry_after, should_retry)), (dump_json(body),))
 
 
+def json_wire(body: Any, status: int = 200) -> Wire:
+    """A plain JSON answer (a task poll that finds the task failed, say)."""
+    return Wire(status, (("content-type", "application/json"),), (dump_json(body),))
+
+
 # --------------------------------------------------------------------------- canned answers
 
 
@@ -356,6 +361,7 @@ __all__ = [
     "error_headers",
     "error_wire",
     "family_of",
+    "json_wire",
     "transport_error",
     "wire_response",
 ]
