@@ -359,7 +359,8 @@ def build_report(
         if route is None:
             continue
         outcome = _outcome(case, outcomes)
-        tests.append({"nodeid": case.nodeid, "route": case.route, "model": case.model, "fault": case.fault, "outcome": outcome})
+        tests.append({"nodeid": case.nodeid, "route": case.route, "model": case.model, "fault": case.fault, "outcome": outcome,
+                      **_verified(case.calls)})
         if case.fault is None:
             row = rows.get((case.route, case.model))
             if row is not None:
@@ -457,6 +458,15 @@ def build_report(
         "tests": tests,
         "notes": notes,
     }
+
+
+def _verified(calls: Iterable[Any]) -> dict[str, Any]:
+    """``--anyint-record=verify``: how many of a test's calls the live gateway confirmed ({} otherwise)."""
+    marks = [mark for mark in (getattr(call, "verified", None) for call in calls) if mark]
+    if not marks:
+        return {}
+    return {"verified": {"verified": marks.count("verified"), "drift": marks.count("drift"),
+                         "not_verified": marks.count("not verified")}}
 
 
 def _fold_calls(rows: Mapping[tuple[str, str], _Row], case: Any, calls: Sequence[Any], models: Sequence[str]) -> None:
