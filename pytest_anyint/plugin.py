@@ -550,6 +550,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         from .report.build import terminal_summary
 
         terminal_summary(session, terminalreporter)
+        if session.options.record_mode == "verify":
+            from .run.verify import summary_line
+
+            terminalreporter.write_line(summary_line(session.results))
 
 
 class _OutcomeRecorder:

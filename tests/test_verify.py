@@ -104,7 +104,8 @@ def test_verify_passes_an_unchanged_service_and_leaves_every_cassette_byte_ident
     result = verify(recorded, monkeypatch, expect="verified")
     result.assert_outcomes(passed=5)
     out = result.stdout.str()
-    assert "drift:" not in out and "not verified" not in out
+    assert "drift:" not in out and "not verified:" not in out
+    assert "anyint verify: 5 call(s) verified against the live gateway, 0 drifted, 0 not verified" in out
     assert _files(recorded) == before
 
 
@@ -173,3 +174,51 @@ def test_verify_needs_the_key_like_recording(project):
     result = project.pytester.runpytest("--anyint-record=verify")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--anyint-record=verify needs the gateway key in $ANYINT_API_KEY" in result.stderr.str()
+
+
+#: The official SDKs built the plain way, sync and async (the async transport's path), streaming.
+SDK_APP = """
+import os
+
+import anthropic
+import openai
+import pytest
+
+PROMPT = [{"role": "user", "content": "vendor: ACME"}]
+
+
+@pytest.mark.route("extract", models="primary")
+def test_openai_stream(anyint_route, anyint_calls):
+    client = openai.OpenAI(api_key=anyint_route.api_key, base_url=anyint_route.base_url, max_retries=0)
+    chunks = list(client.chat.completions.create(model=anyint_route.model, messages=PROMPT, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    if os.environ.get("EXPECT_VERIFIED"):
+        assert [c.verified for c in anyint_calls] == [os.environ["EXPECT_VERIFIED"]]
+
+
+@pytest.mark.asyncio
+@pytest.mark.route("chat", models="primary")
+async def test_anthropic_async(anyint_route, anyint_calls):
+    client = anthropic.AsyncAnthropic(api_key=anyint_route.api_key, base_url=anyint_route.base_url, max_retries=0)
+    message = await client.messages.create(model=anyint_route.model, max_tokens=64, messages=PROMPT)
+    assert message.content[0].text
+    if os.environ.get("EXPECT_VERIFIED"):
+        assert [c.verified for c in anyint_calls] == [os.environ["EXPECT_VERIFIED"]]
+"""
+
+
+def test_verify_with_the_official_sdks_sync_and_async(project, monkeypatch):
+    project.config(CONFIG)
+    project.pytester.makeconftest(BUSY_CONFTEST)
+    project.tests(test_sdk=SDK_APP)
+    project.record().assert_outcomes(passed=2)
+    before = _files(project)
+    verify(project, monkeypatch, expect="verified").assert_outcomes(passed=2)
+    result = verify(project, monkeypatch, "--anyint-contracts=off", drift="breaking")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "breaking drift: test_sdk.py::test_openai_stream[extract-primary-gpt-7-verify-mini]" in out
+    assert "stream events changed" in out
+    assert "breaking drift: test_sdk.py::test_anthropic_async[chat-primary-claude-verify-9] (model claude-verify-9)" in out
+    assert "$.stop_reason removed (was string)" in out
+    assert _files(project) == before

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..calls import Call
 from ..cassettes import recording
+from ..results import CaseResult
 from .context import CaseContext
 
 #: A 429 is asked again this many times (after its retry-after) before the call is "not verified".
@@ -216,3 +217,13 @@ async def run_async(
 def _unreachable(context: CaseContext, exc: Exception) -> str:
     text = recording.scrub_text(f"{type(exc).__name__}: {exc}", context.secrets, context.key_placeholder)
     return f"the live gateway could not be asked ({text})"
+
+
+def summary_line(results: Iterable[CaseResult]) -> str:
+    """The terminal's one line about a verify run: how many calls the live gateway confirmed."""
+    marks = [call.verified for result in results for call in result.calls if call.verified]
+    verified, drifted, busy = marks.count("verified"), marks.count("drift"), marks.count("not verified")
+    return (
+        f"anyint verify: {verified} call(s) verified against the live gateway, {drifted} drifted, "
+        f"{busy} not verified; no cassette was written"
+    )
