@@ -547,7 +547,7 @@ def _lead_with(report: pytest.TestReport, lines: list[str]) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None and session.results:
-        from .report.build import terminal_summary
+        from .report.outputs import terminal_summary
 
         terminal_summary(session, terminalreporter)
         if session.options.record_mode == "verify":
@@ -567,7 +567,7 @@ class _OutcomeRecorder:
         session = self.config.stash.get(_SESSION, None)
         if session is not None:
             if self._note is None:  # imported once: this runs three times per test
-                from .report.build import note_outcome
+                from .report.outputs import note_outcome
 
                 self._note = note_outcome
             self._note(session, report)
@@ -578,7 +578,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: take over a finished worker's route results for the merged reports."""
     output = getattr(node, "workeroutput", None) or {}
     if "anyint" in output:
-        from .report.build import merge_worker
+        from .report.outputs import merge_worker
 
         merge_worker(_session(node.config), output["anyint"])
 
@@ -588,6 +588,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     anyint = session.config.stash.get(_SESSION, None)
     if anyint is None:
         return
-    from .report.build import finish_session
+    from .report.outputs import finish_session
 
     finish_session(anyint, session)

@@ -24,8 +24,8 @@ from .cases import RouteCase
 if TYPE_CHECKING:
     from vcr.cassette import Cassette
 
-    from ..contracts.index import Violation
-    from ..drift.shape import DriftFinding
+    from ..contracts import Violation
+    from ..drift.findings import DriftFinding
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 

@@ -21,7 +21,7 @@ from typing import Any
 from .. import sse
 from ..calls import Call
 from ..cassettes import recording
-from ..families import FAMILIES, Family, family_for_path, gateway_error, parse_json
+from ..families import FAMILIES, Family, gateway_error, read_request, stream_served_model
 from .context import CaseContext, origin_of
 
 _active: CaseContext | None = None
@@ -205,15 +205,14 @@ class _Exchange:
         context, request = self.context, self.request
         url = request.url
         path = url.path
-        self.family = family_for_path(path)
-        # The request body is parsed once, for the model it names and whether it streams.
-        request_json = parse_json(body) if self.family is not None and self.family.name != "gemini" else None
+        facts = read_request(path, url.query, body)  # the body is parsed once: the model it names, stream or not
+        self.family = facts.family
         call = self.call = Call(
-            model=self.family.model_from_request(path, request_json) if self.family is not None else None,
+            model=facts.model,
             family=self.family.name if self.family else None,
             method=request.method,
             endpoint=path,
-            stream=_is_stream_request(path, url.query, body, request_json),
+            stream=facts.stream,
         )
         context.trail.append(call)
         self._check_request(call, path)
@@ -549,16 +548,6 @@ def _unplayed_response(cassette: Any, request: Any) -> dict[str, Any] | None:
 
 
 
-def _is_stream_request(path: str, query: bytes | str, body: bytes, parsed: Any = None) -> bool:
-    if path.endswith(":streamGenerateContent"):
-        return True
-    if body[:1] == b"{" and b'"stream"' in body:
-        if parsed is None:
-            parsed = parse_json(body)
-        return isinstance(parsed, dict) and parsed.get("stream") is True
-    return False
-
-
 def _fill_usage(
     call: Call, family: Family, content_type: str | None, body: bytes, parsed: Any = None, sse_events: Any = None
 ) -> None:
@@ -569,9 +558,7 @@ def _fill_usage(
         from ..families import stream_usage
 
         usage = stream_usage(family, events)
-        served = next((e.get("model") or e.get("modelVersion") for e in events if isinstance(e, dict) and (e.get("model") or e.get("modelVersion"))), None)
-        if served is None:
-            served = next((e.get("message", {}).get("model") for e in events if isinstance(e, dict) and e.get("type") == "message_start"), None)
+        served = stream_served_model(family, events)
     else:
         if parsed is None:
             try:
@@ -585,7 +572,7 @@ def _fill_usage(
             parsed = parsed[-1] if parsed else None
         else:
             usage = family.usage(parsed)
-        served = (parsed.get("model") or parsed.get("modelVersion")) if isinstance(parsed, dict) else None
+        served = family.served_model(parsed)
     if usage is not None:
         call.input_tokens, call.output_tokens, call.cached_tokens = usage.input, usage.output, usage.cached
     if isinstance(served, str):

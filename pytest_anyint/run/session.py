@@ -30,10 +30,9 @@ from .verdict import CaseOutcome, Rules, cassette_age, judge
 if TYPE_CHECKING:
     from vcr.cassette import Cassette
 
-    from ..contracts import ContractIndex
-    from ..contracts.index import ContractGate
+    from ..contracts import ContractGate, ContractIndex
     from ..emulator.server import Emulator
-    from ..report.build import ReportState
+    from ..report.outputs import ReportState
 
 __all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
 
@@ -378,7 +377,7 @@ class AnyIntSession:
     def contract_gate(self, route: RouteConfig) -> ContractGate | None:
         if self.options.contracts_mode == "off":
             return None
-        from ..contracts.index import ContractGate
+        from ..contracts import ContractGate
 
         parts = self._gate_parts.get(route.label)
         if parts is None:  # loaded once per route; each case gets a fresh gate (its own violations)

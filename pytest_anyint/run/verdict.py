@@ -17,7 +17,7 @@ from .age import stale_message
 from .context import CaseContext
 
 if TYPE_CHECKING:
-    from ..drift.shape import DriftFinding
+    from ..drift.findings import DriftFinding
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def judge(context: CaseContext, route: RouteConfig, rules: Rules, *, passed: boo
         outcome.problems += errors
         outcome.warnings += warnings
     if case.fault is not None:
-        from ..faults.plan import check_policy
+        from ..faults.policy import check_policy
 
         # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
         verdict = check_policy(
@@ -80,7 +80,7 @@ def judge(context: CaseContext, route: RouteConfig, rules: Rules, *, passed: boo
         )
         outcome.problems[:0] = verdict
         outcome.explains_error = outcome.explains_error or bool(verdict)
-    from ..report.build import budget_problems
+    from ..report.budgets import budget_problems
 
     outcome.problems += budget_problems(route, list(context.trail), rules.config_path)
     if (
@@ -89,7 +89,7 @@ def judge(context: CaseContext, route: RouteConfig, rules: Rules, *, passed: boo
         and context.cassette_path.exists()
         and (len(context.cassette) or passed is True)
     ):
-        from ..drift.shape import compare_on_rewrite
+        from ..drift.findings import compare_on_rewrite
 
         problems, notes, findings = compare_on_rewrite(
             context.cassette_path, context.cassette, nodeid=context.test_id, model=case.model,

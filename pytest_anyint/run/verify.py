@@ -124,7 +124,8 @@ def _compare(
     context: CaseContext, call: Call, recorded: Mapping[str, Any], interaction: int,
     status: int, content_type: str | None, body: bytes,
 ) -> bool:
-    from ..drift.shape import DriftFinding, ShapeFingerprint, compare_fingerprints
+    from ..drift.findings import DriftFinding
+    from ..drift.shape import ShapeFingerprint, compare_fingerprints
 
     old = ShapeFingerprint.of_response(
         recorded["status"]["code"], recording.header_value(recorded["headers"], "content-type"), recorded["body"]["string"]
