@@ -29,6 +29,9 @@ class Call:
     cost_usd: float | None = None
     #: Echoed model version, e.g. a dated ID the provider resolved the alias to.
     served_model: str | None = None
+    #: ``--anyint-record=verify``: "verified" (the live answer matched), "drift" (it did not: contract
+    #: or shape) or "not verified" (the gateway stayed busy or could not be asked); None otherwise.
+    verified: str | None = None
 
     @property
     def failed(self) -> bool:

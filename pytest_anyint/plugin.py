@@ -34,10 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("anyint", "AnyInt gateway routes: record, replay, contracts, faults")
     group.addoption(
         "--anyint-record",
-        choices=("none", "once", "new_episodes", "rewrite"),
+        choices=("none", "once", "new_episodes", "rewrite", "verify"),
         default=None,
         help="none (default): replay only, the network is blocked; once: record missing cassettes; "
-        "new_episodes: append new requests; rewrite: record every cassette anew",
+        "new_episodes: append new requests; rewrite: record every cassette anew; verify: also send each "
+        "recorded request to the live gateway and check its answer against the contracts and the "
+        "recorded shape (cassettes are never written)",
     )
     group.addoption("--anyint-config", metavar="PATH", default=None, help="the anyint.yaml to use")
     group.addoption(
@@ -310,7 +312,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[_OpenCase | _NoRout
         pytest.fail(problem, pytrace=False)
     item.stash[_CONTEXT] = context
     env_name = session.config.api_key_env
-    placeholder_set = not session.recording and env_name not in os.environ
+    placeholder_set = not session.live and env_name not in os.environ
     if placeholder_set:
         os.environ[env_name] = session.api_key()  # apps that read the key from the environment run keyless
     try:
@@ -548,6 +550,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         from .report.outputs import terminal_summary
 
         terminal_summary(session, terminalreporter)
+        if session.options.record_mode == "verify":
+            from .run.verify import summary_line
+
+            terminalreporter.write_line(summary_line(session.results))
 
 
 class _OutcomeRecorder:

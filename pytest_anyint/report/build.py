@@ -231,7 +231,8 @@ def build_report(
             continue
         route = case_route
         outcome = outcome_of(case, outcomes)
-        tests.append({"nodeid": case.nodeid, "route": case.route, "model": case.model, "fault": case.fault, "outcome": outcome})
+        tests.append({"nodeid": case.nodeid, "route": case.route, "model": case.model, "fault": case.fault, "outcome": outcome,
+                      **_verified(case.calls)})
         if case.fault is None:
             row = rows.get((case.route, case.model))
             if row is not None:
@@ -329,6 +330,15 @@ def build_report(
         "tests": tests,
         "notes": notes,
     }
+
+
+def _verified(calls: Iterable[Call]) -> dict[str, dict[str, int]]:
+    """``--anyint-record=verify``: how many of a test's calls the live gateway confirmed ({} otherwise)."""
+    marks = [call.verified for call in calls if call.verified]
+    if not marks:
+        return {}
+    return {"verified": {"verified": marks.count("verified"), "drift": marks.count("drift"),
+                         "not_verified": marks.count("not verified")}}
 
 
 def _fold_calls(rows: Mapping[tuple[str, str], _Row], case: CaseResult, calls: Sequence[Call], models: Sequence[str]) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from vcr.cassette import Cassette
 
     from ..contracts import Violation
+    from ..drift.findings import DriftFinding
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -144,6 +145,15 @@ class CaseContext:
     auth_mode: str = "fail"
     #: The log records of the case (started when the case opens, stopped when it closes).
     log_capture: LogCapture = field(default_factory=LogCapture)
+    #: ``--anyint-record=verify`` (never in a fault case): each recorded answer is also asked of the
+    #: live gateway, and the live answer checked (``verify``).
+    verify: bool = False
+    #: ``--anyint-drift``: off skips the shape comparison of verify.
+    drift_mode: str = "fail"
+    #: Shape changes verify found between live answers and their recordings.
+    drift: list[DriftFinding] = field(default_factory=list)
+    #: One line per answer verify could not compare (a 429 that stayed), or a model rollover.
+    verify_notes: list[str] = field(default_factory=list)
 
     def fail(self, message: str) -> InterceptError:
         if message not in self.problems:

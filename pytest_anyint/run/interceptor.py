@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import sse
@@ -94,6 +95,8 @@ def _wrap_sync(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's HTTPTra
         exchange = _Exchange(context, request, httpx_mod)
         early = exchange.prepare(request.read())
         if early is not None:
+            if exchange.played is not None:  # verify: the recorded answer, compared with the live one
+                exchange.verify_live(lambda: real(self, request))
             return early
         exchange.prepare_network()
         started = time.perf_counter()
@@ -121,6 +124,8 @@ def _wrap_async(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's AsyncH
         exchange = _Exchange(context, request, httpx_mod)
         early = exchange.prepare(await request.aread())
         if early is not None:
+            if exchange.played is not None:  # verify: the recorded answer, compared with the live one
+                await exchange.averify_live(lambda: real(self, request))
             return early
         exchange.prepare_network()
         started = time.perf_counter()
@@ -190,6 +195,8 @@ class _Exchange:
         self.call: Call | None = None
         self.family: Family | None = None
         self.vcr_request: Any = None
+        #: Under verify: (the interaction number, its recorded response) the app was answered with.
+        self.played: tuple[int, dict[str, Any]] | None = None
 
     # ---- before the network
 
@@ -256,13 +263,31 @@ class _Exchange:
 
     def prepare_network(self) -> None:
         """Record mode: ask for encodings the plugin can decode, and bound the wait for a stream."""
+        self._bound_request()
+        assert self.call is not None
+        self.call.source = "network"
+
+    def _bound_request(self) -> None:
         self.request.headers["accept-encoding"] = "gzip, deflate"
         timeout = dict(self.request.extensions.get("timeout") or {})
         read = timeout.get("read")
         timeout["read"] = self.context.stream_timeout_s if read is None else min(read, self.context.stream_timeout_s)
         self.request.extensions["timeout"] = timeout
-        assert self.call is not None
-        self.call.source = "network"
+
+    def verify_live(self, send: Callable[[], Any]) -> None:
+        """Verify mode: ask the live gateway too, and check its answer (``verify``)."""
+        from . import verify
+
+        assert self.call is not None and self.played is not None
+        self._bound_request()
+        verify.run_sync(self.context, self.call, self.played, self.httpx, send, self.read_stream)
+
+    async def averify_live(self, send: Callable[[], Awaitable[Any]]) -> None:
+        from . import verify
+
+        assert self.call is not None and self.played is not None
+        self._bound_request()
+        await verify.run_async(self.context, self.call, self.played, self.httpx, send, self.aread_stream)
 
     def _check_request(self, call: Call, path: str) -> None:
         context = self.context
@@ -395,7 +420,11 @@ class _Exchange:
         timing = response.get("timing") or {}
         call.latency_s = timing.get("total_s")
         headers = recording.header_items(response["headers"])
-        self._after_response(status, recording.header_value(response["headers"], "content-type"), body, index + 1)
+        if context.verify:  # the live answer is the one held to the contracts
+            self.played = (index + 1, response)
+        self._after_response(
+            status, recording.header_value(response["headers"], "content-type"), body, index + 1, check=not context.verify
+        )
         message = response["status"].get("message")
         extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
         return self.httpx.Response(status, headers=headers, stream=self.httpx.ByteStream(body), extensions=extensions)
@@ -473,7 +502,7 @@ class _Exchange:
             extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
         )
 
-    def _after_response(self, status: int, content_type: str | None, body: bytes, interaction: int) -> None:
+    def _after_response(self, status: int, content_type: str | None, body: bytes, interaction: int, check: bool = True) -> None:
         context, call = self.context, self.call
         assert call is not None
         # Parsed once, for usage and contracts alike: a JSON body, or a stream's events.
@@ -486,7 +515,7 @@ class _Exchange:
                 pass  # a drifted usage shape (e.g. a count as a string): contracts and drift report it
             if context.price is not None:
                 call.cost_usd = context.price(call)
-        if context.contracts is not None:
+        if check and context.contracts is not None:
             context.contracts.check_response(
                 call,
                 method=call.method,

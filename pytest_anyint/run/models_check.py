@@ -297,7 +297,10 @@ def session_check(session: AnyIntSession) -> list[str]:
         gateway_url, api_key = "", ""
 
     def save(family: str) -> bool:
-        """once keeps an existing recording unless it lacks a configured model; rewrite and new_episodes refresh it."""
+        """once keeps an existing recording unless it lacks a configured model; rewrite and new_episodes
+        refresh it; verify writes nothing."""
+        if mode == "verify":
+            return False
         if mode in ("rewrite", "new_episodes") or not models_cassette(session.cassette_dir, family).exists():
             return True
         try:  # a model added to anyint.yaml since the list was recorded: `once` records what is missing

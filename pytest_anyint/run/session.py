@@ -110,6 +110,12 @@ class AnyIntSession:
 
     @property
     def recording(self) -> bool:
+        """Whether cassettes are written (once, new_episodes, rewrite; never verify)."""
+        return self.options.record_mode in ("once", "new_episodes", "rewrite")
+
+    @property
+    def live(self) -> bool:
+        """Whether requests reach the live gateway, with the real key (recording, and verify)."""
         return self.options.record_mode != "none"
 
     @functools.cached_property
@@ -123,8 +129,8 @@ class AnyIntSession:
         return self.emulator.url if self.emulator is not None else self.config.base_url
 
     def api_key(self) -> str:
-        """The real key when recording (the emulator's with --anyint-emulator), a placeholder in replay."""
-        if not self.recording:
+        """The real key when recording or verifying (the emulator's with --anyint-emulator), a placeholder in replay."""
+        if not self.live:
             return PLACEHOLDER_KEY
         if self.options.use_emulator:
             self.start_emulator()
@@ -132,9 +138,11 @@ class AnyIntSession:
             return self.emulator.api_key
         key = self.environ.get(self.config.api_key_env, "")
         if not key:
+            verify = self.options.record_mode == "verify"
             raise ConfigError(
-                f"recording needs the gateway key in ${self.config.api_key_env} "
-                f"(or --anyint-emulator to record against the bundled emulator)"
+                f"{'--anyint-record=verify' if verify else 'recording'} needs the gateway key in "
+                f"${self.config.api_key_env} (or --anyint-emulator to {'verify' if verify else 'record'} "
+                f"against the bundled emulator)"
             )
         return key
 
@@ -228,7 +236,7 @@ class AnyIntSession:
         if self.emulator is not None:
             origins.add(origin_of(self.emulator.url))
         log_secrets = secrets  # the replay placeholder added below is no secret to scrub from logs
-        if not self.recording:
+        if not self.live:
             # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
             # must read as the recording's placeholder for the request to match.
             secrets += (PLACEHOLDER_KEY,)
@@ -261,6 +269,8 @@ class AnyIntSession:
             auth_mode=self.options.contracts_mode,
             trail=CallTrail(primary=route.primary.model),
             log_capture=self._log_capture,
+            verify=mode == "verify" and case.fault is None,  # fault cases replay as usual
+            drift_mode=self.options.drift_mode,
         )
         if mode != "rewrite":  # rewrite replaces the file, whatever it held
             foreign = foreign_cassette(getattr(cassette, "_metadata", None), case)
@@ -300,7 +310,7 @@ class AnyIntSession:
             path=str(path),
             serializer=recording.CassetteSerializer,
             persister=persister,
-            record_mode=recording.record_mode(mode),
+            record_mode=recording.record_mode("none" if mode == "verify" else mode),  # verify never writes
             match_on=recording.match_on(route.match_ignore),
         )
         if mode == "rewrite":

@@ -26,7 +26,7 @@ class Rules:
 
     #: Where the budgets were set (named in a budget failure).
     config_path: Path
-    #: ``--anyint-record``: none, once, new_episodes or rewrite.
+    #: ``--anyint-record``: none, once, new_episodes, rewrite or verify.
     record_mode: str = "none"
     #: ``--anyint-drift``: fail, warn or off.
     drift_mode: str = "fail"
@@ -98,4 +98,21 @@ def judge(context: CaseContext, route: RouteConfig, rules: Rules, *, passed: boo
         outcome.problems += problems
         outcome.warnings += notes
         outcome.drift = findings
+    if context.drift or context.verify_notes:
+        _verified(context, rules, outcome)
     return outcome
+
+
+def _verified(context: CaseContext, rules: Rules, outcome: CaseOutcome) -> None:
+    """``--anyint-record=verify``: breaking drift of a live answer fails (``--anyint-drift=fail``),
+    additive drift and answers that could not be verified are shown."""
+    failing = rules.drift_mode == "fail"
+    for finding in context.drift:
+        (outcome.problems if finding.breaking and failing else outcome.warnings).append(finding.line())
+    outcome.warnings += context.verify_notes
+    if failing and any(finding.breaking for finding in context.drift):
+        outcome.problems.append(
+            "(verify compared the live answers with the recordings; the cassettes were left as they are. "
+            f"Once the change is expected, re-record with: {context.rewrite_command})"
+        )
+    outcome.drift = [*outcome.drift, *context.drift]
