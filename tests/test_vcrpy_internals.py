@@ -30,7 +30,7 @@ def _cassette(path: Path, mode: RecordMode, load: bool = True) -> Cassette:
     kwargs = dict(
         path=str(path),
         serializer=recording.CassetteSerializer,
-        persister=recording.CassettePersister,
+        persister=recording.CassettePersister(),
         record_mode=mode,
         match_on=recording.match_on(()),
     )

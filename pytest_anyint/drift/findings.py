@@ -241,7 +241,7 @@ def compare_interactions(
 
 
 def compare_on_rewrite(
-    old_path: Path, new_cassette: Any, *, nodeid: str, model: str, mode: str
+    old_path: Path, new_cassette: Any, *, nodeid: str, model: str, mode: str, secrets: Sequence[str] = ()
 ) -> tuple[list[str], list[str], list[DriftFinding]]:
     """Compare the cassette being replaced with the new recording: (problems, notes, findings).
 
@@ -254,7 +254,7 @@ def compare_on_rewrite(
 
     display = _display(Path(old_path))
     try:
-        old_data = read_cassette(Path(old_path))
+        old_data = read_cassette(Path(old_path), secrets)  # a cassette holding a key stays out of the parse cache
     except FileNotFoundError:
         return [], [], []
     except CassetteError as exc:
