@@ -1,4 +1,4 @@
-"""The ``pytest-anyint`` command: check, prune, drift, models, emulate, report, infer-schema.
+"""The ``pytest-anyint`` command: check, prune, drift, diff, models, emulate, report, infer-schema.
 
 Each subcommand's engine lives in its own module; this file only parses arguments.
 Exit codes: 0 success, 1 problems found (violations, secrets, breaking drift, unknown models),
@@ -30,6 +30,12 @@ def _run_drift(args: argparse.Namespace) -> int:
     from .commands.drift import run_drift
 
     return run_drift(args)
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from .commands.diff import run_diff
+
+    return run_diff(args)
 
 
 def _run_models(args: argparse.Namespace) -> int:
@@ -106,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="report format (default: text)")
     drift.add_argument("--output", "-o", default=None, metavar="FILE", help="write the report to a file as well")
     drift.set_defaults(func=_run_drift)
+
+    diff = sub.add_parser(
+        "diff",
+        help="summarise a cassette change per route and model, for a pull request",
+        description="Per route × model: interactions added or removed, status changes, breaking and additive "
+        "shape changes, token, cost and latency changes, and secrets, between the working tree's cassettes and "
+        "those at --git REV, or between OLD_DIR and NEW_DIR. Exit 1 on breaking drift or a secret.",
+    )
+    from .commands.diff import add_arguments as add_diff_arguments
+
+    add_diff_arguments(diff)
+    diff.set_defaults(func=_run_diff)
 
     models = sub.add_parser(
         "models",

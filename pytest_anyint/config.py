@@ -165,6 +165,15 @@ class Price:
     output: float
     cached_input: float | None = None
 
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """What one call cost: cached input at ``cached_input`` (else ``input``), the rest at list price.
+
+        ``input_tokens`` includes the cached ones (the family table normalises usage that way).
+        """
+        cached_rate = self.cached_input if self.cached_input is not None else self.input
+        uncached = max(input_tokens - cached_tokens, 0)
+        return (uncached * self.input + cached_tokens * cached_rate + output_tokens * self.output) / 1e6
+
 
 @dataclass(frozen=True)
 class RouteConfig:

@@ -78,6 +78,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--anyint-report", metavar="PATH", default=None, help="write a JSON report (versioned format)")
     group.addoption("--anyint-report-md", metavar="PATH", default=None, help="write a Markdown report")
     group.addoption("--anyint-html", metavar="PATH", default=None, help="write a self-contained HTML report")
+    group.addoption(
+        "--anyint-baseline",
+        metavar="PATH",
+        default=None,
+        help="a JSON report of an earlier run (--anyint-report): fail when a route x model's cost per call or "
+        "p95 latency grew beyond --anyint-baseline-tolerance, or a model that passed there fails now",
+    )
+    group.addoption(
+        "--anyint-baseline-tolerance",
+        metavar="PERCENT",
+        default=None,
+        help="how much cost per call and p95 latency may grow against --anyint-baseline (default 20%%)",
+    )
     group.addoption("--anyint-list-cassettes", metavar="PATH", default=None, help=argparse.SUPPRESS)
     group.addoption(
         "--anyint-allow-host",
@@ -126,6 +139,12 @@ def pytest_configure(config: pytest.Config) -> None:
             from .run.isolation import set_up_emulator
 
             set_up_emulator(config, session)
+    if config.getoption("--anyint-baseline") or config.getoption("--anyint-baseline-tolerance"):
+        from .report.baseline import check_options
+
+        problem = check_options(config.getoption("--anyint-baseline"), config.getoption("--anyint-baseline-tolerance"))
+        if problem:
+            raise pytest.UsageError(problem)
     if config.getoption("--anyint-max-age"):
         from .run.age import parse_max_age
 
@@ -173,6 +192,7 @@ _OPTIONS = (
     "--anyint-report",
     "--anyint-report-md",
     "--anyint-html",
+    "--anyint-baseline",
     "--anyint-allow-host",
 )
 

@@ -193,6 +193,27 @@ def emulator_drift(request):
         request.getfixturevalue("anyint_emulator").drift(change)
 """
 
+def git(root: Path, *args: str) -> str:
+    """Run git in a user repository (the test fails on a git error)."""
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def commit_recorded(project: Any) -> Any:
+    """Record DRIFT_APP's three route tests against the emulator and commit them in a new git repository."""
+    project.pytester.makeconftest(DRIFT_CONFTEST)
+    project.tests(test_app=DRIFT_APP)
+    project.record().assert_outcomes(passed=3)
+    root = project.root
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "ci@example.com")
+    git(root, "config", "user.name", "ci")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "recorded")
+    return project
+
+
 DRIFT_APP = """
 import pytest
 
@@ -264,6 +285,16 @@ def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> Path:
     no_aliases = type("NoAliases", (yaml.SafeDumper,), {"ignore_aliases": lambda self, data: True})
     path.write_text(yaml.dump(document, Dumper=no_aliases, sort_keys=False, allow_unicode=True))
     return path
+
+
+def usage_error(result: pytest.RunResult) -> str:
+    """The one line pytest prints for a usage error (exit status 4), with no traceback anywhere."""
+    assert result.ret == 4, result.stdout.str()
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and "File \"" not in output
+    lines = [line for line in result.stderr.str().splitlines() if line.startswith("ERROR: ")]
+    assert len(lines) == 1, result.stderr.str()
+    return lines[0][len("ERROR: "):]
 
 
 def assert_clear_failure(result: pytest.RunResult, *texts: str) -> None:

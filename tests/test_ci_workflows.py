@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 
 from pytest_anyint import cli
 
-from .helpers import DRIFT_APP, DRIFT_CONFTEST
+from .helpers import commit_recorded, git
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / "docs" / "workflows"
@@ -88,9 +88,14 @@ def test_the_replay_workflow_needs_no_key_and_the_rerecord_one_takes_it_from_a_s
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
     assert any(u.startswith("peter-evans/create-pull-request@") for u in uses)
     last = rerecord["jobs"]["rerecord"]["steps"][-1]
-    assert last["if"] == "steps.rerecord.outcome == 'failure' || steps.drift.outcome == 'failure'"
+    assert last["if"] == "steps.verify.outcome == 'failure' || steps.diff.outcome == 'failure'"
     assert "exit 1" in last["run"]
-    assert steps["rerecord"]["continue-on-error"] and steps["drift"]["continue-on-error"]
+    assert steps["verify"]["continue-on-error"] and steps["diff"]["continue-on-error"]
+    # only a change re-records and opens a pull request, and its body is the diff summary
+    pull_request = next(s for s in rerecord["jobs"]["rerecord"]["steps"] if s.get("uses", "").startswith("peter-evans/"))
+    for step in (steps["rerecord"], steps["diff"], pull_request):
+        assert step["if"] == "steps.changed.outputs.changed == 'true'"
+    assert pull_request["with"]["body-path"] == "diff.md" and "-o diff.md" in steps["diff"]["run"]
 
 
 # --------------------------------------------------------------------------- the commands, against the emulator
@@ -115,72 +120,111 @@ def run_step(project, argv: list[str], *extra: str):
     return cli.main(argv[1:])
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def repo(project):
     """A user repository whose cassettes were recorded against the emulator and committed."""
-    project.pytester.makeconftest(DRIFT_CONFTEST)
-    project.tests(test_app=DRIFT_APP)
-    project.record().assert_outcomes(passed=3)
-    root = project.root
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "ci@example.com")
-    git(root, "config", "user.name", "ci")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "recorded")
-    return project
+    return commit_recorded(project)
+
+
+def verify_supported() -> bool:
+    """Whether this build's ``--anyint-record`` offers ``verify`` (the weekly job's first step)."""
+    from _pytest.config.argparsing import Parser
+
+    from pytest_anyint import plugin
+
+    parser = Parser(_ispytest=True)
+    plugin.pytest_addoption(parser)
+    option = next(o for o in parser.getgroup("anyint").options if "--anyint-record" in o.names())
+    return "verify" in (option.attrs().get("choices") or ())
+
+
+def changed(root: Path) -> str:
+    """The weekly job's "did anything change?" step, run by bash as GitHub runs it: its output value."""
+    steps = {s.get("id"): s for s in load(RERECORD)["jobs"]["rerecord"]["steps"]}
+    outputs = root / "github-output"
+    outputs.write_text("")
+    subprocess.run(["bash", "-e", "-c", steps["changed"]["run"]], cwd=root, check=True,
+                   env={"GITHUB_OUTPUT": str(outputs), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"})
+    return outputs.read_text().strip()
 
 
 def weekly(repo, monkeypatch, change: str):
-    """The re-record job's two commands; the emulator (told to drift) stands in for the gateway."""
+    """The weekly job's commands in order; the emulator (told to drift) stands in for the gateway."""
+    if not verify_supported():
+        pytest.skip("--anyint-record=verify is not in this build yet")
     monkeypatch.setenv("EMULATOR_DRIFT", change)
-    tests = run_step(repo, command(RERECORD, "rerecord"), "--anyint-emulator")
-    drift_exit = run_step(repo, command(RERECORD, "drift"))
-    return tests, drift_exit, (repo.root / "drift.md").read_text()
+    verified = run_step(repo, command(RERECORD, "verify"), "--anyint-emulator")
+    untouched = git(repo.root, "status", "--porcelain", "cassettes")
+    if changed(repo.root) != "changed=true":
+        return verified, untouched, None, None
+    run_step(repo, command(RERECORD, "rerecord"), "--anyint-emulator")
+    diff_exit = run_step(repo, command(RERECORD, "diff"))
+    return verified, untouched, diff_exit, (repo.root / "diff.md").read_text()
 
 
-def test_weekly_job_fails_on_breaking_drift_and_reports_it(repo, monkeypatch):
-    tests, drift_exit, report = weekly(repo, monkeypatch, "breaking")
-    assert tests.ret == pytest.ExitCode.TESTS_FAILED
-    assert drift_exit == 1
-    assert "**" in report and "breaking**" in report
-    assert (
-        "| **breaking** | `test_app.py::test_openai[extract-primary-gpt-5-mini]` | `gpt-5-mini` | "
-        "#1 `POST /openai/v1/chat/completions` | `$.choices[].finish_reason` | `string` | `absent` |"
-    ) in report
-    assert (repo.root / "anyint-report.md").exists()
-    changed = git(repo.root, "status", "--porcelain")
-    assert "cassettes/test_app/test_openai/extract/gpt-5-mini.yaml" in changed  # what the pull request carries
+BREAKING_ROW = (
+    "| **breaking** | `test_app.py::test_openai[extract-primary-gpt-5-mini]` | `gpt-5-mini` | "
+    "#1 `POST /openai/v1/chat/completions` | `$.choices[].finish_reason` | `string` | `absent` |"
+)
+
+
+def test_weekly_job_fails_on_breaking_drift_and_opens_a_pull_request_with_the_diff(repo, monkeypatch):
+    verified, untouched, diff_exit, summary = weekly(repo, monkeypatch, "breaking")
+    assert verified.ret == pytest.ExitCode.TESTS_FAILED
+    assert untouched == ""  # verify never writes a cassette
+    assert diff_exit == 1
+    assert BREAKING_ROW in summary and "| `extract` | `gpt-5-mini` |" in summary
+    changed_files = git(repo.root, "status", "--porcelain")
+    assert "cassettes/test_app/test_openai/extract/gpt-5-mini.yaml" in changed_files  # what the pull request carries
 
 
 def test_weekly_job_passes_on_additive_drift_and_reports_the_new_key(repo, monkeypatch):
-    tests, drift_exit, report = weekly(repo, monkeypatch, "additive")
-    assert tests.ret == pytest.ExitCode.OK
-    assert drift_exit == 0
-    assert "**0 breaking**" in report and "| additive | `test_app.py::test_openai[extract-primary-gpt-5-mini]` |" in report
-    assert "`$.anyint_new_field` | `absent` | `string` |" in report
+    verified, untouched, diff_exit, summary = weekly(repo, monkeypatch, "additive")
+    assert verified.ret == pytest.ExitCode.OK and untouched == ""
+    assert diff_exit == 0
+    assert "0 breaking" in summary and "`$.anyint_new_field` | `absent` | `string` |" in summary
 
 
-def test_weekly_job_reports_nothing_after_a_wording_change(repo, monkeypatch):
-    tests, drift_exit, report = weekly(repo, monkeypatch, "wording")
-    assert (tests.ret, drift_exit) == (pytest.ExitCode.OK, 0)
-    assert "No shape changes" in report
-    assert "cassettes/test_app" in git(repo.root, "status", "--porcelain")  # the answers did change
+def test_weekly_job_opens_no_pull_request_after_a_wording_change(repo, monkeypatch):
+    verified, untouched, diff_exit, summary = weekly(repo, monkeypatch, "wording")
+    assert verified.ret == pytest.ExitCode.OK
+    assert (untouched, diff_exit, summary) == ("", None, None)  # nothing re-recorded, no pull request
+    assert git(repo.root, "status", "--porcelain", "cassettes") == ""
 
 
-def test_pull_request_job_replays_offline_and_reports_drift_against_the_base(repo, monkeypatch):
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ({"drift": 0, "violations": 0}, "changed=false"),
+        ({"drift": 2, "violations": 0}, "changed=true"),
+        ({"drift": 0, "violations": 1}, "changed=true"),
+    ],
+)
+def test_the_changed_step_reads_the_verify_report(tmp_path, summary, expected):
+    (tmp_path / "verify.json").write_text(json.dumps({"summary": {**summary, "status": "passed"}}))
+    assert changed(tmp_path) == expected
+
+
+def test_the_re_record_and_diff_steps_report_breaking_drift_per_route(repo, monkeypatch):
+    monkeypatch.setenv("EMULATOR_DRIFT", "breaking")
+    run_step(repo, command(RERECORD, "rerecord"), "--anyint-emulator")  # the new answers break contracts too
+    assert run_step(repo, command(RERECORD, "diff")) == 1
+    summary = (repo.root / "diff.md").read_text()
+    assert BREAKING_ROW in summary
+    assert "| `extract` | `gpt-5-mini` | 1 changed | 2 |" in summary
+    assert "cassettes/test_app/test_openai/extract/gpt-5-mini.yaml" in git(repo.root, "status", "--porcelain")
+
+
+def test_pull_request_job_replays_offline_and_summarises_the_change_against_the_base(repo, monkeypatch):
     monkeypatch.delenv("EMULATOR_DRIFT", raising=False)
     git(repo.root, "update-ref", "refs/remotes/origin/main", "HEAD")  # what checkout with fetch-depth 0 provides
     replayed = run_step(repo, command(REPLAY, "replay"))  # no emulator, no key
     replayed.assert_outcomes(passed=3)
     assert (repo.root / "anyint-report.md").exists()
-    argv = command(REPLAY, "drift", base_ref="main")
-    assert argv[:4] == ["pytest-anyint", "drift", "--git", "origin/main"]
+    argv = command(REPLAY, "diff", base_ref="main")
+    assert argv[:4] == ["pytest-anyint", "diff", "--git", "origin/main"]
     assert run_step(repo, argv) == 0
     monkeypatch.setenv("EMULATOR_DRIFT", "additive")
     run_step(repo, command(RERECORD, "rerecord"), "--anyint-emulator")  # a pull request that re-recorded
     assert run_step(repo, argv) == 0
-    assert "`$.anyint_new_field`" in (repo.root / "drift.md").read_text()
+    assert "`$.anyint_new_field`" in (repo.root / "diff.md").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import INI
+from .helpers import usage_error
 
 ROUTED = '''
 import pytest
@@ -14,16 +15,6 @@ import pytest
 def test_routed(anyint_route):
     pass
 '''
-
-
-def usage_error(result: pytest.RunResult) -> str:
-    """The one line pytest prints for a usage error (exit status 4), with no traceback anywhere."""
-    assert result.ret == 4, result.stdout.str()
-    output = result.stdout.str() + result.stderr.str()
-    assert "Traceback" not in output and "File \"" not in output
-    lines = [line for line in result.stderr.str().splitlines() if line.startswith("ERROR: ")]
-    assert len(lines) == 1, result.stderr.str()
-    return lines[0][len("ERROR: "):]
 
 
 @pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "inf"])

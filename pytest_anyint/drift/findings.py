@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cassettes.recording import header_value
+from ..families import parse_json
 from .shape import BREAKING, ShapeFingerprint, compare_fingerprints
 
 
@@ -91,6 +92,8 @@ class Recorded:
     body: bytes
     #: The body already parsed, when the cassette stores it as ``json:`` (saves a round trip).
     parsed: Any = _UNPARSED
+    #: The recorded time to the last byte (``timing.total_s``), when the cassette has it.
+    latency_s: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -100,6 +103,19 @@ class Recorded:
         if self.parsed is not _UNPARSED:
             return ShapeFingerprint.of_json(self.status, self.content_type, self.parsed)
         return ShapeFingerprint.of_response(self.status, self.content_type, self.body)
+
+    def json_body(self) -> Any:
+        """The body as JSON: the ``json:`` form as stored, else parsed (None when not JSON)."""
+        if self.parsed is not _UNPARSED:
+            return self.parsed
+        return parse_json(self.body)
+
+
+def recorded_latency(response: Mapping[str, Any]) -> float | None:
+    """A stored response's ``timing.total_s`` (seconds to the last byte), or None."""
+    timing = response.get("timing")
+    total = timing.get("total_s") if isinstance(timing, Mapping) else None
+    return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
 
 
 def from_vcr_dicts(interactions: Iterable[Mapping[str, Any]]) -> list[Recorded]:
@@ -116,6 +132,7 @@ def from_vcr_dicts(interactions: Iterable[Mapping[str, Any]]) -> list[Recorded]:
                 (response.get("status") or {}).get("code"),
                 header_value(response.get("headers"), "content-type"),
                 raw.encode("utf-8") if isinstance(raw, str) else (raw or b""),
+                latency_s=recorded_latency(response),
             )
         )
     return out
@@ -159,6 +176,9 @@ class CassetteDrift(Findings):
 
     findings: list[DriftFinding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Interactions of the new recording with no counterpart in the old one, and the reverse.
+    added: int = 0
+    removed: int = 0
 
 
 def compare_interactions(
@@ -179,6 +199,7 @@ def compare_interactions(
         queue = pending.get(recorded.key)
         request = f"{recorded.method.upper()} {recorded.path}"
         if not queue:
+            result.added += 1
             result.notes.append(
                 f"{cassette or test}: interaction #{number} ({request}) has no counterpart in the old recording; not compared"
             )
@@ -208,6 +229,7 @@ def compare_interactions(
             )
     for queue in pending.values():
         for number, recorded in queue:
+            result.removed += 1
             result.notes.append(
                 f"{cassette or test}: old interaction #{number} ({recorded.method.upper()} {recorded.path}) "
                 f"was not made again in the new recording; not compared"

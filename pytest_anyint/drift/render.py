@@ -7,6 +7,7 @@ is one Markdown row, not hundreds.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..text import md_cell
@@ -31,35 +32,40 @@ def render_markdown(report: DriftReport) -> str:
         f"{report.old_label} → {report.new_label}."
     )
     if report.findings:
-        lines += [
-            "",
-            "| Kind | Test | Model | Interaction | JSON path | Old | New |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        # The same change in many cassettes (a gateway-wide new field) is one row, not hundreds.
-        groups: dict[tuple[Any, ...], list[DriftFinding]] = {}
-        for f in sorted(report.findings, key=lambda f: (not f.breaking, f.cassette, f.interaction, f.path)):
-            groups.setdefault((f.kind, f.interaction, f.request, f.path, f.old, f.new), []).append(f)
-        for (_, number, request, path, old, new), members in groups.items():
-            first = members[0]
-            kind = "**breaking**" if first.breaking else "additive"
-            test = f"`{md_cell(first.test)}`" + (f" and {len(members) - 1} more" if len(members) > 1 else "")
-            models = list(dict.fromkeys(m.model for m in members))
-            model = ", ".join(f"`{md_cell(m)}`" for m in models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
-            interaction = f"#{number} `{request}`" if request else f"#{number}"
-            lines.append(f"| {kind} | {test} | {model} | {md_cell(interaction)} | `{md_cell(path)}` | `{md_cell(old)}` | `{md_cell(new)}` |")
-        if len(groups) < len(report.findings):
-            shown = report.findings[:_MARKDOWN_DETAIL_LIMIT]
-            lines += ["", f"<details><summary>Every finding ({len(report.findings)})</summary>", ""]
-            lines += [f"- {f.kind}: `{md_cell(f.test)}` (`{md_cell(f.model)}`) {md_cell(f.cassette)} #{f.interaction}: {md_cell(f.describe())}" for f in shown]
-            if len(report.findings) > len(shown):
-                lines.append(f"- … and {len(report.findings) - len(shown)} more (`--format json` lists all)")
-            lines += ["", "</details>"]
+        lines += ["", *findings_table(report.findings)]
     if report.errors:
         lines += ["", "### Unreadable cassettes", ""] + [f"- {md_cell(e)}" for e in report.errors]
     if report.notes:
         lines += ["", "<details><summary>Notes</summary>", ""] + [f"- {md_cell(n)}" for n in report.notes] + ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def findings_table(findings: Sequence[DriftFinding]) -> list[str]:
+    """The Markdown table of shape changes (and every finding, folded, when rows were grouped)."""
+    lines = [
+        "| Kind | Test | Model | Interaction | JSON path | Old | New |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    # The same change in many cassettes (a gateway-wide new field) is one row, not hundreds.
+    groups: dict[tuple[Any, ...], list[DriftFinding]] = {}
+    for f in sorted(findings, key=lambda f: (not f.breaking, f.cassette, f.interaction, f.path)):
+        groups.setdefault((f.kind, f.interaction, f.request, f.path, f.old, f.new), []).append(f)
+    for (_, number, request, path, old, new), members in groups.items():
+        first = members[0]
+        kind = "**breaking**" if first.breaking else "additive"
+        test = f"`{md_cell(first.test)}`" + (f" and {len(members) - 1} more" if len(members) > 1 else "")
+        models = list(dict.fromkeys(m.model for m in members))
+        model = ", ".join(f"`{md_cell(m)}`" for m in models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
+        interaction = f"#{number} `{request}`" if request else f"#{number}"
+        lines.append(f"| {kind} | {test} | {model} | {md_cell(interaction)} | `{md_cell(path)}` | `{md_cell(old)}` | `{md_cell(new)}` |")
+    if len(groups) < len(findings):
+        shown = findings[:_MARKDOWN_DETAIL_LIMIT]
+        lines += ["", f"<details><summary>Every finding ({len(findings)})</summary>", ""]
+        lines += [f"- {f.kind}: `{md_cell(f.test)}` (`{md_cell(f.model)}`) {md_cell(f.cassette)} #{f.interaction}: {md_cell(f.describe())}" for f in shown]
+        if len(findings) > len(shown):
+            lines.append(f"- … and {len(findings) - len(shown)} more (`--format json` lists all)")
+        lines += ["", "</details>"]
+    return lines
 
 
 def render_text(report: DriftReport) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
-from .findings import DriftFinding, Findings, Recorded, compare_interactions, from_vcr_dicts
+from .findings import DriftFinding, Findings, Recorded, compare_interactions, from_vcr_dicts, recorded_latency
 
 # --------------------------------------------------------------------------- cassette trees
 
@@ -132,10 +132,11 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[Recorded]]:
             content_type = header_value(response.get("headers"), "content-type")
             path = urllib.parse.urlsplit(str(request["uri"])).path
             status = response["status"]["code"]
+            latency = recorded_latency(response)
             if isinstance(body, dict) and len(body) == 1 and "json" in body:
-                out.append(Recorded(str(request["method"]), path, status, content_type, b"", body["json"]))
+                out.append(Recorded(str(request["method"]), path, status, content_type, b"", body["json"], latency))
             else:
-                out.append(Recorded(str(request["method"]), path, status, content_type, decode_body(body)))
+                out.append(Recorded(str(request["method"]), path, status, content_type, decode_body(body), latency_s=latency))
     except (KeyError, TypeError, AttributeError, CassetteError):
         raise _SlowPath from None
     metadata = data.get("metadata")
@@ -190,7 +191,7 @@ def compare_trees(old: Mapping[str, bytes], new: Mapping[str, bytes], *, old_lab
         if old_data is None or new_data is None:
             continue
         metadata = {**old_data[0], **new_data[0]}
-        test, model = _identity(relative, metadata)
+        test, model = identity(relative, metadata)
         drift = compare_interactions(
             old_data[1],
             new_data[1],
@@ -204,7 +205,7 @@ def compare_trees(old: Mapping[str, bytes], new: Mapping[str, bytes], *, old_lab
     return report
 
 
-def _identity(relative: str, metadata: Mapping[str, Any]) -> tuple[str, str]:
+def identity(relative: str, metadata: Mapping[str, Any]) -> tuple[str, str]:
     """The test and model a cassette belongs to: from its metadata, else from its path."""
     parts = relative.split("/")
     leaf = parts[-1].rsplit(".", 1)[0]

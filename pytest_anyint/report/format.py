@@ -1,4 +1,4 @@
-"""How the report shows money and durations: one place, for the builder and every renderer.
+"""How the report shows money, durations and changes: one place, for the builder and every renderer.
 
 Plain functions of the standard library, so the renderers (``text``, ``html``) never import the
 builder and the builder imports them without a circle.
@@ -30,3 +30,17 @@ def seconds(value: float | None) -> str:
     if value < 1:
         return f"{value * 1000:.0f} ms"
     return f"{value:.2f} s"
+
+
+def percent_text(change: float | str | None) -> str:
+    """A relative change as ``+25%`` or ``-3%``; ``new`` where the old value was 0; ``n/a`` when unknown."""
+    if change is None:
+        return "n/a"
+    if change == "new" or (isinstance(change, float) and math.isinf(change)):
+        return "new"
+    return f"{float(change):+.0%}"
+
+
+def share_text(fraction: float) -> str:
+    """A tolerance such as 0.2 as ``20%`` (one decimal when it has one: ``12.5%``)."""
+    return f"{fraction:.0%}" if round(fraction * 100) == fraction * 100 else f"{fraction:.1%}"

@@ -12,7 +12,17 @@ from html import escape
 from typing import Any
 
 from .format import money, seconds
-from .text import breach_text, case_label, failed_tests, role_name, summary_line, trigger_text
+from .text import (
+    BASELINE_HEADERS,
+    baseline_cells,
+    baseline_heading,
+    breach_text,
+    case_label,
+    failed_tests,
+    role_name,
+    summary_line,
+    trigger_text,
+)
 
 _CSS = """
 :root { --ok: #15803d; --bad: #b91c1c; --warn: #a16207; --ink: #1f2937; --muted: #6b7280;
@@ -405,6 +415,13 @@ def render_html(report: Mapping[str, Any]) -> str:
         f'<div class="problem">{_e(b["nodeid"])}: {_e(breach_text(b))}</div>' for b in report["budget_breaches"]
     )
     parts.append(_section("Calls over budget", "budget", breaches, "No recorded call went over its route's budget."))
+    section = report.get("baseline")
+    if section:
+        rows = [("failing" if r["regressed"] else "", [_e(c) for c in baseline_cells(r)]) for r in section["rows"]]
+        table = _table("baseline", [(h, i > 1) for i, h in enumerate(BASELINE_HEADERS)], rows) if rows else ""
+        items = "".join(f'<div class="problem">{_e(r["message"])}</div>' for r in section["regressions"])
+        notes = "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in section["notes"]) + "</ul>" if section["notes"] else ""
+        parts.append(_section(f"Against the {baseline_heading(section)}", "baseline", table + items + notes, ""))
     if report["notes"]:
         parts.append(_section("Notes", "notes", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in report["notes"]) + "</ul>", ""))
     parts.append(

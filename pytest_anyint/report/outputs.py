@@ -179,6 +179,9 @@ def finish_session(session: ReportedRun, pytest_session: pytest.Session) -> None
             f"anyint: exit status 1: contract, drift, budget or policy checks failed in {len(failed_checks)} "
             f"test(s) although pytest counted none as failed (first: {failed_checks[0]})"
         )
+    baseline = config.getoption("--anyint-baseline", None)
+    if baseline:
+        _baseline_gate(session, current, pytest_session, baseline, config.getoption("--anyint-baseline-tolerance", None))
     targets = {
         "json": config.getoption("--anyint-report"),
         "markdown": config.getoption("--anyint-report-md"),
@@ -206,6 +209,34 @@ def finish_session(session: ReportedRun, pytest_session: pytest.Session) -> None
         from .html import render_html
 
         _write(current, targets["html"], render_html(report))
+
+
+def _baseline_gate(
+    session: ReportedRun, current: ReportState, pytest_session: pytest.Session, path: str, tolerance: str | None
+) -> None:
+    """Compare the run with the baseline report; a regression fails the run (exit status 1)."""
+    from .baseline import BaselineError, apply, load
+
+    try:
+        baseline = load(path, tolerance)
+        report = session_report(session)
+    except BaselineError as exc:  # checked at startup; the file changed during the run
+        sys.stderr.write(f"anyint: no baseline comparison: {exc}\n")
+        pytest_session.exitstatus = 1
+        return
+    except Exception as exc:  # a broken anyint.yaml already failed the run; never hide that with a traceback
+        sys.stderr.write(f"anyint: no baseline comparison: {exc}\n")
+        return
+    regressions = apply(baseline, report)
+    if not regressions:
+        return
+    if int(pytest_session.exitstatus) == 0:
+        pytest_session.exitstatus = 1  # pytest.ExitCode.TESTS_FAILED
+    note = (
+        f"anyint: exit status 1: {len(regressions)} regression(s) against the baseline {path} "
+        f"(first: {regressions[0]['message']})"
+    )
+    current.exit_note = f"{current.exit_note}\n{note}" if current.exit_note else note
 
 
 def _write(current: ReportState, target: str, text: str) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..text import md_cell
-from .format import money, seconds
+from .format import money, percent_text, seconds, share_text
 
 #: Column header, and how to read one cell from a row of ``report["routes"]``.
 _COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -83,6 +83,26 @@ def failed_tests(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [t for t in report["tests"] if t["outcome"] == "failed"]
 
 
+def baseline_cells(row: Mapping[str, Any]) -> list[str]:
+    """One baseline row as text cells: route, model, cost per call, p95 latency, passes (old → new (change))."""
+    cost, latency, passes = row["cost_per_call_usd"], row["latency_p95_s"], row["passes_all_tests"]
+    verdict = lambda ok: "passes" if ok else "fails"  # noqa: E731
+    return [
+        row["route"],
+        row["model"],
+        f"{money(cost['old'])} → {money(cost['new'])} ({percent_text(cost['change'])})",
+        f"{seconds(latency['old'])} → {seconds(latency['new'])} ({percent_text(latency['change'])})",
+        f"{verdict(passes['old'])} → {verdict(passes['new'])}",
+    ]
+
+
+BASELINE_HEADERS = ("route", "model", "cost/call old → new", "p95 old → new", "tests old → new")
+
+
+def baseline_heading(section: Mapping[str, Any]) -> str:
+    return f"baseline {section['source']} (tolerance {share_text(section['tolerance'])})"
+
+
 def case_label(test: Mapping[str, Any]) -> str:
     return f"{test['route']} · fault {test['fault']} on {test['model']}" if test["fault"] is not None else f"{test['route']} · {test['model']}"
 
@@ -136,6 +156,15 @@ def terminal_lines(report: Mapping[str, Any], *, verbose: bool = False) -> list[
         lines.append((f"calls over budget ({len(report['budget_breaches'])}):", {"bold": True, "red": True}))
         for breach in report["budget_breaches"]:
             lines.append((f"  {breach['nodeid']}: {breach_text(breach)}", {"red": True}))
+    section = report.get("baseline")
+    if section:
+        lines.append((f"anyint {baseline_heading(section)}:", {"bold": True}))
+        for text in _table(BASELINE_HEADERS, (baseline_cells(r) for r in section["rows"])):
+            lines.append(("  " + text, plain))
+        for regression in section["regressions"]:
+            lines.append((f"  REGRESSION: {regression['message']}", {"red": True}))
+        for note in section["notes"]:
+            lines.append((f"  note: {note}", {"yellow": True}))
     for note in report["notes"]:
         lines.append((f"note: {note}", {"yellow": True}))
     status = report["summary"]["status"]
@@ -226,6 +255,15 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out += ["### Calls over budget", ""]
         out += [f"- `{b['nodeid']}`: {md_cell(breach_text(b))}" for b in report["budget_breaches"]]
         out.append("")
+    section = report.get("baseline")
+    if section:
+        out += [f"### Against the {md_cell(baseline_heading(section))}", ""]
+        out += _md_table(list(BASELINE_HEADERS), (baseline_cells(r) for r in section["rows"]))
+        out.append("")
+        out += [f"- ❌ {md_cell(r['message'])}" for r in section["regressions"]]
+        out += [f"- {md_cell(n)}" for n in section["notes"]]
+        if section["regressions"] or section["notes"]:
+            out.append("")
     if report["notes"]:
         out += ["### Notes", ""]
         out += [f"- {md_cell(n)}" for n in report["notes"]]

@@ -394,10 +394,7 @@ class AnyIntSession:
             rate = pricing.get(call.model or "")
             if rate is None or call.input_tokens is None:
                 return None
-            cached = call.cached_tokens or 0
-            cached_rate = rate.cached_input if rate.cached_input is not None else rate.input
-            uncached = max((call.input_tokens or 0) - cached, 0)
-            return (uncached * rate.input + cached * cached_rate + (call.output_tokens or 0) * rate.output) / 1e6
+            return rate.cost_usd(call.input_tokens, call.output_tokens or 0, call.cached_tokens or 0)
 
         return price
 
