@@ -65,7 +65,7 @@ with step("import pytest_anyint.plugin (start-up)"):
 with step("import the plugin's session modules (session, interceptor, recording, contracts, config, ...)"):
     import pytest_anyint.run.session, pytest_anyint.report.text
     from pytest_anyint import config, contracts, parsecache
-    from pytest_anyint.cassettes import recording
+    from pytest_anyint import cassettes
 parsecache.use(None)  # cold: no parse cache, as under -p no:cacheprovider
 with step("import yaml (PyYAML, C loader)"):
     import yaml
@@ -79,11 +79,11 @@ with step("import vcrpy (vcr, cassette, patch, matchers, persister, request)"):
     import vcr, vcr.cassette, vcr.patch, vcr.matchers, vcr.persisters.filesystem, vcr.request
 paths = sorted(Path("cassettes").rglob("*.yaml"))
 raws = [p.read_bytes() for p in paths]
-with step(f"parse {len(paths)} cassettes (read, YAML, checks: recording.read_cassette)"):
-    parsed = [recording.read_cassette(p) for p in paths]
+with step(f"parse {len(paths)} cassettes (read, YAML, checks: cassettes.read_cassette)"):
+    parsed = [cassettes.read_cassette(p) for p in paths]
 texts = [r.decode() for r in raws]
-with step(f"  of which YAML alone ({len(paths)} x recording.load_yaml)"):
-    docs = [recording.load_yaml(t) for t in texts]
+with step(f"  of which YAML alone ({len(paths)} x cassettes.load_yaml)"):
+    docs = [cassettes.load_yaml(t) for t in texts]
 first = parsed[0]["interactions"][0]
 body = first["response"]["body"]["string"]
 

@@ -284,7 +284,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
     if case is None:
         yield _NoRouteCase(request.node.nodeid)
         return
-    from .cassettes.recording import CassetteError
+    from .cassettes import CassetteError
     from .config import ConfigError
 
     session = _session(request.config)
@@ -373,7 +373,7 @@ def _cassette_path(item: pytest.Item, case: Any) -> Any:
 
 def _refresh_older_than(config: pytest.Config) -> None:
     """With ``--anyint-max-age``, a re-recording older than the limit is written even when unchanged."""
-    from .cassettes.recording import CassettePersister
+    from .cassettes import CassettePersister
 
     CassettePersister.refresh_older_than = None
     max_age = config.getoption("--anyint-max-age", None)
@@ -522,7 +522,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
     if secrets:
-        from .cassettes.recording import scrub_report
+        from .cassettes import scrub_report
 
         scrub_report(report, secrets, session.key_placeholder)
     return report

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import sse
-from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
+from ..cassettes import header_value, is_cassette_name, iter_cassettes
 from ..text import md_cell
 
 #: Keys whose string values are type tags or closed-ish enums: a new value is additive drift.
@@ -404,7 +404,7 @@ class _Recorded:
 
 
 def _from_vcr_dicts(interactions: Iterable[Mapping[str, Any]]) -> list[_Recorded]:
-    """Interactions in vcrpy dict form (``recording.read_cassette``)."""
+    """Interactions in vcrpy dict form (``cassettes.read_cassette``)."""
     out = []
     for interaction in interactions:
         request, response = interaction["request"], interaction["response"]
@@ -529,7 +529,7 @@ def compare_on_rewrite(
     """
     if mode == "off":
         return [], [], []
-    from ..cassettes.recording import CassetteError, read_cassette
+    from ..cassettes import CassetteError, read_cassette
 
     display = _display(Path(old_path))
     try:
@@ -667,7 +667,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[_Recorded]]:
     About twice as fast as the full parser on large trees (most of drift's time is YAML), and the
     ``json:`` bodies are used as parsed. Anything unusual raises ``_SlowPath``.
     """
-    from ..cassettes.recording import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
+    from ..cassettes import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
 
     data = load_yaml(text)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list) or data.get("version") != CASSETTE_VERSION:
@@ -692,7 +692,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[_Recorded]]:
 
 def _read_for_drift(raw: bytes, where: str) -> tuple[dict[str, Any], list[_Recorded]]:
     """Metadata and interactions of a cassette file; CassetteError (one line) when it is unusable."""
-    from ..cassettes.recording import CassetteError, parse_cassette_text
+    from ..cassettes import CassetteError, parse_cassette_text
 
     try:
         text = raw.decode("utf-8")
@@ -711,7 +711,7 @@ def _read_for_drift(raw: bytes, where: str) -> tuple[dict[str, Any], list[_Recor
 
 def compare_trees(old: Mapping[str, bytes], new: Mapping[str, bytes], *, old_label: str, new_label: str, display_root: str) -> DriftReport:
     """Compare two cassette trees (relative path → file bytes)."""
-    from ..cassettes.recording import CassetteError
+    from ..cassettes import CassetteError
 
     report = DriftReport(old_label, new_label)
 

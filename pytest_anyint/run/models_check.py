@@ -100,8 +100,7 @@ def fetch_listing(
     from vcr.cassette import Cassette
     from vcr.request import Request
 
-    from .. import __version__
-    from ..cassettes import recording
+    from .. import __version__, cassettes
 
     fam = FAMILIES[family]
     path = fam.models_path
@@ -109,10 +108,10 @@ def fetch_listing(
     cassette_path = models_cassette(cassette_dir, family)
     cassette = Cassette(
         path=str(cassette_path),
-        serializer=recording.CassetteSerializer,
-        persister=recording.CassettePersister,
-        record_mode=recording.record_mode("rewrite"),
-        match_on=recording.match_on(()),
+        serializer=cassettes.CassetteSerializer,
+        persister=cassettes.CassettePersister,
+        record_mode=cassettes.record_mode("rewrite"),
+        match_on=cassettes.match_on(()),
     )
     placeholder = f"<{key_env}>"
     stored_headers = fam.auth_headers(placeholder)
@@ -150,7 +149,7 @@ def fetch_listing(
                 break  # the last page (or a gateway that ignores after_id: no new IDs)
             query = {"after_id": str(body["last_id"])}
     if save:
-        recording.CassettePersister.known_secrets = tuple(s for s in (api_key,) if s)
+        cassettes.CassettePersister.known_secrets = tuple(s for s in (api_key,) if s)
         cassette._metadata = {  # vcrpy 9.4 keeps metadata here (as session._save does)
             "recorded_at": utc_stamp(),
             "plugin_version": __version__,
@@ -163,7 +162,7 @@ def fetch_listing(
             cassette._metadata["listed_by"] = lister
         try:
             cassette._save(force=True)
-        except recording.CassetteError as exc:
+        except cassettes.CassetteError as exc:
             raise ModelsCheckError(str(exc)) from None
     return Listing(family, path, tuple(ids), _display(cassette_path, rootdir), lister)
 
@@ -173,7 +172,7 @@ def fetch_listing(
 
 def replay_listing(family: str, cassette_dir: Path, *, rootdir: Path | None = None, record_hint: str = "") -> Listing:
     """The models list recorded in ``_models/<family>.yaml``."""
-    from ..cassettes.recording import CassetteError, read_cassette
+    from ..cassettes import CassetteError, read_cassette
 
     path = FAMILIES[family].models_path
     assert path is not None

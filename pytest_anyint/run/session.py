@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, parsecache
+from .. import __version__, cassettes, parsecache
 from ..calls import Call, CallTrail
-from ..cassettes import recording
 from ..config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
 from ..families import FAMILIES, PLACEHOLDER_KEY
 from ..results import CaseResult  # noqa: F401 - re-exported: the result type lives where the report reads it
@@ -207,7 +206,7 @@ def _scrubbing_factory(
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken log call stays the logging module's business
             return record
-        scrubbed = recording.scrub_text(message, secrets, placeholder)
+        scrubbed = cassettes.scrub_text(message, secrets, placeholder)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return record
@@ -366,7 +365,7 @@ class AnyIntSession:
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
         secrets = self.secrets()
-        recording.CassettePersister.known_secrets = secrets  # before the load: no key in the parse cache
+        cassettes.CassettePersister.known_secrets = secrets  # before the load: no key in the parse cache
         cassette = self._cassette(cassette_path, route, mode)
         display = _display(cassette_path, self.options.rootdir)
         origins = {interceptor.origin_of(config.base_url)}
@@ -415,7 +414,7 @@ class AnyIntSession:
         return context
 
     def cassette_path(self, case: RouteCase, module_path: str, test_name: str, other_params: str | None) -> Path:
-        return recording.cassette_path(
+        return cassettes.cassette_path(
             self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
         )
 
@@ -424,10 +423,10 @@ class AnyIntSession:
 
         kwargs = dict(
             path=str(path),
-            serializer=recording.CassetteSerializer,
-            persister=recording.CassettePersister,
-            record_mode=recording.record_mode(mode),
-            match_on=recording.match_on(route.match_ignore),
+            serializer=cassettes.CassetteSerializer,
+            persister=cassettes.CassettePersister,
+            record_mode=cassettes.record_mode(mode),
+            match_on=cassettes.match_on(route.match_ignore),
         )
         if mode == "rewrite":
             return Cassette(**kwargs)  # the old file stays until the new one replaces it atomically
@@ -475,7 +474,7 @@ class AnyIntSession:
                 outcome.drift = findings
             try:
                 self._save(context, passed=passed)
-            except recording.CassetteError as exc:
+            except cassettes.CassetteError as exc:
                 outcome.problems.append(str(exc))
         violations = context.contracts.violations if context.contracts is not None else []
         self.results.append(
