@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 
 @dataclass
@@ -46,7 +47,11 @@ class CallTrail(Sequence[Call]):
         self._calls: list[Call] = calls if calls is not None else []
         self._primary = primary
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Call]: ...
+    def __getitem__(self, index: int | slice) -> Call | list[Call]:
         return self._calls[index]
 
     def __len__(self) -> int:

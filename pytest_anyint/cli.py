@@ -27,60 +27,25 @@ def _run_prune(args: argparse.Namespace) -> int:
 
 
 def _run_drift(args: argparse.Namespace) -> int:
-    from .drift.shape import run_drift
+    from .commands.drift import run_drift
 
-    if args.git and not args.dir:  # the cassette folder pytest uses, wherever the command runs
-        from .settings import SettingsError, find
-
-        try:
-            settings = find()
-        except SettingsError as exc:
-            print(f"pytest-anyint drift: {exc}", file=sys.stderr)
-            return 2
-        args.dir = settings.shown(settings.cassette_dir)
     return run_drift(args)
 
 
 def _run_models(args: argparse.Namespace) -> int:
-    from .run.models_check import run_models
+    from .commands.models import run_models
 
     return run_models(args)
 
 
 def _run_emulate(args: argparse.Namespace) -> int:
-    import os
+    from .commands.emulate import run_emulate
 
-    from .config import ConfigError, load_config
-    from .emulator.server import DEFAULT_API_KEY, serve
-    from .settings import SettingsError, find
-
-    config = None
-    try:  # the anyint.yaml pytest would use from here: serve its models too
-        path = find(config_override=args.config).config_path
-        if args.config or path.is_file():
-            config = load_config(path)
-    except (SettingsError, ConfigError) as exc:
-        print(f"pytest-anyint emulate: {exc}", file=sys.stderr)
-        return 2
-    if args.api_key_env:
-        api_key = os.environ.get(args.api_key_env, "")
-        if not api_key:
-            print(f"pytest-anyint emulate: --api-key-env {args.api_key_env}: that variable is not set or empty", file=sys.stderr)
-            return 2
-        source = f"from ${args.api_key_env}"
-    else:
-        api_key = args.api_key
-        source = "the default, see --help" if api_key == DEFAULT_API_KEY else "given by --api-key"
-    try:
-        serve(args.host, args.port, api_key, args.model or None, config=config, key_source=source)
-    except OSError as exc:
-        print(f"pytest-anyint emulate: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_emulate(args)
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report.build import run_report
+    from .commands.report import run_report
 
     return run_report(args)
 
@@ -142,14 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check every model of anyint.yaml against the gateway's Models API: offline from the "
         "recorded lists in <cassette dir>/_models/, or live with --record.",
     )
-    models.add_argument("--config", default=None, metavar="PATH",
-                        help="anyint.yaml to check (default: the one pytest would use from here, via the "
-                        "anyint_config ini option)")
-    models.add_argument("--cassette-dir", default=None, metavar="DIR",
-                        help="where the _models/ recordings live (default: anyint_cassette_dir of the pytest "
-                        "configuration, else cassettes under the rootdir)")
-    models.add_argument("--record", action="store_true",
-                        help="ask the live gateway and record its lists (needs the key in the configured variable)")
+    from .commands.models import add_arguments as add_models_arguments
+
+    add_models_arguments(models)
     models.set_defaults(func=_run_models)
 
     emulate = sub.add_parser(
@@ -157,16 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the gateway emulator on loopback",
         description="Run the bundled gateway emulator in the foreground until Ctrl-C (see docs/emulator.md).",
     )
-    emulate.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others warn)")
-    emulate.add_argument("--port", type=int, default=8790, help="port to listen on (default 8790; 0 picks a free one)")
-    emulate.add_argument("--api-key", default="emulator-key", help="the key clients must send (default emulator-key)")
-    emulate.add_argument("--api-key-env", metavar="VAR", default=None, help="read the key from this environment variable instead")
-    emulate.add_argument(
-        "--model", action="append", help="a model the emulator serves instead of its built-in list (repeatable)"
-    )
-    emulate.add_argument(
-        "--config", default=None, help="anyint.yaml whose models and emulator replies to serve too (default: the one pytest would use from here, if present)"
-    )
+    from .commands.emulate import add_arguments as add_emulate_arguments
+
+    add_emulate_arguments(emulate)
     emulate.set_defaults(func=_run_emulate)
 
     report = sub.add_parser("report", help="render a JSON report (--anyint-report) as Markdown or HTML")

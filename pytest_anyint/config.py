@@ -14,12 +14,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
 from .kinds import DEFAULT_MAX_ATTEMPTS, FAULT_KINDS
 from .text import model_slug
+
+if TYPE_CHECKING:
+    import jsonschema
 
 DEFAULT_CONFIG_NAME = "anyint.yaml"
 BASE_URL_ENV = "ANYINT_BASE_URL"
@@ -324,12 +327,16 @@ def _key_path(parts: Any) -> str:
     return out or "(top level)"
 
 
-def _describe(error: Any) -> str:
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str | None]:
+    """(what is wrong, in a user's words; the unknown key to add to the key path, if any)."""
     validator = error.validator
+    # Errors of this schema's own keywords always carry them (the stubs allow "unset" too).
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    value: Any = error.validator_value
     if "propertyNames" in error.schema_path:
         return f"route label {error.instance!r} must be text of letters, digits, '.', '_' or '-' (starting with a letter or digit)", None
     if validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(schema.get("properties", {}))
         # YAML keys need not be text (``1:``, ``true:``): compare and show them as text.
         extra = sorted(str(k) for k in error.instance if k not in allowed) if isinstance(error.instance, dict) else []
         unknown = extra[0] if extra else "?"
@@ -337,10 +344,11 @@ def _describe(error: Any) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown key {unknown!r}{hint}; expected one of: {', '.join(allowed)}", unknown
     if validator == "required":
-        missing = [k for k in error.validator_value if k not in error.instance]
+        instance: Any = error.instance
+        missing = [k for k in value if k not in instance]
         return f"missing required key {missing[0]!r}", None
     if validator == "enum":
-        choices = [str(v) for v in error.validator_value]
+        choices = [str(v) for v in value]
         close = difflib.get_close_matches(str(error.instance), choices, n=1) if isinstance(error.instance, str) else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{error.instance!r} is not one of: {', '.join(choices)}{hint}", None
@@ -466,7 +474,7 @@ def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> A
         where = f"routes.{label}"
         family = raw["family"]
         primary = ChainModel(raw["primary"], family)
-        fallbacks = []
+        fallbacks: list[ChainModel] = []
         slugs = {model_slug(primary.model): primary.model}
         for index, item in enumerate(raw.get("fallbacks") or []):
             fallback = ChainModel(item, family) if isinstance(item, str) else ChainModel(item["model"], item.get("family", family))

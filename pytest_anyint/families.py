@@ -1,8 +1,12 @@
 """The family table: every fact about the gateway's API families, in one place.
 
 Everything else (the interceptor, recording, contracts, faults, the emulator, reports) asks this
-module where a family lives on the gateway, how it authenticates, where a request names its model,
-how to read the answer's text and token usage, and how an error looks on the wire.
+module where a family lives on the gateway, how it authenticates, where a request names its model
+and whether it asks for a stream, how to read the answer's text, token usage and served model,
+how a stream is framed on the wire (events, end, in-stream error) and how an error looks.
+
+A ground module: the standard library and the ground modules :mod:`pytest_anyint.auth` (key
+forms, SDK set-up) and :mod:`pytest_anyint.envelopes` (error bodies), whose names it re-exports.
 """
 
 from __future__ import annotations
@@ -10,11 +14,33 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
+
+from .auth import (
+    ANTHROPIC_FORMS,
+    ANTHROPIC_PINNED,
+    ANTHROPIC_VERSION,
+    AUTH_CONFIDENCES,
+    BEARER,
+    GEMINI_FORMS,
+    AuthForm,
+    PinnedHeader,
+    async_transport,
+    genai_takes_aiohttp,
+)
+from .envelopes import (
+    GATEWAY_ERRORS,
+    anthropic_native_error,
+    gateway_error,
+    gemini_native_error,
+    media_native_error,
+    music_native_error,
+    openai_native_error,
+)
 
 DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
-ANTHROPIC_VERSION = "2023-06-01"
 #: The key placed in clients and the environment in replay mode, so SDK clients can be built.
 PLACEHOLDER_KEY = "anyint-replay-placeholder-key"
 
@@ -161,183 +187,45 @@ def stream_usage(family: Family, events: Iterable[Any]) -> Usage | None:
     return found
 
 
-# --------------------------------------------------------------------------- error bodies
-
-#: The gateway's documented OpenAI-style envelope: (type, code, message) per status.
-GATEWAY_ERRORS: Mapping[int, tuple[str, str, str]] = {
-    400: ("invalid_request_error", "invalid_request", "Invalid request body"),
-    401: ("authentication_error", "invalid_api_key", "Invalid or missing API key"),
-    403: ("permission_error", "model_not_allowed", "Blocked by subscription or policy"),
-    404: ("not_found_error", "model_not_found", "Model or route not found"),
-    429: ("rate_limit_error", "rate_limit_exceeded", "Rate limit exceeded"),
-    500: ("server_error", "internal_error", "Internal server error"),
-    502: ("server_error", "bad_gateway", "Upstream returned an invalid response"),
-    503: ("server_error", "upstream_unavailable", "Upstream temporarily unavailable"),
-    504: ("server_error", "upstream_timeout", "Upstream timed out"),
-    529: ("server_error", "upstream_overloaded", "Upstream overloaded"),
-}
+# --------------------------------------------------------------------------- served model and stream events
 
 
-def gateway_error(status: int, message: str | None = None, family: str | None = None) -> dict[str, Any]:
-    """The gateway's envelope for a status; on Anthropic routes ``type`` is Anthropic's error type.
-
-    The Anthropic SDK and apps on ``/anthropic/*`` read ``error.type`` as Anthropic's (``api_error``,
-    ``overloaded_error``, ...), so the envelope carries that vocabulary there; other keys stay the gateway's.
-    """
-    kind, code, default = GATEWAY_ERRORS.get(
-        status, ("server_error" if status >= 500 else "invalid_request_error", f"http_{status}", f"HTTP {status}")
-    )
-    if family == "anthropic":
-        kind = _anthropic_error_type(status)
-    return {"error": {"message": message or default, "type": kind, "code": code, "param": None}}
+def _str_at(body: Any, key: str) -> str | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
-_OPENAI_NATIVE = {
-    400: ("invalid_request_error", None, "Invalid request."),
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    # As OpenAI answers it: type request_forbidden (not invalid_request_error), message without a full stop.
-    403: ("request_forbidden", "unsupported_country_region_territory", "Country, region, or territory not supported"),
-    404: ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 1ms."),
-    500: ("server_error", None, "The server had an error while processing your request."),
-    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
-}
+def _anthropic_served_model(body: Any) -> str | None:
+    """``model`` of a message, or of the message inside a stream's ``message_start``."""
+    if isinstance(body, dict) and body.get("type") == "message_start":
+        body = body.get("message")
+    return _str_at(body, "model")
 
 
-def _openai_native_error(status: int, variant: str | None = None) -> dict[str, Any]:
-    if status == 429 and variant == "insufficient_quota":
-        kind, code, message = "insufficient_quota", "insufficient_quota", "You exceeded your current quota."
-    else:
-        kind, code, message = _OPENAI_NATIVE.get(status, ("server_error", None, f"HTTP {status}"))
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+def _openai_content_event(event: Any) -> bool:
+    if not isinstance(event, dict):
+        return False
+    for choice in event.get("choices") or []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls") or delta.get("refusal")):
+            return True
+    return False
 
 
-_ANTHROPIC_NATIVE = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
+def dump_json(obj: Any) -> bytes:
+    """Compact JSON bytes, as the upstreams send them (no spaces, UTF-8 kept)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _anthropic_error_type(status: int) -> str:
-    return _ANTHROPIC_NATIVE.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
-
-def _anthropic_native_error(status: int, variant: str | None = None) -> dict[str, Any]:
-    kind = _anthropic_error_type(status)
-    message = "Overloaded" if kind == "overloaded_error" else kind.replace("_", " ").capitalize()
-    return {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_anyint_injected"}
-
-
-_GEMINI_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ABORTED",
-    429: "RESOURCE_EXHAUSTED",
-    499: "CANCELLED",
-    500: "INTERNAL",
-    501: "UNIMPLEMENTED",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-
-
-def _gemini_native_error(status: int, variant: str | None = None) -> dict[str, Any]:
-    canonical = _GEMINI_STATUS.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
-    error: dict[str, Any] = {"code": status, "message": f"{canonical.replace('_', ' ').capitalize()}.", "status": canonical}
-    if status == 429:
-        error["message"] = "You exceeded your current quota. Please retry in 1s."
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}]
-    elif status == 400 and variant == "api_key_invalid":
-        error["message"] = "API key not valid. Please pass a valid API key."
-        error["details"] = [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com"},
-            }
-        ]
-    return {"error": error}
-
-
-# --------------------------------------------------------------------------- auth forms
-
-#: How sure the docs are that the gateway accepts an auth form: the confidences of contract rules.
-AUTH_CONFIDENCES = ("documented", "upstream", "assumed")
-
-
-@dataclass(frozen=True)
-class AuthForm:
-    """One way a request may carry the key on a family, and how sure the gateway's docs are of it.
-
-    ``documented`` forms pass silently. Other forms pass with a one-line warning naming the
-    documented one, so an app that builds its SDK client the plain way is not failed for a header
-    the gateway takes; ``assumed`` forms fail under ``--anyint-contracts=strict``.
-    """
-
-    #: Lower-case header names that must all be present.
-    headers: tuple[str, ...]
-    confidence: str
-    #: How the form reads in a message, e.g. ``Authorization: Bearer <key>``.
-    shown: str
-    #: What the docs say about it (for the warning), e.g. who sends it by default.
-    source: str = ""
-
-
-#: A header the gateway documents with one value, e.g. ``anthropic-version: 2023-06-01``; another
-#: value passes with a warning of this confidence.
-@dataclass(frozen=True)
-class PinnedHeader:
-    name: str
-    value: str
-    confidence: str
-    source: str
-
-
-_BEARER = AuthForm(("authorization",), "documented", "Authorization: Bearer <key>")
-_ANTHROPIC_FORMS = (
-    AuthForm(("x-api-key", "anthropic-version"), "documented", f"x-api-key: <key> with anthropic-version: {ANTHROPIC_VERSION}"),
-    AuthForm(
-        ("authorization", "anthropic-version"),
-        "assumed",
-        "Authorization: Bearer <key> with anthropic-version",
-        "the Anthropic SDK's default for api_key=; the gateway does not document Bearer on its Anthropic routes",
-    ),
-)
-_GEMINI_FORMS = (
-    _BEARER,
-    AuthForm(
-        ("x-goog-api-key",),
-        "assumed",
-        "x-goog-api-key: <key>",
-        "google-genai's default for api_key=; the gateway's docs say only that some clients' x-goog-api-key is accepted",
-    ),
-)
-_ANTHROPIC_PINNED = (
-    PinnedHeader(
-        "anthropic-version",
-        ANTHROPIC_VERSION,
-        "upstream",
-        "the Anthropic SDK sends its own newer version, which Anthropic accepts; the gateway documents only "
-        + ANTHROPIC_VERSION,
-    ),
-)
+def _named_sse_event(obj: Any) -> bytes:
+    """Anthropic names every event after its data's ``type`` (the SDK dispatches on the name)."""
+    return f"event: {obj['type']}\ndata: ".encode() + dump_json(obj) + b"\n\n"
 
 
 # --------------------------------------------------------------------------- the table
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Family:
     """One API family the gateway publishes, and how to talk to it."""
 
@@ -356,14 +244,30 @@ class Family:
     usage: Callable[[Any], Usage | None]
     #: The upstream provider's own error body for a status (``envelope="native"``).
     native_error: Callable[[int, str | None], dict[str, Any]]
-    #: SSE framing: True when a stream must end with ``data: [DONE]``.
-    stream_done_sentinel: bool = False
+    #: The model that actually answered, as one JSON body or stream event names it.
+    served_model: Callable[[Any], str | None] = lambda body: None
+    #: Whether a parsed stream event carries a piece of the answer (not an opening or closing event).
+    content_event: Callable[[Any], bool] = lambda event: False
+    #: How one SSE event is framed (data-only, named events, CRLF line ends).
+    sse_event: Callable[[Any], bytes] = lambda obj: b"data: " + dump_json(obj) + b"\n\n"
+    #: What ends a complete SSE stream (OpenAI's ``data: [DONE]``); nothing for the others.
+    sse_done: bytes = b""
+    #: The status an upstream answers when its error comes before a stream's 200.
+    stream_error_status: int = 503
     models_path: str | None = None
-    extra_headers: Mapping[str, str] = field(default_factory=dict)
     #: Every form the key may take on this family, the documented one first.
-    auth_forms: tuple[AuthForm, ...] = (_BEARER,)
+    auth_forms: tuple[AuthForm, ...] = (BEARER,)
     #: Headers the gateway documents with one value (anthropic-version).
     pinned_headers: tuple[PinnedHeader, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Family({self.name!r})"
+
+    def stream_form(self, query: str | bytes = "") -> StreamForm:
+        """How this family frames a stream answering a request with this query string."""
+        if self.name == "gemini":
+            return StreamForm(self, sse=_query_value(query, "alt") == "sse")
+        return StreamForm(self)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         """The auth headers as the gateway documents them for this family."""
@@ -420,47 +324,11 @@ class Family:
             # async client takes aiohttp when that is installed, which no interceptor sees: a transport
             # of its own in async_client_args keeps it on httpx2 (httpx without httpx2).
             http_options: dict[str, Any] = {"base_url": base_url, "api_version": "v1beta", "headers": self.auth_headers(api_key)}
-            transport = _async_transport() if _genai_takes_aiohttp() else None
+            transport = async_transport() if genai_takes_aiohttp() else None
             if transport is not None:
                 http_options["async_client_args"] = {"transport": transport}
             return {"api_key": api_key, "http_options": http_options}
         return {"base_url": base_url, "api_key": api_key}
-
-
-_SSL_CONTEXTS: dict[str, Any] = {}
-
-
-def _genai_takes_aiohttp() -> bool:
-    """Whether google-genai's async client would send through aiohttp (it does whenever aiohttp imports)."""
-    try:
-        from google.genai import _api_client
-    except ImportError:
-        return False
-    return bool(getattr(_api_client, "has_aiohttp", False))
-
-
-def _async_transport() -> Any:
-    """A fresh async transport of httpx2 (else httpx) for google-genai, or None with neither installed.
-
-    It keeps no idle connections: a client built once per session serves tests that each run their
-    own event loop, and a pooled connection of a closed loop would fail the next test ("Event loop
-    is closed"). Its TLS context is made once per process: building one costs tens of milliseconds,
-    which every ``sdk_kwargs("gemini")`` would pay otherwise.
-    """
-    for name in ("httpx2", "httpx"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        limits = module.Limits(max_keepalive_connections=0)
-        make = getattr(module, "create_ssl_context", None)
-        if make is None:
-            return module.AsyncHTTPTransport(limits=limits)
-        context = _SSL_CONTEXTS.get(name)
-        if context is None:
-            context = _SSL_CONTEXTS[name] = make()
-        return module.AsyncHTTPTransport(verify=context, limits=limits)
-    return None
 
 
 FAMILIES: dict[str, Family] = {
@@ -473,8 +341,10 @@ FAMILIES: dict[str, Family] = {
         text=_openai_text,
         stream_text=_openai_stream_text,
         usage=_openai_usage,
-        native_error=_openai_native_error,
-        stream_done_sentinel=True,
+        native_error=openai_native_error,
+        served_model=lambda body: _str_at(body, "model"),
+        content_event=_openai_content_event,
+        sse_done=b"data: [DONE]\n\n",
         models_path="/openai/v1/models",
     ),
     "anthropic": Family(
@@ -486,10 +356,14 @@ FAMILIES: dict[str, Family] = {
         text=_anthropic_text,
         stream_text=_anthropic_stream_text,
         usage=_anthropic_usage,
-        native_error=_anthropic_native_error,
+        native_error=anthropic_native_error,
+        served_model=_anthropic_served_model,
+        content_event=lambda event: isinstance(event, dict) and event.get("type") == "content_block_delta",
+        sse_event=_named_sse_event,
+        stream_error_status=529,
         models_path="/anthropic/v1/models",
-        auth_forms=_ANTHROPIC_FORMS,
-        pinned_headers=_ANTHROPIC_PINNED,
+        auth_forms=ANTHROPIC_FORMS,
+        pinned_headers=ANTHROPIC_PINNED,
     ),
     "gemini": Family(
         name="gemini",
@@ -500,8 +374,11 @@ FAMILIES: dict[str, Family] = {
         text=_gemini_text,
         stream_text=_gemini_stream_text,
         usage=_gemini_usage,
-        native_error=_gemini_native_error,
-        auth_forms=_GEMINI_FORMS,
+        native_error=gemini_native_error,
+        served_model=lambda body: _str_at(body, "modelVersion"),
+        content_event=lambda event: isinstance(event, dict) and "candidates" in event,
+        sse_event=lambda obj: b"data: " + dump_json(obj) + b"\r\n\r\n",
+        auth_forms=GEMINI_FORMS,
     ),
     "media": Family(
         name="media",
@@ -512,7 +389,7 @@ FAMILIES: dict[str, Family] = {
         text=_no_text,
         stream_text=_no_stream_text,
         usage=_no_usage,
-        native_error=lambda status, variant=None: gateway_error(status),
+        native_error=media_native_error,
     ),
     "music": Family(
         name="music",
@@ -523,7 +400,7 @@ FAMILIES: dict[str, Family] = {
         text=_no_text,
         stream_text=_no_stream_text,
         usage=_no_usage,
-        native_error=lambda status, variant=None: gateway_error(status),
+        native_error=music_native_error,
     ),
 }
 
@@ -544,6 +421,99 @@ def family_for_path(path: str) -> Family | None:
     return None
 
 
+# --------------------------------------------------------------------------- streams on the wire
+
+
+@dataclass(frozen=True)
+class StreamForm:
+    """How one answer stream is put on the wire: the family's SSE framing, or Gemini's JSON array.
+
+    Gemini streams as SSE only with ``?alt=sse``; without it, ``streamGenerateContent`` answers
+    one JSON array whose elements arrive as they are ready (``[{...}``, ``,\\r\\n{...}``, ``]``).
+    """
+
+    family: Family
+    sse: bool = True
+
+    @property
+    def content_type(self) -> str:
+        return "text/event-stream" if self.sse else "application/json"
+
+    def event(self, obj: Any, index: int = 0) -> bytes:
+        """Event number ``index`` (0-based) of the stream, framed."""
+        if self.sse:
+            return self.family.sse_event(obj)
+        return (b"[" if index == 0 else b",\r\n") + dump_json(obj)
+
+    def end(self, count: int) -> list[bytes]:
+        """What completes a stream of ``count`` events: ``data: [DONE]``, the array's ``]``, or nothing."""
+        if self.sse:
+            return [self.family.sse_done] if self.family.sse_done else []
+        return [b"]"] if count else [b"[]"]
+
+    def close(self, count: int) -> list[bytes]:
+        """What a stream that ends in an error still needs to stay well-formed: only the array's ``]``."""
+        return [] if self.sse else self.end(count)
+
+    def frame(self, objects: Iterable[Any]) -> list[bytes]:
+        """A complete stream: every event framed, then the end."""
+        chunks = [self.event(obj, i) for i, obj in enumerate(objects)]
+        return chunks + self.end(len(chunks))
+
+
+def _query_value(query: str | bytes, name: str) -> str | None:
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    values = parse_qs(text, keep_blank_values=True).get(name)
+    return values[-1] if values else None
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What a gateway request says about itself: its family, the model it names, whether it streams."""
+
+    family: Family | None
+    model: str | None
+    stream: bool
+    #: The stream's framing (for Gemini: SSE only with ``alt=sse``); meaningful when ``stream``.
+    form: StreamForm | None
+    #: The request body as JSON when the family reads it (None when empty, not JSON, or Gemini's).
+    json: Any = None
+
+
+def read_request(path: str, query: str | bytes, body: bytes | str | None) -> RequestFacts:
+    """The one reading of a request: family, model, stream or not (and how it is framed).
+
+    Gemini names the model and the stream in the path (``:streamGenerateContent``, ``?alt=sse``);
+    every other family in the JSON body (``"model"``, ``"stream": true``). The body is parsed at
+    most once, and not at all for Gemini.
+    """
+    family = family_for_path(path)
+    if family is None:
+        return RequestFacts(None, None, False, None)
+    return request_facts(path, query, None if family.name == "gemini" else parse_json(body), family)
+
+
+def request_facts(path: str, query: str | bytes, parsed: Any, family: Family | None = None) -> RequestFacts:
+    """:func:`read_request` for a body the caller already parsed (``parsed``: its JSON, or None)."""
+    family = family or family_for_path(path)
+    if family is None:
+        return RequestFacts(None, None, False, None)
+    if family.name == "gemini":
+        stream = path.endswith(":streamGenerateContent")
+        return RequestFacts(family, family.model_from_request(path, None), stream, family.stream_form(query) if stream else None)
+    stream = isinstance(parsed, dict) and parsed.get("stream") is True
+    return RequestFacts(family, family.model_from_request(path, parsed), stream, StreamForm(family) if stream else None, parsed)
+
+
+def stream_served_model(family: Family, events: Iterable[Any]) -> str | None:
+    """The first model a stream's events name as having answered."""
+    for event in events:
+        served = family.served_model(event)
+        if served is not None:
+            return served
+    return None
+
+
 def get_family(name: str) -> Family:
     return FAMILIES[name]
 
@@ -556,3 +526,29 @@ def parse_json(body: bytes | str | None) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+__all__ = [
+    "ANTHROPIC_VERSION",
+    "AUTH_CONFIDENCES",
+    "DEFAULT_BASE_URL",
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "GATEWAY_ERRORS",
+    "PLACEHOLDER_KEY",
+    "AuthForm",
+    "Family",
+    "PinnedHeader",
+    "RequestFacts",
+    "StreamForm",
+    "Usage",
+    "dump_json",
+    "family_for_path",
+    "gateway_error",
+    "get_family",
+    "parse_json",
+    "read_request",
+    "request_facts",
+    "stream_served_model",
+    "stream_usage",
+]

@@ -77,6 +77,10 @@ def _any_of(parts: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
     return check
 
 
+def _one_of(parts: list[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    return lambda x: sum(1 for part in parts if part(x)) == 1
+
+
 def _json_equal(a: Any, b: Any) -> bool:
     """Equality as JSON Schema means it: true is not 1, 1 is 1.0."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -197,7 +201,7 @@ class FastCompiler:
                 elif keyword == "anyOf":
                     checks.append(_any_of(parts))
                 else:
-                    checks.append(lambda x, parts=parts: sum(1 for p in parts if p(x)) == 1)
+                    checks.append(_one_of(parts))
         if "not" in schema:
             negated = sub(schema["not"])
             checks.append(lambda x: not negated(x))
@@ -298,14 +302,13 @@ class FastCompiler:
         def number(x: Any) -> bool:
             return isinstance(x, (int, float)) and not isinstance(x, bool)
 
-        bounds = [
+        bounds: list[tuple[str, Callable[[Any, Any], bool]]] = [
             ("minimum", lambda x, b: x >= b), ("maximum", lambda x, b: x <= b),
             ("exclusiveMinimum", lambda x, b: x > b), ("exclusiveMaximum", lambda x, b: x < b),
         ]
         for keyword, op in bounds:
             if keyword in schema:
-                bound = schema[keyword]
-                out.append(lambda x, bound=bound, op=op: not number(x) or op(x, bound))
+                out.append(_bounded(number, op, schema[keyword]))
         if "minLength" in schema:
             low = schema["minLength"]
             out.append(lambda x: not isinstance(x, str) or len(x) >= low)
@@ -319,6 +322,10 @@ class FastCompiler:
                 raise Unsupported("pattern") from None
             out.append(lambda x: not isinstance(x, str) or regex.search(x) is not None)
         return out
+
+
+def _bounded(number: Callable[[Any], bool], op: Callable[[Any, Any], bool], bound: Any) -> Callable[[Any], bool]:
+    return lambda x: not number(x) or op(x, bound)
 
 
 def fast_check(schema: Any) -> Callable[[Any], bool] | None:

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 #: The modules whose code decides what a parsed entry holds: editing one retires every entry.
 _PARSER_MODULES = (
-    "parsecache.py", "cassettes/format.py", "cassettes/store.py", "sse.py", "config.py", "contracts/index.py", "fastschema.py",
+    "parsecache.py", "cassettes/format.py", "cassettes/store.py", "sse.py", "config.py", "contracts/schemas.py", "fastschema.py",
     "keyforms.py", "volatile.py", "yamlsafe.py",
 )
 

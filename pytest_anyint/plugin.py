@@ -9,18 +9,25 @@ from __future__ import annotations
 import argparse
 import os
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .calls import CallTrail
+    from .config import AnyIntConfig
+    from .emulator.server import Emulator
+    from .run.cases import Gateway, RouteCase, RouteTarget, Scenario
+    from .run.context import CaseContext, FaultPlan
     from .run.session import AnyIntSession
 
 _SESSION = pytest.StashKey["AnyIntSession"]()
-_CONTEXT = pytest.StashKey[Any]()
-_CASSETTE = pytest.StashKey[Any]()  # an item's cassette path, worked out once at collection
-_PLUGIN_LINES = pytest.StashKey[list]()  # failed checks of a test whose body failed too
+_CONTEXT = pytest.StashKey["CaseContext"]()
+_CASSETTE = pytest.StashKey["Path"]()  # an item's cassette path, worked out once at collection
+_PLUGIN_LINES = pytest.StashKey[list[str]]()  # failed checks of a test whose body failed too
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -128,18 +135,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The Models API check (§9): once per session, on the xdist controller (never on workers)."""
+    """The Models API check: once per session, on the xdist controller (never on workers)."""
     config = session.config
     recording = (config.getoption("--anyint-record") or "none") != "none"
     if recording and not config.getoption("--anyint-emulator") and not hasattr(config, "workerinput"):
         from .config import ConfigError
 
+        problem: str | None = None
         try:  # a missing key is one session error, not the same failure in every route test
             _session(config).api_key()
         except ConfigError as exc:
             problem = str(exc)
-        else:
-            problem = None
         if problem is not None:
             raise pytest.UsageError(problem)
     enabled = config.getoption("--anyint-check-models")
@@ -192,15 +198,16 @@ def _session(config: pytest.Config) -> AnyIntSession:
             use_emulator=bool(config.getoption("--anyint-emulator")),
             drift_mode=config.getoption("--anyint-drift") or "fail",
             cache_dir=_cache_dir(config),
+            max_age=config.getoption("--anyint-max-age") or None,
+            max_age_fail=bool(config.getoption("--anyint-max-age-fail")),
         )
         session = AnyIntSession(options)
         config.stash[_SESSION] = session
         activate(config, session)  # from here on: the network guard and log scrubbing (isolation.py)
-        _refresh_older_than(config)
     return session
 
 
-def _cache_dir(config: pytest.Config) -> Any:
+def _cache_dir(config: pytest.Config) -> Path | None:
     """pytest's cache folder for parsed cassettes (None under ``-p no:cacheprovider`` or read-only)."""
     cache = getattr(config, "cache", None)
     if cache is None:
@@ -237,15 +244,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if unknown:
         pytest.fail(f"{where}: @pytest.mark.route got unknown option(s) {', '.join(sorted(unknown))}; it takes models= and faults=", pytrace=False)
     from .config import ConfigError
-    from .run.session import cases_for
+    from .run.cases import cases_for
 
     session = _session(metafunc.config)
+    problem: str | None = None
     try:
         cases = cases_for(session.config, marker.args[0], marker.kwargs.get("models", "all"), marker.kwargs.get("faults"))
     except ConfigError as exc:
         problem = f"{where}: {exc}"
-    else:
-        problem = None
     if problem is not None:  # failed outside the except block, so no "during handling" noise
         pytest.fail(problem, pytrace=False)
     metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
@@ -264,8 +270,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     asks for a case fixture keeps it, and gets the "needs a route marker" message.
     """
     for item in items:
-        names = getattr(item, "fixturenames", None)
-        if not names or "_anyint_case" not in names:
+        if not isinstance(item, pytest.Function):  # only functions ask for fixtures
+            continue
+        names = item.fixturenames
+        if "_anyint_case" not in names:
             continue
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "_anyint_case" in callspec.params:
@@ -278,7 +286,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
+def _anyint_case(request: pytest.FixtureRequest) -> Iterator[_OpenCase | _NoRouteCase]:
     """Runs a route case: its cassette, faults and checks. Inert for tests without a route marker."""
     case = getattr(request, "param", None)
     if case is None:
@@ -286,20 +294,17 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     from .cassettes import CassetteError
     from .config import ConfigError
+    from .run.naming import command_id
+    from .run.session import CaseRefused
 
     session = _session(request.config)
     item = request.node
-    plan = None
-    if case.fault is not None:  # a plain case gets its plan only if it asks for anyint_faults
-        from .faults.plan import FaultPlan
-
-        plan = FaultPlan(session, case)
     problem: str | None = None
     try:
         context = session.open_case(
-            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), faults=plan, command_id=_command_id(item)
+            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), command_id=command_id(item)
         )
-    except (ConfigError, CassetteError) as exc:
+    except (ConfigError, CassetteError, CaseRefused) as exc:
         problem = str(exc)
     if problem is not None:  # failed outside the except block: one line, no "during handling" noise
         pytest.fail(problem, pytrace=False)
@@ -309,7 +314,6 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
     if placeholder_set:
         os.environ[env_name] = session.api_key()  # apps that read the key from the environment run keyless
     try:
-        _check_age(request, session, context)
         yield _OpenCase(session, context)
     finally:
         if placeholder_set:
@@ -323,25 +327,10 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[Any]:
                 pytest.fail("\n".join(late.problems), pytrace=False)
 
 
-def _check_age(request: pytest.FixtureRequest, session: AnyIntSession, context: Any) -> None:
-    """``--anyint-max-age``: warn (or fail with ``--anyint-max-age-fail``) when the cassette is too old."""
-    max_age = request.config.getoption("--anyint-max-age")
-    if not max_age:
-        return
-    from .run.age import check_case
-
-    message = check_case(context, max_age, session.options.record_mode)
-    if message is None:
-        return
-    if request.config.getoption("--anyint-max-age-fail"):
-        pytest.fail(message, pytrace=False)
-    request.node.warn(pytest.PytestWarning(message))
+_CASSETTE_DIR = pytest.StashKey[tuple[str, "Path"]]()
 
 
-_CASSETTE_DIR = pytest.StashKey[Any]()
-
-
-def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool | None:
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Never walk the cassette folder for tests: it holds one folder per test and route, and each
     folder costs pytest's collection hooks (about a third of a millisecond per cassette).
 
@@ -363,115 +352,18 @@ def pytest_ignore_collect(collection_path: Any, config: pytest.Config) -> bool |
     return True
 
 
-def _cassette_path(item: pytest.Item, case: Any) -> Any:
+def _cassette_path(item: pytest.Item, case: RouteCase) -> Path:
     """The cassette of an item's route case (worked out once: at collection, for the clash check)."""
     path = item.stash.get(_CASSETTE, None)
     if path is None:
-        path = item.stash[_CASSETTE] = _session(item.config).cassette_path(case, *_cassette_names(item, case))
+        from .run.naming import cassette_names
+
+        path = item.stash[_CASSETTE] = _session(item.config).cassette_path(case, *cassette_names(item, case))
     return path
 
 
-def _refresh_older_than(config: pytest.Config) -> None:
-    """With ``--anyint-max-age``, a re-recording older than the limit is written even when unchanged."""
-    from .cassettes import CassettePersister
-
-    CassettePersister.refresh_older_than = None
-    max_age = config.getoption("--anyint-max-age", None)
-    if max_age:
-        from .run.age import parse_max_age
-
-        try:
-            CassettePersister.refresh_older_than = parse_max_age(max_age)
-        except ValueError:
-            pass  # the option's own check reports it
-
-
-def _outside_rootdir(item: pytest.Item) -> str:
-    """The module part of a cassette path for a test file outside the rootdir, whose node id pytest
-    leaves without a path (``::test_x``): its path relative to the rootdir, ``..`` spelled ``_up``,
-    so two such modules never share a cassette."""
-    try:
-        relative = os.path.relpath(item.path, item.config.rootpath)
-    except ValueError:  # another drive
-        relative = str(item.path).replace(":", "")
-    parts = [("_up" if part == ".." else part) for part in relative.replace(os.sep, "/").split("/") if part]
-    return "/".join(parts)
-
-
-def _command_id(item: pytest.Item) -> str:
-    """The id to put in an advised command: the node id, or for a test file outside the rootdir
-    (node id ``::test_x``) its path from the current folder plus the test part."""
-    if not item.nodeid.startswith("::"):
-        return item.nodeid
-    try:
-        where = os.path.relpath(item.path)
-    except ValueError:
-        where = str(item.path)
-    return where.replace(os.sep, "/") + item.nodeid
-
-
-def _explicitly_named(item: pytest.Item) -> set[str]:
-    """Argument names whose parametrize ids the user gave (``ids=`` or ``pytest.param(id=)``)."""
-    names: set[str] = set()
-    for mark in item.iter_markers("parametrize"):
-        if not mark.args:
-            continue
-        argnames = mark.args[0]
-        argnames = [n.strip() for n in argnames.split(",")] if isinstance(argnames, str) else list(argnames)
-        values = mark.args[1] if len(mark.args) > 1 else mark.kwargs.get("argvalues", ())
-        if mark.kwargs.get("ids") is not None or any(getattr(v, "id", None) is not None for v in values or ()):
-            names.update(argnames)
-    return names
-
-
-def _named_by_value(value: Any) -> bool:
-    """Whether pytest names a parameter of this value by the value (so an id such as ``x0`` was
-    given by the user, not made up from the position)."""
-    import enum
-    import re
-
-    if isinstance(value, (str, bytes, int, float, complex, type(None), re.Pattern, enum.Enum)):
-        return True
-    return (isinstance(value, type) or callable(value)) and isinstance(getattr(value, "__name__", None), str)
-
-
-def _cassette_names(item: pytest.Item, case: Any) -> tuple[str, str, str | None]:
-    nodeid_path = item.nodeid.split("::")[0]
-    if not nodeid_path:  # a test file outside the rootdir
-        nodeid_path = _outside_rootdir(item)
-    module_path = nodeid_path[:-3] if nodeid_path.endswith(".py") else nodeid_path
-    parts = item.nodeid.split("::")[1:]
-    parts[-1] = getattr(item, "originalname", parts[-1].split("[")[0])
-    test_name = ".".join(parts)
-    other: str | None = None
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        full = callspec.id
-        other = full.replace(case.id, "", 1).strip("-") or None
-        if other:
-            from .run.session import automatic_ids
-
-            explicit = _explicitly_named(item)
-            argnames = [
-                n for n in callspec.params
-                if n != "_anyint_case" and n not in explicit and not _named_by_value(callspec.params[n])
-            ]
-            auto = automatic_ids(other.split("-"), argnames)
-            if auto:
-                import warnings
-
-                warnings.warn(
-                    pytest.PytestWarning(
-                        f"{item.nodeid}: parametrize id {auto[0]!r} is position-based, so inserting a case "
-                        f"renames its cassettes; give that parametrization explicit ids="
-                    ),
-                    stacklevel=2,
-                )
-    return module_path, test_name, other
-
-
 @pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     """Fail collection when two cases of a test would record into one cassette file.
 
     A cassette belongs to exactly one case, which is what lets xdist workers write cassettes
@@ -480,7 +372,9 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
     """
     report = yield
     if report.passed and report.result:
-        clash = _cassette_clash(collector.config, report.result)
+        from .run.naming import cassette_clash
+
+        clash = cassette_clash(collector.config, report.result, _cassette_path)
         if clash:
             report.outcome = "failed"
             report.longrepr = clash
@@ -488,29 +382,10 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[Any]:
     return report
 
 
-def _cassette_clash(config: pytest.Config, nodes: list[Any]) -> str | None:
-    owners: dict[str, str] = {}
-    for node in nodes:
-        callspec = getattr(node, "callspec", None)
-        case = callspec.params.get("_anyint_case") if callspec is not None else None
-        if case is None:
-            continue
-        path = _cassette_path(node, case)
-        first = owners.setdefault(str(path).casefold(), node.nodeid)
-        if first != node.nodeid:
-            try:
-                shown = path.relative_to(config.rootpath)
-            except ValueError:
-                shown = path
-            return (
-                f"{first} and {node.nodeid} would record into the same cassette {shown}: give them "
-                f"parametrize ids that differ in more than letter case or characters outside [A-Za-z0-9._-]"
-            )
-    return None
-
-
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep the key out of failure messages and captured output, whoever put it there (an SDK
     error that quotes a gateway answer, a log line emitted outside a route case)."""
     report = yield
@@ -521,7 +396,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
             _lead_with(report, lines)
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
-    if secrets:
+    if session is not None and secrets:
         from .cassettes import scrub_report
 
         scrub_report(report, secrets, session.key_placeholder)
@@ -547,38 +422,33 @@ class _OpenCase:
 
     __slots__ = ("session", "context")
 
-    def __init__(self, session: AnyIntSession, context: Any) -> None:
+    def __init__(self, session: AnyIntSession, context: CaseContext) -> None:
         self.session = session
         self.context = context
 
 
 @pytest.fixture
-def anyint_route(_anyint_case: Any) -> Any:
+def anyint_route(_anyint_case: _OpenCase | _NoRouteCase) -> RouteTarget:
     """The ``RouteTarget`` the case runs: model, role, family, base URL, key and auth headers."""
     case = _require_case(_anyint_case, "anyint_route")
     return case.session.target(case.context.case)
 
 
 @pytest.fixture
-def anyint_calls(_anyint_case: Any) -> Any:
+def anyint_calls(_anyint_case: _OpenCase | _NoRouteCase) -> CallTrail:
     """The call trail of this test: every gateway request in order."""
     return _require_case(_anyint_case, "anyint_calls").context.trail
 
 
 @pytest.fixture
-def anyint_faults(_anyint_case: Any) -> Any:
+def anyint_faults(_anyint_case: _OpenCase | _NoRouteCase) -> FaultPlan:
     """Make calls fail on the wire: ``anyint_faults.inject("gpt-5-mini", status=503)``."""
     case = _require_case(_anyint_case, "anyint_faults")
-    context = case.context
-    if context.faults is None:
-        from .faults.plan import FaultPlan
-
-        context.faults = FaultPlan(case.session, context.case)
-    return context.faults
+    return case.session.fault_plan(case.context)
 
 
 @pytest.fixture
-def anyint_scenario(_anyint_case: Any) -> Any:
+def anyint_scenario(_anyint_case: _OpenCase | _NoRouteCase) -> Scenario | None:
     """In a fault case, the fault and whether the policy expects a fallback; None otherwise."""
     case = _require_case(_anyint_case, "anyint_scenario")
     return case.session.scenario(case.context.case)
@@ -588,7 +458,7 @@ def _session_fixtures(config: pytest.Config) -> types.ModuleType:
     """The session-scoped fixtures of one pytest run, bound to its config (registered as a plugin)."""
 
     @pytest.fixture(scope="session")
-    def anyint_gateway() -> Any:
+    def anyint_gateway() -> Gateway:
         """Base URLs, headers, key and SDK keyword arguments for clients built once per module or session."""
         from .config import ConfigError
 
@@ -599,36 +469,34 @@ def _session_fixtures(config: pytest.Config) -> types.ModuleType:
         pytest.fail(problem, pytrace=False)
 
     @pytest.fixture(scope="session")
-    def anyint_config() -> Any:
+    def anyint_config() -> AnyIntConfig:
         """The loaded anyint.yaml."""
         return _session(config).config
 
     @pytest.fixture(scope="session")
-    def anyint_emulator() -> Any:
+    def anyint_emulator() -> Emulator:
         """A running emulator on loopback; route targets point at it."""
         return _session(config).start_emulator()
 
     fixtures = types.ModuleType("pytest_anyint.session_fixtures", _session_fixtures.__doc__)
-    fixtures.anyint_gateway = anyint_gateway  # type: ignore[attr-defined]
-    fixtures.anyint_config = anyint_config  # type: ignore[attr-defined]
-    fixtures.anyint_emulator = anyint_emulator  # type: ignore[attr-defined]
+    vars(fixtures).update(anyint_gateway=anyint_gateway, anyint_config=anyint_config, anyint_emulator=anyint_emulator)
     return fixtures
 
 
-def _require_case(value: Any, name: str) -> _OpenCase:
+def _require_case(value: _OpenCase | _NoRouteCase, name: str) -> _OpenCase:
     if isinstance(value, _NoRouteCase):
         pytest.fail(
             f"{value.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
             pytrace=False,
         )
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 # --------------------------------------------------------------------------- checks after the body
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     context = item.stash.get(_CONTEXT, None)
     if context is None:
         return (yield)
@@ -653,7 +521,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return result
 
 
-def _lead_with(report: Any, lines: list[str]) -> None:
+def _lead_with(report: pytest.TestReport, lines: list[str]) -> None:
     """Put the plugin's failed checks before the test's own traceback in a failed call report."""
     from _pytest._code.code import ExceptionChainRepr, ReprEntry, ReprFileLocation, ReprTraceback
 
@@ -674,10 +542,10 @@ def _lead_with(report: Any, lines: list[str]) -> None:
 # --------------------------------------------------------------------------- reports
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     session = config.stash.get(_SESSION, None)
     if session is not None and session.results:
-        from .report.build import terminal_summary
+        from .report.outputs import terminal_summary
 
         terminal_summary(session, terminalreporter)
 
@@ -687,13 +555,13 @@ class _OutcomeRecorder:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self._note: Any = None
+        self._note: Callable[[AnyIntSession, pytest.TestReport], None] | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         session = self.config.stash.get(_SESSION, None)
         if session is not None:
             if self._note is None:  # imported once: this runs three times per test
-                from .report.build import note_outcome
+                from .report.outputs import note_outcome
 
                 self._note = note_outcome
             self._note(session, report)
@@ -704,7 +572,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: take over a finished worker's route results for the merged reports."""
     output = getattr(node, "workeroutput", None) or {}
     if "anyint" in output:
-        from .report.build import merge_worker
+        from .report.outputs import merge_worker
 
         merge_worker(_session(node.config), output["anyint"])
 
@@ -714,6 +582,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     anyint = session.config.stash.get(_SESSION, None)
     if anyint is None:
         return
-    from .report.build import finish_session
+    from .report.outputs import finish_session
 
     finish_session(anyint, session)

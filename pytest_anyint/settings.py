@@ -118,7 +118,7 @@ def locate(start: Path) -> tuple[Path, Path | None, dict[str, Any]]:
     from _pytest.config import UsageError
     from _pytest.config.findpaths import determine_setup
 
-    wanted = {"inifile": None, "override_ini": None, "args": [], "rootdir_cmd_arg": None, "invocation_dir": start}
+    wanted: dict[str, Any] = {"inifile": None, "override_ini": None, "args": [], "rootdir_cmd_arg": None, "invocation_dir": start}
     accepted = inspect.signature(determine_setup).parameters  # override_ini is newer than pytest 8.0
     try:
         found = determine_setup(**{k: v for k, v in wanted.items() if k in accepted})

@@ -116,4 +116,4 @@ def is_terminated(text: str) -> bool:
 
 
 def is_event_stream(content_type: str | None) -> bool:
-    return bool(content_type) and "text/event-stream" in content_type.lower()
+    return content_type is not None and "text/event-stream" in content_type.lower()

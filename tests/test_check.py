@@ -75,7 +75,7 @@ def test_a_contract_violation_exits_1_naming_file_interaction_and_pointer(clean_
     assert run(clean_tree) == 1
     lines = capsys.readouterr().out.strip().splitlines()
     problem = [line for line in lines if "yesterday" in line]
-    assert problem == [f"{bad} interaction #2: /created: expected integer, got string 'yesterday' "
+    assert problem == [f'{bad} interaction #2: /created: expected integer, got string "yesterday" '
                        "(upstream rule, openai chat.completion)"]
     assert lines[-1].endswith("1 problem(s)")
 

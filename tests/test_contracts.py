@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 
 from pytest_anyint import sse
 from pytest_anyint.cassettes import scan_secrets
-from pytest_anyint.contracts.index import (
+from pytest_anyint.contracts import (
     SHIPPED_DIR,
     ContractError,
     ContractIndex,
@@ -208,7 +208,7 @@ def test_a_violation_message_names_cassette_interaction_pointer_rule_value_and_c
     (violation,) = violations
     assert violation.message == (
         "cassettes/tests/test_app/extract/gpt-5-mini.yaml interaction #3: /created: expected integer, "
-        "got string 'yesterday' (upstream rule, openai chat.completion)"
+        'got string "yesterday" (upstream rule, openai chat.completion)'
     )
     assert (violation.rule, violation.value, violation.confidence) == ("schema.type", "yesterday", "upstream")
 
@@ -684,6 +684,7 @@ def test_the_wheel_ships_the_contracts(tmp_path):
     (wheel,) = out.glob("pytest_anyint-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "pytest_anyint/_contracts/index.yaml" in names
+    assert "pytest_anyint/contracts/shipped_index.json" in names  # the form a cold process reads
     shipped = {"pytest_anyint/_contracts/" + p.relative_to(SHIPPED_DIR).as_posix() for p in SHIPPED_DIR.rglob("*.json")}
     assert shipped <= names, sorted(shipped - names)[:5]
     assert "pytest_anyint/schemas/report.schema.json" in names
@@ -757,10 +758,10 @@ def test_the_fast_validator_never_passes_a_body_jsonschema_rejects(index, data):
     mutated = _mutate(document, pointer, replacement)
     method, path, status, _ = SAMPLE_ROUTES[name]
     entry = index.entry_for(method, path, status, False)
-    fast = index._fast(entry.schema)
+    fast = index.validators.fast(entry.schema)
     assert fast is not None
     if fast(mutated):
-        assert list(index._validator(entry.schema).iter_errors(mutated)) == [], (name, pointer, replacement)
+        assert list(index.validators.validator(entry.schema).iter_errors(mutated)) == [], (name, pointer, replacement)
 
 
 # --------------------------------------------------------------------------- secrets

@@ -59,7 +59,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from anthropic import Anthropic
 
-from pytest_anyint.contracts import index as contracts
+from pytest_anyint.contracts import gate as contracts
 
 
 @pytest.fixture(autouse=True)

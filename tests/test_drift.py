@@ -14,15 +14,9 @@ import yaml
 
 from pytest_anyint import cli
 from pytest_anyint.cassettes import CassetteError, CassetteSerializer, parse_cassette_text
-from pytest_anyint.drift.shape import (
-    ShapeFingerprint,
-    _from_vcr_dicts,
-    _read_fast,
-    _read_for_drift,
-    _Recorded,
-    compare_fingerprints,
-    compare_interactions,
-)
+from pytest_anyint.drift.findings import Recorded, compare_interactions, from_vcr_dicts
+from pytest_anyint.drift.shape import ShapeFingerprint, compare_fingerprints
+from pytest_anyint.drift.trees import _read_fast, read_for_drift
 from pytest_anyint.run.age import parse_max_age, stale_message
 
 from .helpers import DRIFT_APP, DRIFT_CONFTEST
@@ -327,8 +321,8 @@ def test_every_sample_is_identical_to_itself(name):
 # --------------------------------------------------------------------------- pairing interactions
 
 
-def rec(path: str, body: dict, status: int = 200, method: str = "POST") -> _Recorded:
-    return _Recorded(method, path, status, JSON, json.dumps(body).encode())
+def rec(path: str, body: dict, status: int = 200, method: str = "POST") -> Recorded:
+    return Recorded(method, path, status, JSON, json.dumps(body).encode())
 
 
 def test_interactions_pair_by_request_and_position():
@@ -483,7 +477,7 @@ def test_the_fast_cassette_reader_agrees_with_the_full_parser():
     interactions.append({**interactions[0], "response": {**interactions[0]["response"], "headers": {}, "body": {"string": b"plain words"}}})
     text = CassetteSerializer.serialize({"interactions": interactions, "metadata": {"test": "t"}})
     metadata, fast = _read_fast(text)
-    full = _from_vcr_dicts(parse_cassette_text(text, source="x")["interactions"])
+    full = from_vcr_dicts(parse_cassette_text(text, source="x")["interactions"])
     assert metadata == {"test": "t"} and len(fast) == len(full) == len(interactions)
     assert [r.fingerprint() for r in fast] == [r.fingerprint() for r in full]
 
@@ -495,12 +489,12 @@ def test_unusual_yaml_falls_back_to_the_full_parser():
                                         "body": {"string": b'{"a": 1}'}}}]}
     )
     hand_edited = text.replace("a: 1", "a: 017\n        b: .inf")  # YAML 1.1 octal, infinity
-    metadata, (recorded,) = _read_for_drift(hand_edited.encode(), "c.yaml")
+    metadata, (recorded,) = read_for_drift(hand_edited.encode(), "c.yaml")
     assert recorded.fingerprint().paths == {"$": {"object"}, "$.a": {"number"}, "$.b": {"number"}}
     with pytest.raises(CassetteError, match=r"^c.yaml:3: not valid YAML"):
-        _read_for_drift(b"interactions:\n  - [\n", "c.yaml")
+        read_for_drift(b"interactions:\n  - [\n", "c.yaml")
     with pytest.raises(CassetteError, match="not a pytest-anyint cassette"):
-        _read_for_drift(b"- just a list\n", "c.yaml")
+        read_for_drift(b"- just a list\n", "c.yaml")
 
 
 def test_drift_usage_errors_exit_2(tmp_path, capsys):

@@ -512,9 +512,12 @@ def test_native_envelopes_reach_sdks_as_their_types(emu, claude, gem):
 
 def test_body_faults(emu, http, oai):
     url, headers = "/openai/v1/chat/completions", auth("openai", emu)
+    whole = http.post(url, headers=headers, json={"model": "gpt-5-mini", "messages": HELLO}).content
     emu.fail(kind="malformed-json", times=1)
     broken = http.post(url, headers=headers, json={"model": "gpt-5-mini", "messages": HELLO})
-    assert (broken.status_code, broken.headers["content-type"], broken.text) == (200, "application/json", '{"id": "x", "choices": [')
+    # the first half of the answer it would have sent: the bytes an injected malformed-json fault sends
+    assert (broken.status_code, broken.headers["content-type"]) == (200, "application/json")
+    assert broken.content == whole[: len(whole) // 2]
     emu.fail(kind="empty-body", times=1)
     empty = http.post(url, headers=headers, json={"model": "gpt-5-mini", "messages": HELLO})
     assert (empty.status_code, empty.content, empty.headers["content-type"]) == (200, b"", "application/json")
@@ -575,7 +578,9 @@ def test_stream_error_raw_anthropic_framing(emu, http):
     emu.fail(kind="stream-error", times=1)
     request = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": HELLO, "stream": True}
     events = sse.parse(http.post("/anthropic/v1/messages", headers=auth("anthropic", emu), json=request).text)
-    assert [e.event for e in events] == ["message_start", "error"]
+    # the opening events and the answer's first content event, then the family's own error event
+    assert [e.event for e in events] == ["message_start", "content_block_start", "ping", "content_block_delta", "error"]
+    assert events[3].json()["delta"]["text"] == "claude-haiku-4-5: Say hello"
 
 
 def test_fail_validates_its_arguments(emu):

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from pytest_anyint import cassettes, parsecache
-from pytest_anyint.contracts import index as contracts
+from pytest_anyint.contracts import gate, shipped
 
 from .conftest import INI
 from .helpers import OPENAI_TEST
@@ -138,19 +138,19 @@ def test_anyint_yaml_is_kept_once_valid_and_an_edit_is_read_and_checked_anew(pro
     assert len(_entries(project, "config")) == 2
 
 
-def test_the_shipped_contract_index_is_kept_too(project, monkeypatch):
+def test_the_shipped_contract_index_is_read_from_its_json_form_not_the_cache(project, monkeypatch):
+    """A fresh CI clone has no parse cache: the shipped index costs no YAML parse there either."""
     def as_a_new_process():  # pytester runs in this process, where the index is loaded once
         parsecache.forget()
-        monkeypatch.setattr(contracts, "_SHIPPED_CACHE", None)
-        monkeypatch.setattr(contracts, "_SESSION_INDEXES", {})
+        shipped.forget()
+        monkeypatch.setattr(gate, "_SESSION_INDEXES", {})
 
     project.tests(test_app=OPENAI_TEST)
     as_a_new_process()
     project.record().assert_outcomes(passed=2)
-    assert len(_entries(project, "contract-index")) == 1
     as_a_new_process()
-    project.replay().assert_outcomes(passed=2)  # the index read back from disk still routes and checks
-    assert len(_entries(project, "contract-index")) == 1
+    project.replay().assert_outcomes(passed=2)  # the index read from its JSON form still routes and checks
+    assert _entries(project, "contract-index") == []
 
 
 def test_the_cache_folder_follows_the_parsing_code_not_its_file_times(tmp_path, monkeypatch):

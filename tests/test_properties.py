@@ -22,9 +22,8 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from pytest_anyint import cassettes, sse
+from pytest_anyint import cassettes, contracts, sse
 from pytest_anyint import config as config_module
-from pytest_anyint.contracts import index as contracts
 from pytest_anyint.drift import shape as drift
 from pytest_anyint.families import FAMILY_NAMES
 from pytest_anyint.faults.plan import FAULT_KINDS

@@ -20,9 +20,11 @@ import yaml
 from pytest_anyint import cli
 from pytest_anyint.calls import Call
 from pytest_anyint.config import load_config
-from pytest_anyint.report.build import budget_problems, build_report, money, validate_report
+from pytest_anyint.report.budgets import budget_problems
+from pytest_anyint.report.build import build_report, validate_report
+from pytest_anyint.report.format import money
 from pytest_anyint.report.text import render_markdown
-from pytest_anyint.run.session import CaseResult
+from pytest_anyint.results import CaseResult
 
 REPORT_CONFIG = """
 version: 1

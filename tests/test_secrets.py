@@ -202,12 +202,8 @@ def test_secret_scan_is_the_last_line_of_defence(tmp_path):
         "responses": [{"status": {"code": 200, "message": "OK"}, "headers": {"content-type": ["application/json"]},
                        "body": {"string": ('{"note": "' + urllib.parse.quote(KEY, safe="") + '"}').encode()}}],
     }
-    cassettes.CassettePersister.known_secrets = (KEY,)
-    try:
-        with pytest.raises(cassettes.SecretLeakError) as info:
-            cassettes.CassettePersister.save_cassette(target, cassette, cassettes.CassetteSerializer)
-    finally:
-        cassettes.CassettePersister.known_secrets = ()
+    with pytest.raises(cassettes.SecretLeakError) as info:
+        cassettes.CassettePersister((KEY,)).save_cassette(target, cassette, cassettes.CassetteSerializer)
     assert target.read_text() == "old" and "the configured key" in str(info.value)
     assert_no_key("the leak message", str(info.value))
     assert not list(Path(tmp_path).glob("*.anyint-tmp"))

@@ -30,7 +30,7 @@ def _cassette(path: Path, mode: RecordMode, load: bool = True) -> Cassette:
     kwargs = dict(
         path=str(path),
         serializer=cassettes.CassetteSerializer,
-        persister=cassettes.CassettePersister,
+        persister=cassettes.CassettePersister(),
         record_mode=mode,
         match_on=cassettes.match_on(()),
     )

@@ -124,7 +124,7 @@ def test_sdk_kwargs_leave_gemini_async_to_google_genai_without_aiohttp(monkeypat
     """Without aiohttp google-genai already uses httpx2; its own client is left as it is."""
     from google.genai import _api_client
 
-    from pytest_anyint.run.session import Gateway
+    from pytest_anyint.run.cases import Gateway
 
     monkeypatch.setattr(_api_client, "has_aiohttp", False)
     options = Gateway("http://127.0.0.1:9", "sk-test-invented-key").sdk_kwargs("gemini")["http_options"]
@@ -139,7 +139,7 @@ def test_sdk_kwargs_keep_gemini_async_on_httpx2_when_aiohttp_is_installed(monkey
     from google.genai import _api_client
 
     from pytest_anyint.emulator import Emulator
-    from pytest_anyint.run.session import Gateway
+    from pytest_anyint.run.cases import Gateway
 
     monkeypatch.setattr(_api_client, "has_aiohttp", True)  # what google-genai decides on when aiohttp is installed
     plain = genai.Client(api_key="sk-test-invented-key", http_options={"base_url": "http://127.0.0.1:9/gemini", "api_version": "v1beta"})

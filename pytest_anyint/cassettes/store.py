@@ -61,15 +61,13 @@ def _is_parsed_cassette(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("interactions"), list)
 
 
-def read_cassette(path: Path, secrets: Sequence[str] | None = None) -> dict[str, Any]:
+def read_cassette(path: Path, secrets: Sequence[str] = ()) -> dict[str, Any]:
     """A cassette file in vcrpy's dict form, parsed once per content (``parsecache``).
 
-    A cassette holding one of ``secrets`` (in any form, base64 bodies included) is parsed but never
-    stored in the parse cache (default: the session's keys). The result is shared: callers must
-    not mutate it.
+    A cassette holding one of ``secrets`` (in any form, base64 bodies included; pass the session's
+    keys) is parsed but never stored in the parse cache. The result is shared: callers must not
+    mutate it.
     """
-    if secrets is None:
-        secrets = CassettePersister.known_secrets
     try:
         raw = parsecache.read_file(path)
     except FileNotFoundError:
@@ -93,40 +91,45 @@ def read_cassette(path: Path, secrets: Sequence[str] | None = None) -> dict[str,
 
 
 class CassettePersister:
-    """vcrpy persister: cached loads, secret scan before the write, atomic rename."""
+    """vcrpy persister: cached loads, secret scan before the write, atomic rename.
 
-    #: Secrets (the real key) the scan must never find in a new cassette; set per session.
-    known_secrets: tuple[str, ...] = ()
-    #: ``--anyint-max-age``: an unchanged re-recording is still written (its ``recorded_at``
-    #: refreshed) when the file's own ``recorded_at`` is older than this; set per session.
-    refresh_older_than: datetime.timedelta | None = None
+    One per case (vcrpy calls its methods on the object it was given), so what it must know comes
+    with it instead of from state shared by every session of the process.
+    """
 
-    @classmethod
-    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    def __init__(
+        self, known_secrets: Sequence[str] = (), refresh_older_than: datetime.timedelta | None = None
+    ) -> None:
+        #: Secrets (the real key) the scan must never find in a new cassette, nor the parse cache keep.
+        self.known_secrets = tuple(known_secrets)
+        #: ``--anyint-max-age``: an unchanged re-recording is still written (its ``recorded_at``
+        #: refreshed) when the file's own ``recorded_at`` is older than this.
+        self.refresh_older_than = refresh_older_than
+
+    def load_cassette(self, cassette_path: str | Path, serializer: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
         from vcr.persisters.filesystem import CassetteNotFoundError
         from vcr.request import Request
 
         path = Path(cassette_path)
         try:
-            data = read_cassette(path, cls.known_secrets)
+            data = read_cassette(path, self.known_secrets)
         except FileNotFoundError:
             raise CassetteNotFoundError() from None
         requests = [Request._from_dict(dict(i["request"])) for i in data["interactions"]]
         responses = [_copy_response(i["response"]) for i in data["interactions"]]
         return requests, responses, dict(data["metadata"])
 
-    @classmethod
-    def save_cassette(cls, cassette_path: str | Path, cassette_dict: Mapping[str, Any], serializer: Any) -> None:
+    def save_cassette(self, cassette_path: str | Path, cassette_dict: Mapping[str, Any], serializer: Any) -> None:
         from vcr.serialize import serialize
 
         path = Path(cassette_path)
         text = serialize(cassette_dict, serializer)
-        leaks = scan_secrets(text, cls.known_secrets) or leaks_in_values(text, cls.known_secrets)
+        leaks = scan_secrets(text, self.known_secrets) or leaks_in_values(text, self.known_secrets)
         if leaks:
             raise SecretLeakError(
                 f"{path}: not saved: the new recording contains {leaks[0]}; the previous cassette was left untouched"
             )
-        if _unchanged(path, text, cls.refresh_older_than):
+        if _unchanged(path, text, self.refresh_older_than):
             # Only volatile parts differ (recorded_at, timings, request ids): keep the file's bytes.
             remove_stale_temporaries(Path(os.path.realpath(path)))
             return

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..cassettes import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
-from ..contracts.index import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
-from ..families import family_for_path, parse_json
+from ..contracts import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
+from ..families import read_request
 from ..settings import ProjectSettings, SettingsError, describe_error, find
 
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
@@ -102,12 +102,9 @@ def _check_interaction(interaction: Mapping[str, Any], number: int, gate: Contra
             f"closest published route: {gate.index.closest_route(method, path)}"
         )
         return
-    family = family_for_path(path)
-    body = request.get("body")
-    request_json = parse_json(body) if family is not None and family.name != "gemini" else None
+    facts = read_request(path, urllib.parse.urlsplit(request["uri"]).query, request.get("body"))
     # What the interceptor knows of the call when it checks a replayed answer.
-    call = types.SimpleNamespace(model=family.model_from_request(path, request_json) if family else None,
-                                 family=family.name if family else None)
+    call = types.SimpleNamespace(model=facts.model, family=facts.family.name if facts.family else None)
     gate.check_response(call, method=method, path=path, status=response["status"]["code"],
                         content_type=header_value(response["headers"], "content-type"),
                         body=response["body"]["string"], cassette=shown, interaction=number)

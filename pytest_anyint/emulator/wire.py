@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any, BinaryIO
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 #: Largest request body the emulator reads (Anthropic's own limit for Messages is 32 MB).
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -21,6 +21,14 @@ MAX_JSON_DEPTH = 64
 _MAX_CHUNK_LINE = 1024
 _DIGITS = re.compile(rb"^[0-9]+$")
 _HEX = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
+
+
+class Reader(Protocol):
+    """What the body readers need of a socket file: ``read`` and ``readline`` with a size bound."""
+
+    def read(self, size: int | None = ..., /) -> bytes: ...
+
+    def readline(self, size: int | None = ..., /) -> bytes: ...
 
 
 class BadRequest(Exception):
@@ -36,7 +44,7 @@ def _too_large(limit: int) -> BadRequest:
     return BadRequest(413, f"Request body too large: the emulator accepts at most {limit} bytes")
 
 
-def read_body(headers: Mapping[str, str], rfile: BinaryIO, limit: int = MAX_BODY_BYTES) -> bytes:
+def read_body(headers: Mapping[str, str], rfile: Reader, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, read within ``limit``; BadRequest for a malformed length or chunk framing."""
     encoding = (headers.get("transfer-encoding") or "").lower()
     if "chunked" in encoding:
@@ -55,7 +63,7 @@ def read_body(headers: Mapping[str, str], rfile: BinaryIO, limit: int = MAX_BODY
     return data
 
 
-def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+def _read_chunked(rfile: Reader, limit: int) -> bytes:
     data = bytearray()
     while True:
         line = rfile.readline(_MAX_CHUNK_LINE + 1)
@@ -87,6 +95,7 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

@@ -1,90 +1,40 @@
-"""Reports: what the run proved per route and model, as numbers a team can act on.
+"""The report document: what the run proved per route and model, as numbers a team can act on.
 
-One function, :func:`build_report`, turns the session's case results into the versioned JSON
-document of ``docs/reports.md`` (schema: ``schemas/report.schema.json``). Every other output — the
-terminal table, Markdown, the HTML page and ``pytest-anyint report`` — is rendered from that
-document alone, so a JSON report re-rendered later reads exactly like the run that wrote it.
-
-Also here: call budgets (``max_cost_per_call_usd``, ``max_latency_s``), the hand-over of results
-from xdist workers to the controller, and the exit status of a run whose checks failed. Plain
-Python; nothing here imports pytest.
+One function, :func:`build_report`, turns case results into the versioned JSON document of
+``docs/reports.md`` (schema: ``schemas/report.schema.json``). Every other output — the terminal
+table, Markdown, the HTML page and ``pytest-anyint report`` — is rendered from that document alone,
+so a JSON report re-rendered later reads exactly like the run that wrote it. Budgets live in
+``budgets``, the pytest-facing outputs and the xdist hand-over in ``outputs``. Plain Python; nothing
+here imports pytest or the session.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from ..calls import Call
+from ..config import AnyIntConfig, RouteConfig
+from ..results import CaseResult
 from ..text import utc_stamp
-from .format import money, seconds  # noqa: F401 - re-exported: the renderers' helpers
+from .budgets import RECORDED_SOURCES, call_breaches, display_path
+from .format import money, seconds
 
 REPORT_VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
-#: Calls whose numbers are real: answered from a cassette or the network, never injected faults.
-RECORDED_SOURCES = ("cassette", "network")
 #: What each ``optimize`` label asks the routing evidence to pick.
 CRITERIA = {"cost": "cost", "latency": "latency", "reliability": "reliability"}
 
 
-# --------------------------------------------------------------------------- budgets
-
-
-def _label(call: Any) -> int | str:
+def _label(call: Call) -> int | str:
     """What a failed call failed with: the injected fault, else the HTTP status."""
     if call.fault is not None:
         return call.fault
     return call.status if call.status is not None else "error"
-
-
-def call_breaches(route: Any, calls: Sequence[Any]) -> list[dict[str, Any]]:
-    """The recorded calls of one case that exceed the route's per-call budgets (faults never count)."""
-    found: list[dict[str, Any]] = []
-    max_cost = getattr(route, "max_cost_per_call_usd", None)
-    max_latency = getattr(route, "max_latency_s", None)
-    if max_cost is None and max_latency is None:
-        return found
-    for number, call in enumerate(calls, 1):
-        if call.source not in RECORDED_SOURCES:
-            continue
-        where = {"model": call.model, "call": number, "endpoint": f"{call.method} {call.endpoint}"}
-        if max_cost is not None and call.cost_usd is not None and call.cost_usd > max_cost:
-            found.append({**where, "kind": "cost", "value": call.cost_usd, "limit": max_cost})
-        if max_latency is not None and call.latency_s is not None and call.latency_s > max_latency:
-            found.append({**where, "kind": "latency", "value": call.latency_s, "limit": max_latency})
-    return found
-
-
-def budget_problems(route: Any, calls: list[Any], config_path: Path) -> list[str]:
-    """Recorded calls over the route's max_cost_per_call_usd or max_latency_s, one line each."""
-    problems = []
-    breaches = call_breaches(route, calls)
-    shown = _display_path(config_path) if breaches else ""  # resolving paths costs syscalls per case
-    for breach in breaches:
-        if breach["kind"] == "cost":
-            what = f"cost {money(breach['value'])}, over max_cost_per_call_usd {money(breach['limit'])}"
-        else:
-            what = f"took {seconds(breach['value'])} (recorded), over max_latency_s {breach['limit']:g} s"
-        problems.append(
-            f"route {route.label!r}: {breach['model']} call {breach['call']} ({breach['endpoint']}) {what} "
-            f"set in {shown}"
-        )
-    return problems
-
-
-def _display_path(path: Path | str | None) -> str:
-    if path is None:
-        return "anyint.yaml"
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(path)
 
 
 # --------------------------------------------------------------------------- formatting helpers
@@ -103,60 +53,25 @@ def _round(value: float | None, digits: int = 10) -> float | None:
     return None if value is None else round(value, digits)
 
 
-# --------------------------------------------------------------------------- run state
-
-
-@dataclass
-class ReportState:
-    """What the report needs beyond the case results: pytest's final outcome per test, files written."""
-
-    #: nodeid -> "passed" | "failed" | "skipped", from every phase's report (xfail counts as failed).
-    outcomes: dict[str, str] = field(default_factory=dict)
-    written: list[str] = field(default_factory=list)
-    exit_note: str | None = None
-    report: dict[str, Any] | None = None
-
-
-def state(session: Any) -> ReportState:
-    current = getattr(session, "report", None)
-    if not isinstance(current, ReportState):
-        current = ReportState()
-        session.report = current
-    return current
-
-
-def note_outcome(session: Any, report: Any) -> None:
-    """Fold one phase's test report into the test's outcome (``pytest_runtest_logreport``)."""
-    outcomes = state(session).outcomes
-    nodeid = report.nodeid
-    if outcomes.get(nodeid) == "failed":
-        return
-    if report.failed:
-        outcomes[nodeid] = "failed"
-    elif getattr(report, "wasxfail", None) is not None and report.skipped:
-        outcomes[nodeid] = "failed"  # an expected failure still failed: no model passes by xfail
-    elif report.when == "call":
-        outcomes[nodeid] = "skipped" if report.skipped else "passed"
-    elif report.skipped:
-        outcomes[nodeid] = "skipped"
-
-
-def _outcome(result: Any, outcomes: Mapping[str, str]) -> str:
+def outcome_of(result: CaseResult, outcomes: Mapping[str, str]) -> str:
+    """pytest's final outcome of a case when known, else what the plugin's own checks decided."""
     found = outcomes.get(result.nodeid)
     if found is not None:
         return found
-    if getattr(result, "problems", None):
+    if result.problems:
         return "failed"
-    return {True: "passed", False: "failed"}.get(result.passed, "skipped")
+    if result.passed is None:
+        return "skipped"
+    return "passed" if result.passed else "failed"
 
 
-# --------------------------------------------------------------------------- xdist hand-over
+# --------------------------------------------------------------------------- plain data
 
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON-safe copy of a violation, a drift finding or anything else a case carries."""
     fields = None if isinstance(value, type) else getattr(value, "__dict__", None)
     if fields is not None and is_dataclass(value) and all(type(v) in _SCALARS for v in fields.values()):
@@ -168,50 +83,6 @@ def _plain(value: Any) -> Any:
     elif not isinstance(value, (dict, list, tuple, str, int, float, bool, type(None))):
         value = {"message": str(value)}
     return json.loads(json.dumps(value, default=str))
-
-
-def to_wire(session: Any) -> dict[str, Any]:
-    """A worker's results as plain data for ``config.workeroutput`` (execnet sends basic types only)."""
-    outcomes = state(session).outcomes
-    cases = []
-    for result in session.results:
-        cases.append(
-            {
-                "nodeid": result.nodeid,
-                "route": result.route,
-                "model": result.model,
-                "fault": result.fault,
-                "passed": result.passed,
-                "outcome": _outcome(result, outcomes),
-                "problems": list(getattr(result, "problems", []) or []),
-                "calls": [_plain(call) for call in result.calls],
-                "violations": [_plain(v) for v in result.violations],
-                "drift": [_plain(d) for d in result.drift],
-            }
-        )
-    return {"version": REPORT_VERSION, "cases": cases}
-
-
-def merge_worker(session: Any, wire: Mapping[str, Any]) -> None:
-    """On the controller: add one worker's results (``pytest_testnodedown``)."""
-    from ..calls import Call
-    from ..results import CaseResult
-
-    outcomes = state(session).outcomes
-    for case in wire.get("cases", []):
-        result = CaseResult(
-            nodeid=case["nodeid"],
-            route=case["route"],
-            model=case["model"],
-            fault=case["fault"],
-            calls=[Call(**call) for call in case["calls"]],
-            passed=case["passed"],
-            violations=list(case["violations"]),
-            drift=list(case["drift"]),
-        )
-        result.problems = list(case["problems"])
-        session.results.append(result)
-        outcomes[case["nodeid"]] = case["outcome"]
 
 
 # --------------------------------------------------------------------------- building the report
@@ -288,7 +159,7 @@ class _Row:
         }
 
 
-def _attributed(calls: Sequence[Any], case_model: str) -> list[str]:
+def _attributed(calls: Sequence[Call], case_model: str) -> list[str]:
     """The model each call belongs to: the one it names, else the last one named before it."""
     models, current = [], case_model
     for call in calls:
@@ -298,7 +169,7 @@ def _attributed(calls: Sequence[Any], case_model: str) -> list[str]:
     return models
 
 
-def _failed(call: Any) -> bool:
+def _failed(call: Call) -> bool:
     return call.fault is not None or call.status is None or call.status >= 400
 
 
@@ -318,7 +189,7 @@ def _message(item: Mapping[str, Any]) -> str:
     return "; ".join(f"{key}={value}" for key, value in item.items() if value is not None)
 
 
-def _violation_model(item: Mapping[str, Any], calls: Sequence[Any], models: Sequence[str], case_model: str) -> str:
+def _violation_model(item: Mapping[str, Any], calls: Sequence[Call], models: Sequence[str], case_model: str) -> str:
     """Which model's answer broke the contract: the recorded call at the violation's interaction number."""
     if item.get("model"):
         return str(item["model"])
@@ -330,8 +201,8 @@ def _violation_model(item: Mapping[str, Any], calls: Sequence[Any], models: Sequ
 
 
 def build_report(
-    config: Any,
-    results: Iterable[Any],
+    config: AnyIntConfig,
+    results: Iterable[CaseResult],
     outcomes: Mapping[str, str] | None = None,
     *,
     record_mode: str = "none",
@@ -355,10 +226,11 @@ def build_report(
     tests, problems, fallbacks, violations, drift, breaches = [], [], [], [], [], []
     fault_tests: dict[str, dict[str, int]] = {}
     for case in cases:
-        route = config.routes.get(case.route)
-        if route is None:
+        case_route = config.routes.get(case.route)
+        if case_route is None:
             continue
-        outcome = _outcome(case, outcomes)
+        route = case_route
+        outcome = outcome_of(case, outcomes)
         tests.append({"nodeid": case.nodeid, "route": case.route, "model": case.model, "fault": case.fault, "outcome": outcome})
         if case.fault is None:
             row = rows.get((case.route, case.model))
@@ -369,7 +241,7 @@ def build_report(
                     row.tests[outcome] += 1
         else:
             fault_tests.setdefault(case.route, {"passed": 0, "failed": 0, "skipped": 0})[outcome] += 1
-        for message in getattr(case, "problems", None) or []:
+        for message in case.problems:
             problems.append({"nodeid": case.nodeid, "route": case.route, "model": case.model, "message": message})
         calls = list(case.calls)
         models = _attributed(calls, case.model)
@@ -381,7 +253,7 @@ def build_report(
             if row is not None:
                 row.breaches += 1
         for raw in case.violations:
-            item = _plain(raw)
+            item = plain(raw)
             item = item if isinstance(item, dict) else {"message": str(item)}
             model = _violation_model(item, calls, models, case.model)
             severity = item.get("severity", "error")
@@ -393,7 +265,7 @@ def build_report(
                 else:
                     row.contract_warnings += 1
         for raw in case.drift:
-            item = _plain(raw)
+            item = plain(raw)
             item = item if isinstance(item, dict) else {"message": str(item)}
             breaking = _is_breaking(item)
             model = str(item.get("model") or case.model)
@@ -444,7 +316,7 @@ def build_report(
         "generated_at": generated_at or utc_stamp(),
         "plugin_version": __version__,
         "record_mode": record_mode,
-        "config": _display_path(getattr(config, "path", None)),
+        "config": display_path(config.path),
         "summary": summary,
         "routes": json_rows,
         "evidence": evidence,
@@ -459,8 +331,8 @@ def build_report(
     }
 
 
-def _fold_calls(rows: Mapping[tuple[str, str], _Row], case: Any, calls: Sequence[Any], models: Sequence[str]) -> None:
-    last: dict[tuple[str, str, str], Any] = {}
+def _fold_calls(rows: Mapping[tuple[str, str], _Row], case: CaseResult, calls: Sequence[Call], models: Sequence[str]) -> None:
+    last: dict[tuple[str, str, str], Call] = {}
     for call, model in zip(calls, models):
         row = rows.get((case.route, model))
         if row is None:  # a model outside the route: the interceptor refused it and failed the test
@@ -492,11 +364,13 @@ def _fold_calls(rows: Mapping[tuple[str, str], _Row], case: Any, calls: Sequence
             row.served.add(call.served_model)
 
 
-def _fallbacks(route: Any, case: Any, calls: Sequence[Any], models: Sequence[str], outcome: str) -> list[dict[str, Any]]:
+def _fallbacks(
+    route: RouteConfig, case: CaseResult, calls: Sequence[Call], models: Sequence[str], outcome: str
+) -> list[dict[str, Any]]:
     """Every switch to another model right after a failed call: a fallback that happened."""
     events = []
     attempts = 0
-    last_named: Any = None  # calls naming no model (a task poll) never hide the failure before a switch
+    last_named: Call | None = None  # calls naming no model (a task poll) never hide the failure before a switch
     for index, (call, model) in enumerate(zip(calls, models)):
         if index and model != models[index - 1]:
             previous = last_named
@@ -523,11 +397,11 @@ def _fallbacks(route: Any, case: Any, calls: Sequence[Any], models: Sequence[str
     return events
 
 
-def _evidence(route: Any, rows: Sequence[_Row], fault_tests: Mapping[str, int] | None) -> dict[str, Any]:
+def _evidence(route: RouteConfig, rows: Sequence[_Row], fault_tests: Mapping[str, int] | None) -> dict[str, Any]:
     """Which passing model the route's ``optimize`` label would pick, from what the run recorded."""
     criterion = CRITERIA.get(route.optimize or "")
     primary = route.primary.model
-    candidates = [
+    candidates: list[dict[str, Any]] = [
         {
             "model": r.model,
             "role": "primary" if r.position == 0 else "fallback",
@@ -600,7 +474,7 @@ def _evidence(route: Any, rows: Sequence[_Row], fault_tests: Mapping[str, int] |
     }
 
 
-def _flags(route: Any, rows: Sequence[_Row]) -> list[dict[str, Any]]:
+def _flags(route: RouteConfig, rows: Sequence[_Row]) -> list[dict[str, Any]]:
     """A cost route whose fallback costs more than its primary; a latency route whose fallback is slower."""
     flags: list[dict[str, Any]] = []
     primary = next((r for r in rows if r.position == 0), None)
@@ -642,17 +516,14 @@ def _flags(route: Any, rows: Sequence[_Row]) -> list[dict[str, Any]]:
     return flags
 
 
-def _config_warnings(config: Any) -> list[str]:
+def _config_warnings(config: AnyIntConfig) -> list[str]:
     """What ``pytest-anyint check`` warns about the config (a cross-family fallback), for the run too."""
-    warnings = getattr(config, "warnings", None)
-    if warnings is None:
-        return []
-    path = getattr(config, "path", None)
-    shown = _display_path(path) if path is not None else None
-    return [w.replace(str(path), shown, 1) if shown and w.startswith(str(path)) else w for w in warnings()]
+    path = config.path
+    shown = display_path(path) if path is not None else None
+    return [w.replace(str(path), shown, 1) if shown and w.startswith(str(path)) else w for w in config.warnings()]
 
 
-def _notes(route: Any, rows: Sequence[_Row]) -> list[str]:
+def _notes(route: RouteConfig, rows: Sequence[_Row]) -> list[str]:
     notes = []
     unpriced = [r.model for r in rows if not r.priced and r.recorded]
     if unpriced and route.max_cost_per_call_usd is not None:
@@ -690,141 +561,3 @@ def validate_report(document: Any) -> list[str]:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         problems.append(f"{where}: {error.message}")
     return problems
-
-
-# --------------------------------------------------------------------------- the pytest session
-
-
-def session_report(session: Any) -> dict[str, Any]:
-    current = state(session)
-    if current.report is None:
-        current.report = build_report(
-            session.config, session.results, current.outcomes, record_mode=session.options.record_mode
-        )
-    return current.report
-
-
-def terminal_summary(session: Any, terminalreporter: Any) -> None:
-    """The per route × model table at the end of the run."""
-    if terminalreporter.verbosity < -1:
-        return
-    from .text import terminal_lines
-
-    try:
-        report = session_report(session)
-    except Exception as exc:  # noqa: BLE001 - a summary must never turn a run into an internal error
-        terminalreporter.write_line(f"anyint: no route summary: {exc}", red=True)
-        return
-    terminalreporter.write_sep("=", "anyint routes")
-    for line, markup in terminal_lines(report, verbose=terminalreporter.verbosity > 0):
-        terminalreporter.write_line(line, **markup)
-    current = state(session)
-    for path in current.written:
-        terminalreporter.write_line(f"anyint report written: {path}")
-    if current.exit_note:
-        terminalreporter.write_line(current.exit_note, red=True, bold=True)
-
-
-def finish_session(session: Any, pytest_session: Any) -> None:
-    """Write the requested report files; on an xdist worker, hand the results to the controller."""
-    config = pytest_session.config
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller reports for everyone
-        config.workeroutput["anyint"] = to_wire(session)
-        return
-    current = state(session)
-    failed_checks = sorted({r.nodeid for r in session.results if getattr(r, "problems", None)})
-    if failed_checks and int(pytest_session.exitstatus) == 0:
-        pytest_session.exitstatus = 1  # pytest.ExitCode.TESTS_FAILED; e.g. a check in an xfail test
-        current.exit_note = (
-            f"anyint: exit status 1: contract, drift, budget or policy checks failed in {len(failed_checks)} "
-            f"test(s) although pytest counted none as failed (first: {failed_checks[0]})"
-        )
-    targets = {
-        "json": config.getoption("--anyint-report"),
-        "markdown": config.getoption("--anyint-report-md"),
-        "html": config.getoption("--anyint-html"),
-    }
-    if not any(targets.values()):
-        return
-    try:
-        report = session_report(session)
-    except Exception as exc:  # a broken anyint.yaml already failed the run; never hide that with a traceback
-        sys.stderr.write(f"anyint: no report written: {exc}\n")
-        return
-    if targets["json"]:
-        _write(current, targets["json"], json.dumps(report, indent=2) + "\n")
-    if targets["markdown"]:
-        from .text import render_markdown
-
-        markdown = render_markdown(report)
-        _write(current, targets["markdown"], markdown)
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown + "\n")
-    if targets["html"]:
-        from .html import render_html
-
-        _write(current, targets["html"], render_html(report))
-
-
-def _write(current: ReportState, target: str, text: str) -> None:
-    """Write a report through a temporary file; a path that cannot take it is one line, no leftover."""
-    path = Path(target)
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as exc:
-        try:
-            temporary.unlink()
-        except OSError:
-            pass
-        why = "it is a folder" if path.is_dir() else (exc.strerror or str(exc))
-        sys.stderr.write(f"anyint: no report written to {target}: {why}; expected a file path\n")
-        return
-    current.written.append(str(path))
-
-
-# --------------------------------------------------------------------------- pytest-anyint report
-
-
-def run_report(args: Any) -> int:
-    """``pytest-anyint report REPORT.json --format markdown|html [-o FILE]``: 0 rendered, 2 bad input."""
-    source = Path(args.json_report)
-    try:
-        document = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        sys.stderr.write(f"pytest-anyint report: {source}: no such file (write one with pytest --anyint-report={source})\n")
-        return 2
-    except (OSError, UnicodeDecodeError) as exc:
-        sys.stderr.write(f"pytest-anyint report: {source}: cannot read: {exc}\n")
-        return 2
-    except ValueError as exc:
-        sys.stderr.write(f"pytest-anyint report: {source}: not JSON: {exc}\n")
-        return 2
-    version = document.get("version") if isinstance(document, dict) else None
-    if version != REPORT_VERSION:
-        sys.stderr.write(
-            f"pytest-anyint report: {source}: report format version {version!r} is not supported; "
-            f"this pytest-anyint reads version {REPORT_VERSION}\n"
-        )
-        return 2
-    problems = validate_report(document)
-    if problems:
-        sys.stderr.write(f"pytest-anyint report: {source}: not a valid report: {problems[0]}\n")
-        return 2
-    if args.format == "html":
-        from .html import render_html
-
-        text = render_html(document)
-    else:
-        from .text import render_markdown
-
-        text = render_markdown(document)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from ..text import parse_utc_stamp as parse_recorded_at
@@ -65,14 +64,3 @@ def stale_message(
         f"{cassette} was recorded {_ago(age)} ago ({stamp}), older than --anyint-max-age={max_age}; "
         f"re-record it with: {rerecord}"
     )
-
-
-def check_case(context: Any, max_age: str, record_mode: str) -> str | None:
-    """The age problem of a running case's cassette, or None (rewrite re-records, missing ones are new)."""
-    if record_mode == "rewrite":
-        return None
-    path: Path | None = getattr(context, "cassette_path", None)
-    if path is None or not Path(path).exists():
-        return None
-    metadata = getattr(context.cassette, "_metadata", None)  # vcrpy 9.4 keeps loaded metadata here
-    return stale_message(metadata, cassette=context.cassette_display, max_age=max_age, nodeid=context.test_id)

@@ -10,96 +10,17 @@ route-marked pass straight through.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from .. import cassettes, sse
-from ..calls import Call, CallTrail
-from ..families import FAMILIES, Family, family_for_path, gateway_error, parse_json
-from . import netguard
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-
-
-class InterceptError(Exception):
-    """Raised into the app when the plugin refuses a request; the test fails with the same message."""
-
-
-class FaultPlan(Protocol):
-    def take(self, call: Call) -> Any | None: ...
-
-
-class ContractChecker(Protocol):
-    def check_request(self, call: Call, method: str, path: str) -> str | None: ...
-    def check_response(
-        self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
-        cassette: str | None, interaction: int | None, parsed: Any = None, events: Any = None,
-    ) -> None: ...
-
-
-@dataclass
-class CaseContext:
-    """What one running route case brings to the interceptor."""
-
-    test_id: str
-    route_label: str
-    chain: tuple[str, ...]
-    #: The model the case runs (the primary in a fault case); the first request must name it.
-    case_model: str | None
-    mode: str
-    cassette: Any
-    cassette_display: str
-    gateway_origins: frozenset[str]
-    record_command: str
-    #: The configured gateway origin; recordings made against the emulator are stored under it, so
-    #: re-recording never churns a cassette with a random loopback port.
-    canonical_origin: str | None = None
-    #: The command that re-records the test when its cassette exists but no longer matches.
-    rewrite_command: str | None = None
-    secrets: tuple[str, ...] = ()
-    key_placeholder: str = "<ANYINT_API_KEY>"
-    stream_timeout_s: float = 60.0
-    faults: FaultPlan | None = None
-    contracts: ContractChecker | None = None
-    price: Callable[[Call], float | None] | None = None
-    trail: CallTrail = field(default_factory=CallTrail)
-    problems: list[str] = field(default_factory=list)
-    #: One line each, shown as pytest warnings when the case closes (an undocumented auth form).
-    warnings: list[str] = field(default_factory=list)
-    #: ``--anyint-contracts``: ``strict`` fails assumed auth forms, ``off`` keeps them quiet.
-    auth_mode: str = "fail"
-    #: Per-interaction timings of new recordings, saved into the cassette's metadata.
-    timings: list[dict[str, float]] = field(default_factory=list)
-
-    def fail(self, message: str) -> InterceptError:
-        if message not in self.problems:
-            self.problems.append(message)
-        return InterceptError(message)
-
-    def is_gateway(self, url: Any) -> bool:
-        return _origin(url) in self.gateway_origins
-
-    def admits(self, url: Any) -> bool:
-        """Whether the interceptor handles a request: gateway yes; others pass, but not off loopback in replay."""
-        if self.is_gateway(url):
-            return True
-        refused = netguard.refusal(url.host)  # the session's guard (replay, --anyint-emulator), with its option
-        if refused is not None:
-            raise self.fail(f"{self.test_id}: {refused}")
-        if self.mode == "none" and url.host not in LOOPBACK_HOSTS and not netguard.active():
-            raise self.fail(
-                f"{self.test_id}: blocked a request to {url.scheme}://{url.host}{url.path}: in replay mode no "
-                f"request reaches the network (only recorded gateway answers, injected faults and loopback)"
-            )
-        return False
-
+from ..calls import Call
+from ..families import FAMILIES, Family, gateway_error, read_request, stream_served_model
+from .context import CaseContext, origin_of
 
 _active: CaseContext | None = None
 _installed = False
@@ -115,23 +36,6 @@ def activate(context: CaseContext | None) -> None:
     install()
     _guard_other_transports()
     _active = context
-
-
-def active() -> CaseContext | None:
-    return _active
-
-
-def _origin(url: Any) -> str:
-    scheme = url.scheme if hasattr(url, "scheme") else urllib.parse.urlsplit(str(url)).scheme
-    host = url.host if hasattr(url, "host") else urllib.parse.urlsplit(str(url)).hostname
-    port = url.port if hasattr(url, "port") else urllib.parse.urlsplit(str(url)).port
-    port = port or (443 if scheme == "https" else 80)
-    return f"{scheme}://{host}:{port}"
-
-
-@functools.lru_cache(maxsize=64)
-def origin_of(base_url: str) -> str:
-    return _origin(urllib.parse.urlsplit(base_url).geturl())
 
 
 def redirect_to_emulator(hosts: Any, emulator_url: str | None) -> None:
@@ -177,7 +81,7 @@ def install() -> None:
         _wrap_async(module.AsyncHTTPTransport, module)
 
 
-def _wrap_sync(cls: type, httpx_mod: Any) -> None:
+def _wrap_sync(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's HTTPTransport
     real = cls.handle_request
 
     def handle_request(self: Any, request: Any) -> Any:
@@ -201,10 +105,10 @@ def _wrap_sync(cls: type, httpx_mod: Any) -> None:
         return exchange.record(response, raw, started, headers_at, time.perf_counter())
 
     handle_request.__wrapped__ = real  # type: ignore[attr-defined]
-    cls.handle_request = handle_request  # type: ignore[method-assign]
+    cls.handle_request = handle_request
 
 
-def _wrap_async(cls: type, httpx_mod: Any) -> None:
+def _wrap_async(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's AsyncHTTPTransport
     real = cls.handle_async_request
 
     async def handle_async_request(self: Any, request: Any) -> Any:
@@ -228,7 +132,7 @@ def _wrap_async(cls: type, httpx_mod: Any) -> None:
         return exchange.record(response, raw, started, headers_at, time.perf_counter())
 
     handle_async_request.__wrapped__ = real  # type: ignore[attr-defined]
-    cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
+    cls.handle_async_request = handle_async_request
 
 
 _UNCOVERED_HINT = (
@@ -293,15 +197,14 @@ class _Exchange:
         context, request = self.context, self.request
         url = request.url
         path = url.path
-        self.family = family_for_path(path)
-        # The request body is parsed once, for the model it names and whether it streams.
-        request_json = parse_json(body) if self.family is not None and self.family.name != "gemini" else None
+        facts = read_request(path, url.query, body)  # the body is parsed once: the model it names, stream or not
+        self.family = facts.family
         call = self.call = Call(
-            model=self.family.model_from_request(path, request_json) if self.family is not None else None,
+            model=facts.model,
             family=self.family.name if self.family else None,
             method=request.method,
             endpoint=path,
-            stream=_is_stream_request(path, url.query, body, request_json),
+            stream=facts.stream,
         )
         context.trail.append(call)
         self._check_request(call, path)
@@ -528,7 +431,7 @@ class _Exchange:
                 f"which pytest-anyint cannot decode for scrubbing; nothing was recorded"
             )
         body = self.httpx.Response(response.status_code, headers=response.headers, content=raw).content if encoding not in ("", "identity") else raw
-        headers = {}
+        headers: dict[str, list[str]] = {}
         for name, value in response.headers.multi_items():
             lower = name.lower()
             if lower in ("content-encoding", "transfer-encoding", "content-length", "date"):
@@ -615,16 +518,6 @@ def _unplayed_response(cassette: Any, request: Any) -> dict[str, Any] | None:
 
 
 
-def _is_stream_request(path: str, query: bytes | str, body: bytes, parsed: Any = None) -> bool:
-    if path.endswith(":streamGenerateContent"):
-        return True
-    if body[:1] == b"{" and b'"stream"' in body:
-        if parsed is None:
-            parsed = parse_json(body)
-        return isinstance(parsed, dict) and parsed.get("stream") is True
-    return False
-
-
 def _fill_usage(
     call: Call, family: Family, content_type: str | None, body: bytes, parsed: Any = None, sse_events: Any = None
 ) -> None:
@@ -635,9 +528,7 @@ def _fill_usage(
         from ..families import stream_usage
 
         usage = stream_usage(family, events)
-        served = next((e.get("model") or e.get("modelVersion") for e in events if isinstance(e, dict) and (e.get("model") or e.get("modelVersion"))), None)
-        if served is None:
-            served = next((e.get("message", {}).get("model") for e in events if isinstance(e, dict) and e.get("type") == "message_start"), None)
+        served = stream_served_model(family, events)
     else:
         if parsed is None:
             try:
@@ -651,11 +542,11 @@ def _fill_usage(
             parsed = parsed[-1] if parsed else None
         else:
             usage = family.usage(parsed)
-        served = (parsed.get("model") or parsed.get("modelVersion")) if isinstance(parsed, dict) else None
+        served = family.served_model(parsed)
     if usage is not None:
         call.input_tokens, call.output_tokens, call.cached_tokens = usage.input, usage.output, usage.cached
     if isinstance(served, str):
         call.served_model = served
 
 
-__all__ = ["CaseContext", "InterceptError", "activate", "active", "install", "origin_of", "redirect_to_emulator"]
+__all__ = ["activate", "install", "origin_of", "redirect_to_emulator"]

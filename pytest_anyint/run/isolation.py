@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +100,7 @@ class _Isolation:
 
     def __init__(self) -> None:
         self.guard = False
-        self.factory: Any = None
+        self.factory: _ScrubbingFactory | None = None
         self.environ: dict[str, str | None] = {}
         self.hooks: Any = None
 
@@ -142,7 +142,7 @@ def _gateway_advice(session: AnyIntSession, emulated: bool) -> Callable[[str], s
     def advice(host: str) -> str | None:
         hosts = set(GATEWAY_HOSTS)
         if session._config is not None:  # noqa: SLF001 - never load the config from inside a socket call
-            from .interceptor import origin_of
+            from .context import origin_of
 
             hosts.add(origin_of(session._config.base_url).split("://", 1)[1].rsplit(":", 1)[0])  # noqa: SLF001
         if host not in hosts:
@@ -173,13 +173,14 @@ def set_up_emulator(config: pytest.Config, session: AnyIntSession) -> None:
         return
     from ..config import BASE_URL_ENV
     from . import interceptor
+    from .context import origin_of
 
     loaded = session.config
     emulator = session.start_emulator()
     state = _state(config)
     _set_env(state, BASE_URL_ENV, emulator.url)
     _set_env(state, loaded.api_key_env, emulator.api_key)  # a placeholder: a real key stays unused
-    hosts = {interceptor.origin_of(loaded.base_url).split("://", 1)[1].rsplit(":", 1)[0], *GATEWAY_HOSTS}
+    hosts = {origin_of(loaded.base_url).split("://", 1)[1].rsplit(":", 1)[0], *GATEWAY_HOSTS}
     interceptor.install()
     interceptor.redirect_to_emulator(hosts, emulator.url)
 
@@ -217,31 +218,38 @@ def deactivate(config: pytest.Config) -> None:
 # --------------------------------------------------------------------------- log records
 
 
-def _install_factory(secrets: Callable[[], tuple[tuple[str, ...], str]]) -> Any:
+class _ScrubbingFactory:
     """A LogRecord factory that scrubs message, exception text and stack before any handler sees them.
 
     A factory (not a handler filter) because handlers come and go (pytest's live log, ``--log-file``,
     caplog, the app's own): the record is clean from the moment it exists, whoever formats it.
     """
-    old = logging.getLogRecordFactory()
-    while getattr(old, "active", None) is False:  # one of ours an earlier session left inert: unwrap it
-        old = old.previous  # type: ignore[attr-defined]
 
-    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = old(*args, **kwargs)
-        if make.active:  # type: ignore[attr-defined]
-            keys, placeholder = secrets()
+    def __init__(self, previous: Callable[..., logging.LogRecord], secrets: Callable[[], tuple[tuple[str, ...], str]]) -> None:
+        self.previous = previous
+        self.secrets = secrets
+        #: False once its session ended: it then only passes records through (another factory may wrap it).
+        self.active = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.previous(*args, **kwargs)
+        if self.active:
+            keys, placeholder = self.secrets()
             if keys:
                 scrub_record(record, keys, placeholder)
         return record
 
-    make.active = True  # type: ignore[attr-defined]
-    make.previous = old  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(make)
-    return make
+
+def _install_factory(secrets: Callable[[], tuple[tuple[str, ...], str]]) -> _ScrubbingFactory:
+    old = logging.getLogRecordFactory()
+    while isinstance(old, _ScrubbingFactory) and not old.active:  # one an earlier session left inert: unwrap it
+        old = old.previous
+    factory = _ScrubbingFactory(old, secrets)
+    logging.setLogRecordFactory(factory)
+    return factory
 
 
-def _remove_factory(factory: Any) -> None:
+def _remove_factory(factory: _ScrubbingFactory) -> None:
     factory.active = False
     if logging.getLogRecordFactory() is factory:
         logging.setLogRecordFactory(factory.previous)
@@ -309,7 +317,9 @@ class _Hooks:
         self.secrets = secrets
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Iterator[Any]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """A test (or fixture) the guard refused fails with the refusal line, also when the app
         swallowed the exception; its traceback through an HTTP library says nothing more."""
         report = yield

@@ -1,4 +1,4 @@
-"""The Models API check (DESIGN §9): every configured model ID must be one the gateway lists.
+"""The Models API check: every configured model ID must be one the gateway lists.
 
 A typo in ``anyint.yaml`` or a model the gateway retired would otherwise surface as a 404 in the
 middle of a fallback, in production. The check asks ``GET /openai/v1/models`` (and
@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
-import sys
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..families import FAMILIES
 from ..text import utc_stamp
+
+if TYPE_CHECKING:
+    import datetime as _dt
+
+    from ..config import AnyIntConfig
+    from .session import AnyIntSession
 
 MODELS_DIR = "_models"
 _MAX_PAGES = 20
@@ -47,7 +51,7 @@ def listing_family(model_family: str) -> str:
     return model_family if FAMILIES[model_family].models_path else "openai"
 
 
-def wanted(config: Any) -> dict[str, list[tuple[str, str]]]:
+def wanted(config: AnyIntConfig) -> dict[str, list[tuple[str, str]]]:
     """Listing family → the (route, model) pairs it must list; routes with ``check_models: false`` skipped."""
     out: dict[str, list[tuple[str, str]]] = {}
     for route in config.routes.values():
@@ -94,6 +98,7 @@ def fetch_listing(
     timeout_s: float = 30.0,
     transport: Any = None,
     lister: str = "the gateway",
+    refresh_older_than: _dt.timedelta | None = None,
 ) -> Listing:
     """Ask the gateway for a family's models (following pages) and record the exchange(s)."""
     import httpx
@@ -109,7 +114,8 @@ def fetch_listing(
     cassette = Cassette(
         path=str(cassette_path),
         serializer=cassettes.CassetteSerializer,
-        persister=cassettes.CassettePersister,
+        # The scan before the write; with --anyint-max-age, an unchanged list older than that is written anew.
+        persister=cassettes.CassettePersister(tuple(s for s in (api_key,) if s), refresh_older_than),
         record_mode=cassettes.record_mode("rewrite"),
         match_on=cassettes.match_on(()),
     )
@@ -149,7 +155,6 @@ def fetch_listing(
                 break  # the last page (or a gateway that ignores after_id: no new IDs)
             query = {"after_id": str(body["last_id"])}
     if save:
-        cassettes.CassettePersister.known_secrets = tuple(s for s in (api_key,) if s)
         cassette._metadata = {  # vcrpy 9.4 keeps metadata here (as session._save does)
             "recorded_at": utc_stamp(),
             "plugin_version": __version__,
@@ -211,7 +216,7 @@ def replay_listing(family: str, cassette_dir: Path, *, rootdir: Path | None = No
 # --------------------------------------------------------------------------- the verdict
 
 
-def missing_models(config: Any, listings: Mapping[str, Listing]) -> list[str]:
+def missing_models(config: AnyIntConfig, listings: Mapping[str, Listing]) -> list[str]:
     """One line per configured model the gateway does not list: route, model, closest IDs."""
     problems = []
     for family, pairs in wanted(config).items():
@@ -230,7 +235,7 @@ def missing_models(config: Any, listings: Mapping[str, Listing]) -> list[str]:
 
 
 def check(
-    config: Any,
+    config: AnyIntConfig,
     cassette_dir: Path,
     *,
     live: bool,
@@ -240,6 +245,7 @@ def check(
     rootdir: Path | None = None,
     record_hint: str = "",
     lister: str = "the gateway",
+    refresh_older_than: _dt.timedelta | None = None,
 ) -> tuple[list[str], dict[str, Listing]]:
     """Run the check: (problems, listings). Live asks the gateway and records (``save``: per family); else replays."""
     listings: dict[str, Listing] = {}
@@ -262,6 +268,7 @@ def check(
                     save=save(family) if callable(save) else save,
                     rootdir=rootdir,
                     lister=lister,
+                    refresh_older_than=refresh_older_than,
                 )
             else:
                 listings[family] = replay_listing(family, cassette_dir, rootdir=rootdir, record_hint=record_hint)
@@ -272,7 +279,7 @@ def check(
     return missing_models(config, listings), listings
 
 
-def session_check(session: Any) -> list[str]:
+def session_check(session: AnyIntSession) -> list[str]:
     """The once-per-session check of a pytest run (live when recording, else from the cassettes)."""
     config = session.config
     mode = session.options.record_mode
@@ -308,58 +315,9 @@ def session_check(session: Any) -> list[str]:
         rootdir=session.options.rootdir,
         record_hint=f"pytest --anyint-record=once --anyint-check-models (with ${config.api_key_env} set)",
         lister="the bundled emulator (--anyint-emulator)" if live and session.emulator is not None else "the gateway",
+        refresh_older_than=session.refresh_older_than,
     )
     return problems
-
-
-# --------------------------------------------------------------------------- the command
-
-
-def run_models(args: Any) -> int:
-    """``pytest-anyint models [--record]``: 0 all listed, 1 a model is missing, 2 setup problems."""
-    from ..config import ConfigError, load_config
-    from ..settings import SettingsError, find
-
-    try:  # the anyint.yaml and cassette folder pytest would use from here
-        settings = find(config_override=getattr(args, "config", None))
-    except SettingsError as exc:
-        print(f"pytest-anyint models: {exc}", file=sys.stderr)
-        return 2
-    try:
-        config = load_config(settings.config_path)
-    except ConfigError as exc:
-        print(f"pytest-anyint models: {exc}{settings.elsewhere()}", file=sys.stderr)
-        return 2
-    cassette_dir = Path(args.cassette_dir) if getattr(args, "cassette_dir", None) else settings.cassette_dir
-    live = bool(getattr(args, "record", False))
-    api_key = os.environ.get(config.api_key_env, "") if live else ""
-    if live and not api_key:
-        print(f"pytest-anyint models: --record needs the gateway key in ${config.api_key_env}", file=sys.stderr)
-        return 2
-    problems, listings = check(
-        config,
-        cassette_dir,
-        live=live,
-        gateway_url=config.base_url,
-        api_key=api_key,
-        save=True,
-        rootdir=settings.rootdir,
-        record_hint="pytest-anyint models --record (with the key set)",
-    )
-    setup_failed = len(listings) < len(wanted(config))
-    for problem in problems:
-        print(problem, file=sys.stderr if setup_failed else sys.stdout)
-    if setup_failed:
-        return 2
-    if problems:
-        return 1
-    checked = sum(len(pairs) for pairs in wanted(config).values())
-    sources = ", ".join(f"{one.path}: {len(one.ids)} listed ({one.source})" for one in listings.values())
-    print(f"ok: all {checked} configured model(s) are listed by the gateway ({sources})")
-    skipped = [r.label for r in config.routes.values() if not r.check_models]
-    if skipped:
-        print(f"skipped (check_models: false): {', '.join(skipped)}")
-    return 0
 
 
 __all__: Sequence[str] = (
@@ -369,7 +327,6 @@ __all__: Sequence[str] = (
     "fetch_listing",
     "missing_models",
     "replay_listing",
-    "run_models",
     "session_check",
     "wanted",
 )

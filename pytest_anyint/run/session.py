@@ -1,217 +1,46 @@
-"""The run: route cases, their targets, and a session object that gathers what every case did.
+"""The session: opens and closes route cases, and gathers what every case did.
 
 Plain Python (no pytest import), so the engine can be driven and tested without pytest; the
-plugin only turns pytest's items and options into calls on ``AnyIntSession``.
+plugin only turns pytest's items and options into calls on ``AnyIntSession``. The checks that
+judge a case live in ``verdict``, the case's state in ``context``, the cases in ``cases``.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
-import logging
 import os
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__, cassettes, parsecache
 from ..calls import Call, CallTrail
-from ..config import AnyIntConfig, ChainModel, ConfigError, RouteConfig, find_config, load_config
+from ..config import AnyIntConfig, ConfigError, RouteConfig, find_config, load_config
 from ..families import FAMILIES, PLACEHOLDER_KEY
-from ..results import CaseResult  # noqa: F401 - re-exported: the result type lives where the report reads it
-from ..text import model_slug, utc_stamp
+from ..results import CaseResult
+from ..text import utc_stamp
 from . import interceptor
+from .cases import Gateway, RouteCase, RouteTarget, Scenario, case_label, foreign_cassette
+from .context import CaseContext, FaultPlan, LogCapture, origin_of
+from .verdict import CaseOutcome, Rules, cassette_age, judge
 
-MODEL_SELECTIONS = ("all", "primary", "fallbacks")
+if TYPE_CHECKING:
+    from vcr.cassette import Cassette
 
+    from ..contracts import ContractGate, ContractIndex
+    from ..emulator.server import Emulator
+    from ..report.outputs import ReportState
 
-# --------------------------------------------------------------------------- public objects
-
-
-@dataclass(frozen=True)
-class RouteTarget:
-    """The model a route case runs against, and everything a client needs to reach it."""
-
-    label: str
-    model: str
-    role: str
-    position: int
-    family: str
-    optimize: str | None
-    chain: tuple[ChainModel, ...]
-    base_url: str
-    api_key: str
-    headers: dict[str, str]
-
-    def client(self, **kwargs: Any) -> Any:
-        """An ``httpx.Client`` for this target (base URL and auth headers set)."""
-        import httpx
-
-        return httpx.Client(base_url=self.base_url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
-
-    def async_client(self, **kwargs: Any) -> Any:
-        import httpx
-
-        return httpx.AsyncClient(base_url=self.base_url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
+__all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """A fault case: what the primary fails with, and whether the policy expects a fallback."""
-
-    fault: int | str
-    expect_fallback: bool
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """What session- and module-scoped client fixtures need: one place for URLs, headers and keys."""
-
-    url: str
-    api_key: str
-
-    def base_url(self, family: str) -> str:
-        return FAMILIES[family].base_url(self.url)
-
-    def headers(self, family: str) -> dict[str, str]:
-        return FAMILIES[family].auth_headers(self.api_key)
-
-    def sdk_kwargs(self, family: str) -> dict[str, Any]:
-        """Keyword arguments pointing the family's official SDK at the gateway (build clients once)."""
-        return FAMILIES[family].sdk_kwargs(self.url, self.api_key)
-
-
-@dataclass(frozen=True)
-class RouteCase:
-    """One parametrized case of a route-marked test: a model, or a fault on the primary."""
-
-    label: str
-    model: str
-    position: int
-    fault: int | str | None = None
-
-    @property
-    def id(self) -> str:
-        if self.fault is not None:
-            return f"{self.label}-fault-{self.fault}"
-        role = "primary" if self.position == 0 else f"fallback{self.position}"
-        return f"{self.label}-{role}-{self.model}"
-
-    @property
-    def cassette_leaf(self) -> str:
-        return f"fault-{self.fault}" if self.fault is not None else model_slug(self.model)
-
-
-def cases_for(config: AnyIntConfig, label: str, models: Any = "all", faults: Any = None) -> list[RouteCase]:
-    """The cases of ``@pytest.mark.route(label, models=..., faults=...)``; ConfigError on bad options."""
-    route = config.route(label)
-    chain = route.chain
-    if faults is not None:
-        if faults == "policy":
-            kinds: Sequence[int | str] = route.policy.faults
-        elif isinstance(faults, (list, tuple)) and faults:
-            kinds = faults
-            from ..faults.plan import FAULT_KINDS
-
-            for kind in kinds:
-                if not (isinstance(kind, int) and 100 <= kind <= 599) and kind not in FAULT_KINDS:
-                    raise ConfigError(
-                        f"route {label!r}: faults=: {kind!r} is neither an HTTP status nor a fault kind "
-                        f"({', '.join(FAULT_KINDS)})"
-                    )
-        else:
-            raise ConfigError(f'route {label!r}: faults= takes "policy" or a non-empty list such as [429, 503, "timeout"]')
-        twice = next((kind for index, kind in enumerate(kinds) if kind in list(kinds)[:index]), None)
-        if twice is not None:  # two cases would share one id and one cassette
-            raise ConfigError(f"route {label!r}: faults=: {twice!r} is listed twice")
-        return [RouteCase(label, route.primary.model, 0, fault) for fault in kinds]
-    if models == "all":
-        picked = list(enumerate(chain))
-    elif models == "primary":
-        picked = [(0, chain[0])]
-    elif models == "fallbacks":
-        picked = list(enumerate(chain))[1:]
-    elif isinstance(models, (list, tuple)) and models:
-        ids = [m.model for m in chain]
-        picked = []
-        for model in models:
-            if model not in ids:
-                raise ConfigError(
-                    f"route {label!r}: models=: {model!r} is not in the route (chain: {', '.join(ids)})"
-                )
-            if any(position == ids.index(model) for position, _ in picked):
-                raise ConfigError(f"route {label!r}: models=: {model!r} is listed twice")
-            picked.append((ids.index(model), chain[ids.index(model)]))
-    else:
-        raise ConfigError(
-            f'route {label!r}: models= takes "all", "primary", "fallbacks" or a list of the route\'s model IDs, got {models!r}'
-        )
-    if not picked:
-        raise ConfigError(f"route {label!r}: models={models!r} selects no model (the route has no fallbacks)")
-    return [RouteCase(label, m.model, position) for position, m in picked]
+class CaseRefused(Exception):
+    """A case that cannot start (its cassette is older than ``--anyint-max-age`` with ``--anyint-max-age-fail``)."""
 
 
 # --------------------------------------------------------------------------- the session
-
-
-@dataclass
-class CaseOutcome:
-    """The after-body verdict of a case: problems fail the test, warnings are shown."""
-
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    drift: list[Any] = field(default_factory=list)
-    #: The plugin caused what the test body raised: it refused a request (unrecorded, wrong model,
-    #: missing auth...), or a fault case's policy verdict explains the injected fault's exception.
-    explains_error: bool = False
-
-
-class _LogCapture(logging.Handler):
-    """Every log record emitted while a case runs, for the fallback-log check."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self._old_factory: Callable[..., logging.LogRecord] | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def start(self, secrets: Sequence[str] = (), placeholder: str = "<ANYINT_API_KEY>") -> _LogCapture:
-        # The logging configuration is the user's: records below its level are never made, so an app
-        # must log its fallbacks at a level that gets through (WARNING does by default).
-        self.records = []  # a capture is reused case after case (a Handler costs a lock to build)
-        logging.getLogger().addHandler(self)
-        if secrets:
-            self._old_factory = logging.getLogRecordFactory()
-            logging.setLogRecordFactory(_scrubbing_factory(self._old_factory, tuple(secrets), placeholder))
-        return self
-
-    def stop(self) -> None:
-        logging.getLogger().removeHandler(self)
-        if self._old_factory is not None:
-            logging.setLogRecordFactory(self._old_factory)
-            self._old_factory = None
-
-
-def _scrubbing_factory(
-    factory: Callable[..., logging.LogRecord], secrets: tuple[str, ...], placeholder: str
-) -> Callable[..., logging.LogRecord]:
-    """Log records with the key replaced, whoever logs (httpx logs request URLs, query keys included)."""
-
-    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken log call stays the logging module's business
-            return record
-        scrubbed = cassettes.scrub_text(message, secrets, placeholder)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
-        return record
-
-    return make
 
 
 @dataclass
@@ -227,6 +56,11 @@ class SessionOptions:
     drift_mode: str = "fail"
     #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
     cache_dir: Path | None = None
+    #: ``--anyint-max-age`` (e.g. ``30d``): a replayed cassette older than this warns (or, with
+    #: ``max_age_fail``, fails the case before its body runs); a re-recording that changed nothing is
+    #: still written when the file is older than this.
+    max_age: str | None = None
+    max_age_fail: bool = False
 
 
 class AnyIntSession:
@@ -236,16 +70,33 @@ class AnyIntSession:
         self.options = options
         self.environ = os.environ if environ is None else environ
         self._config: AnyIntConfig | None = None
-        self.emulator: Any = None
+        self.emulator: Emulator | None = None
         self.results: list[CaseResult] = []
-        #: report.ReportState (pytest's outcome per test, files written), owned by report.py.
-        self.report: Any = None
-        self._contract_index: Any = None
-        self._output_schemas: dict[Path, dict[str, Any]] = {}
+        #: pytest's outcome per test and the files written, kept by the report (``report.build``).
+        self.report: ReportState | None = None
         parsecache.use(options.cache_dir)
-        #: Per route label, what every case's contract gate shares (index, output schema).
-        self._gate_parts: dict[str, tuple[Any, Any, Any]] = {}
-        self._log_capture: _LogCapture | None = None
+        #: Per route label, what every case's contract gate shares (index, output schema, its path shown).
+        self._gate_parts: dict[str, tuple[ContractIndex, dict[str, Any] | None, str | None]] = {}
+        self._log_capture: LogCapture | None = None
+        #: ``--anyint-max-age``: a re-recording that changed nothing is still written when older than this.
+        self.refresh_older_than: _dt.timedelta | None = None
+        if options.max_age:
+            from .age import parse_max_age
+
+            try:
+                self.refresh_older_than = parse_max_age(options.max_age)
+            except ValueError:
+                pass  # the option's own check reports it
+
+    @functools.cached_property
+    def rules(self) -> Rules:
+        """The settings the verdict of every case follows."""
+        return Rules(
+            config_path=self.config.path,
+            record_mode=self.options.record_mode,
+            drift_mode=self.options.drift_mode,
+            max_age=self.options.max_age or None,
+        )
 
     # ---- configuration
 
@@ -291,7 +142,7 @@ class AnyIntSession:
         if self._config is None:
             return ()
         env_key = self.environ.get(self._config.api_key_env)
-        emulator_key = getattr(self.emulator, "api_key", None) if self.emulator is not None else None
+        emulator_key = self.emulator.api_key if self.emulator is not None else None
         if not env_key and not emulator_key:  # replay in CI: no key anywhere (asked several times per test)
             return ()
         return tuple(dict.fromkeys(s for s in (env_key, emulator_key) if s and s != PLACEHOLDER_KEY))
@@ -303,7 +154,7 @@ class AnyIntSession:
     def gateway(self) -> Gateway:
         return Gateway(self.gateway_url(), self.api_key())
 
-    def start_emulator(self) -> Any:
+    def start_emulator(self) -> Emulator:
         if self.emulator is None:
             from ..emulator.server import Emulator
 
@@ -353,10 +204,15 @@ class AnyIntSession:
         *,
         nodeid: str,
         cassette_path: Path,
-        faults: Any = None,
+        faults: FaultPlan | None = None,
         command_id: str | None = None,
-    ) -> interceptor.CaseContext:
-        """Load the case's cassette (``cassette_path``) and make the interceptor answer for it."""
+    ) -> CaseContext:
+        """Load the case's cassette (``cassette_path``) and make the interceptor answer for it.
+
+        A fault case gets its fault plan here (``faults`` replaces it). Raises ConfigError or
+        CassetteError for what keeps the case from running, and CaseRefused for a cassette older
+        than ``max_age`` under ``max_age_fail`` (an age warning goes with the verdict's warnings).
+        """
         config = self.config
         route = config.route(case.label)
         mode = self.options.record_mode
@@ -365,18 +221,23 @@ class AnyIntSession:
         except ConfigError as exc:
             raise ConfigError(f"{nodeid}: {exc}") from None
         secrets = self.secrets()
-        cassettes.CassettePersister.known_secrets = secrets  # before the load: no key in the parse cache
-        cassette = self._cassette(cassette_path, route, mode)
+        cassette = self._cassette(cassette_path, route, mode, secrets)  # the keys known: none in the parse cache
         display = _display(cassette_path, self.options.rootdir)
-        origins = {interceptor.origin_of(config.base_url)}
+        origins = {origin_of(config.base_url)}
         if self.emulator is not None:
-            origins.add(interceptor.origin_of(self.emulator.url))
+            origins.add(origin_of(self.emulator.url))
         log_secrets = secrets  # the replay placeholder added below is no secret to scrub from logs
         if not self.recording:
             # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
             # must read as the recording's placeholder for the request to match.
             secrets += (PLACEHOLDER_KEY,)
-        context = interceptor.CaseContext(
+        if faults is None and case.fault is not None:  # a plain case gets a plan only if it asks (fault_plan)
+            from ..faults.plan import FaultPlan as Plan
+
+            faults = Plan(self, case)
+        if self._log_capture is None:
+            self._log_capture = LogCapture()
+        context = CaseContext(
             test_id=nodeid,
             route_label=case.label,
             chain=tuple(m.model for m in route.chain),
@@ -385,8 +246,10 @@ class AnyIntSession:
             cassette=cassette,
             cassette_display=display,
             gateway_origins=frozenset(origins),
-            canonical_origin=config.base_url,
             record_command=_advice("once", command_id or nodeid, config.api_key_env),
+            case=case,
+            cassette_path=cassette_path,
+            canonical_origin=config.base_url,
             rewrite_command=_advice("rewrite", command_id or nodeid, config.api_key_env),
             secrets=secrets,
             key_placeholder=f"<{config.api_key_env}>",
@@ -395,36 +258,47 @@ class AnyIntSession:
             contracts=self.contract_gate(route),
             price=self._pricer(),
             auth_mode=self.options.contracts_mode,
+            trail=CallTrail(primary=route.primary.model),
+            log_capture=self._log_capture,
         )
-        context.trail = CallTrail(primary=route.primary.model)
         if mode != "rewrite":  # rewrite replaces the file, whatever it held
-            foreign = _foreign_cassette(getattr(cassette, "_metadata", None), case)
+            foreign = foreign_cassette(getattr(cassette, "_metadata", None), case)
             if foreign:
                 context.problems.append(
-                    f"{nodeid}: cassette {display} was recorded for {foreign}, not for this case ({_case_label(case)}); "
+                    f"{nodeid}: cassette {display} was recorded for {foreign}, not for this case ({case_label(case)}); "
                     f"a copied or renamed cassette never stands in for another case. Re-record it with: "
                     f'pytest --anyint-record=rewrite "{nodeid}"'
                 )
-        context.cassette_path = cassette_path  # type: ignore[attr-defined]
-        context.case = case  # type: ignore[attr-defined]
-        if self._log_capture is None:
-            self._log_capture = _LogCapture()
-        context.log_capture = self._log_capture.start(log_secrets, context.key_placeholder)  # type: ignore[attr-defined]
+        stale = cassette_age(context, self.rules)
+        if stale is not None:
+            if self.options.max_age_fail:
+                raise CaseRefused(stale)
+            context.warnings.append(stale)
+        context.log_capture.start(log_secrets, context.key_placeholder)
         interceptor.activate(context)
         return context
+
+    def fault_plan(self, context: CaseContext) -> FaultPlan:
+        """The running case's fault plan, made on first use (``anyint_faults`` in a plain case)."""
+        if context.faults is None:
+            from ..faults.plan import FaultPlan as Plan
+
+            context.faults = Plan(self, context.case)
+        return context.faults
 
     def cassette_path(self, case: RouteCase, module_path: str, test_name: str, other_params: str | None) -> Path:
         return cassettes.cassette_path(
             self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
         )
 
-    def _cassette(self, path: Path, route: RouteConfig, mode: str) -> Any:
+    def _cassette(self, path: Path, route: RouteConfig, mode: str, secrets: tuple[str, ...]) -> Cassette:
         from vcr.cassette import Cassette
 
-        kwargs = dict(
+        persister = cassettes.CassettePersister(secrets, self.refresh_older_than)
+        kwargs: dict[str, Any] = dict(
             path=str(path),
             serializer=cassettes.CassetteSerializer,
-            persister=cassettes.CassettePersister,
+            persister=persister,
             record_mode=cassettes.record_mode(mode),
             match_on=cassettes.match_on(route.match_ignore),
         )
@@ -437,41 +311,13 @@ class AnyIntSession:
             cassette.rewound = False
         return cassette
 
-    def close_case(self, context: interceptor.CaseContext, *, passed: bool | None) -> CaseOutcome:
-        """Stop intercepting, run the after-body checks, save what was recorded; say what failed."""
+    def close_case(self, context: CaseContext, *, passed: bool | None) -> CaseOutcome:
+        """Stop intercepting, judge the case (``verdict``), save what was recorded; say what failed."""
         interceptor.activate(None)
-        case: RouteCase = context.case  # type: ignore[attr-defined]
-        route = self.config.route(case.label)
-        capture: _LogCapture = context.log_capture  # type: ignore[attr-defined]
-        capture.stop()
-        outcome = CaseOutcome(problems=list(context.problems), warnings=list(context.warnings))
-        refused = bool(context.problems)
-        outcome.explains_error = refused
-        if context.contracts is not None:
-            errors, warnings = context.contracts.outcome()
-            outcome.problems += errors
-            outcome.warnings += warnings
-        if case.fault is not None:
-            from ..faults.plan import check_policy
-
-            # The policy verdict leads; a forbidden fallback also explains a refused (unrecorded) call.
-            verdict = check_policy(route, case.fault, context.trail, capture.records, refused=refused, passed=passed)
-            outcome.problems[:0] = verdict
-            outcome.explains_error = outcome.explains_error or bool(verdict)
-        from ..report.build import budget_problems
-
-        outcome.problems += budget_problems(route, list(context.trail), self.config.path)
-        if self.recording and not refused:
-            path: Path = context.cassette_path  # type: ignore[attr-defined]
-            if self.options.record_mode == "rewrite" and path.exists() and (len(context.cassette) or passed is True):
-                from ..drift.shape import compare_on_rewrite
-
-                drift_problems, drift_notes, findings = compare_on_rewrite(
-                    path, context.cassette, nodeid=context.test_id, model=case.model, mode=self.options.drift_mode
-                )
-                outcome.problems += drift_problems
-                outcome.warnings += drift_notes
-                outcome.drift = findings
+        context.log_capture.stop()
+        case = context.case
+        outcome = judge(context, self.config.route(case.label), self.rules, passed=passed)
+        if self.recording and not context.problems:
             try:
                 self._save(context, passed=passed)
             except cassettes.CassetteError as exc:
@@ -492,16 +338,16 @@ class AnyIntSession:
         )
         return outcome
 
-    def _save(self, context: interceptor.CaseContext, passed: bool | None = True) -> None:
+    def _save(self, context: CaseContext, passed: bool | None = True) -> None:
         cassette = context.cassette
-        path: Path = context.cassette_path  # type: ignore[attr-defined]
+        path = context.cassette_path
         if len(cassette) == 0 and passed is not True:
             # Failed (or never ran) before any gateway call: an empty cassette would only stand in
             # the way of recording the fixed test; a cassette being rewritten stays as it was.
             return
         if not (cassette.dirty or not path.exists() or self.options.record_mode == "rewrite"):
             return
-        case: RouteCase = context.case  # type: ignore[attr-defined]
+        case = context.case
         route = self.config.route(case.label)
         family = route.chain[case.position].family
         cassette._metadata = {  # vcrpy 9.4 keeps metadata here; pinned and tested
@@ -517,10 +363,10 @@ class AnyIntSession:
 
     # ---- contracts and pricing
 
-    def contract_gate(self, route: RouteConfig) -> Any:
+    def contract_gate(self, route: RouteConfig) -> ContractGate | None:
         if self.options.contracts_mode == "off":
             return None
-        from ..contracts.index import ContractGate
+        from ..contracts import ContractGate
 
         parts = self._gate_parts.get(route.label)
         if parts is None:  # loaded once per route; each case gets a fresh gate (its own violations)
@@ -553,25 +399,6 @@ def _advice(mode: str, nodeid: str, key_env: str) -> str:
     )
 
 
-def _case_label(case: RouteCase) -> str:
-    what = f"route {case.label!r} model {case.model!r}"
-    return what + (f" fault {case.fault!r}" if case.fault is not None else "")
-
-
-def _foreign_cassette(metadata: Any, case: RouteCase) -> str | None:
-    """What another case a cassette says it belongs to; None when it is this case's (or unmarked).
-
-    Only the plugin's own metadata is compared (route and model present): a cassette written by
-    another tool, or by hand, carries no claim to check.
-    """
-    if not isinstance(metadata, dict) or "route" not in metadata or "model" not in metadata:
-        return None
-    recorded = RouteCase(str(metadata["route"]), str(metadata["model"]), 0, metadata.get("fault"))
-    if (recorded.label, recorded.model, recorded.fault) == (case.label, case.model, case.fault):
-        return None
-    return _case_label(recorded)
-
-
 def _display(path: Path, rootdir: Path) -> str:
     text, root = str(path), str(rootdir)
     if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep:  # the usual case, without pathlib
@@ -580,16 +407,3 @@ def _display(path: Path, rootdir: Path) -> str:
         return str(path.relative_to(rootdir))
     except ValueError:
         return str(path)
-
-
-_AUTO_ID = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
-
-
-def automatic_ids(other_ids: Sequence[str], argnames: Sequence[str]) -> list[str]:
-    """The ids among another parametrization's that pytest made up from position (``arg0``…)."""
-    found = []
-    for value in other_ids:
-        match = _AUTO_ID.match(value)
-        if match and match.group("name") in argnames:
-            found.append(value)
-    return found
