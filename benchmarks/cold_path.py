@@ -66,22 +66,7 @@ with step("import the plugin's session modules (session, interceptor, cassettes,
     import importlib
     import pytest_anyint.run.session, pytest_anyint.report.text
     from pytest_anyint import config, contracts, parsecache
-
-
-def cassette_function(name):
-    """A cassette reading function from wherever the cassettes package keeps it."""
-    for module in ("pytest_anyint.cassettes", "pytest_anyint.cassettes.store", "pytest_anyint.cassettes.format",
-                   "pytest_anyint.cassettes.recording"):
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise SystemExit(f"cold_path: pytest_anyint.cassettes has no {name}() any more; update benchmarks/cold_path.py")
-
-
-read_cassette, load_yaml = cassette_function("read_cassette"), cassette_function("load_yaml")
+    from pytest_anyint import cassettes
 parsecache.use(None)  # cold: no parse cache, as under -p no:cacheprovider
 with step("import yaml (PyYAML, C loader)"):
     import yaml
@@ -95,11 +80,11 @@ with step("import vcrpy (vcr, cassette, patch, matchers, persister, request)"):
     import vcr, vcr.cassette, vcr.patch, vcr.matchers, vcr.persisters.filesystem, vcr.request
 paths = sorted(Path("cassettes").rglob("*.yaml"))
 raws = [p.read_bytes() for p in paths]
-with step(f"parse {len(paths)} cassettes (read, YAML, checks: read_cassette)"):
-    parsed = [read_cassette(p) for p in paths]
+with step(f"parse {len(paths)} cassettes (read, YAML, checks: cassettes.read_cassette)"):
+    parsed = [cassettes.read_cassette(p) for p in paths]
 texts = [r.decode() for r in raws]
-with step(f"  of which YAML alone ({len(paths)} x load_yaml)"):
-    docs = [load_yaml(t) for t in texts]
+with step(f"  of which YAML alone ({len(paths)} x cassettes.load_yaml)"):
+    docs = [cassettes.load_yaml(t) for t in texts]
 first = parsed[0]["interactions"][0]
 body = first["response"]["body"]["string"]
 

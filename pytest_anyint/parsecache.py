@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 #: The modules whose code decides what a parsed entry holds: editing one retires every entry.
 _PARSER_MODULES = (
-    "parsecache.py", "cassettes/recording.py", "sse.py", "config.py", "contracts/schemas.py", "fastschema.py",
+    "parsecache.py", "cassettes/format.py", "cassettes/store.py", "sse.py", "config.py", "contracts/schemas.py", "fastschema.py",
     "keyforms.py", "volatile.py", "yamlsafe.py",
 )
 
@@ -104,7 +104,7 @@ def parsed(
     key = (kind, digest)
     found = _MEMORY.get(key)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     name = f"{kind}-{digest.hex()}"
     found = _disk_get(name, accept)
     if found is None:

@@ -314,7 +314,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[_OpenCase | _NoRout
     if case is None:
         yield _NoRouteCase(request.node.nodeid)
         return
-    from .cassettes.recording import CassetteError
+    from .cassettes import CassetteError
     from .config import ConfigError
     from .run.naming import command_id
     from .run.session import CaseRefused
@@ -419,7 +419,7 @@ def pytest_runtest_makereport(
     session = item.config.stash.get(_SESSION, None)
     secrets = session.secrets() if session is not None else ()
     if session is not None and secrets:
-        from .cassettes.recording import scrub_report
+        from .cassettes import scrub_report
 
         scrub_report(report, secrets, session.key_placeholder)
     return report

@@ -16,7 +16,7 @@ import httpcore2  # noqa: F401
 import openai  # noqa: F401
 from google import genai  # noqa: F401
 
-from pytest_anyint.cassettes.recording import read_cassette
+from pytest_anyint.cassettes import read_cassette
 
 from .helpers import SOCKET_GUARD, attempts
 

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 import yaml
 
-from pytest_anyint.cassettes import recording
+from pytest_anyint import cassettes
 
 from .conftest import INI
 from .helpers import APP_SCHEMA_ROUTE, OPENAI_TEST, assert_clear_failure, assert_output
@@ -375,7 +375,7 @@ def test_a_huge_answer_records_as_reviewable_json_and_replays_exactly(project):
     assert list(stored) == ["json"] and stored["json"]["choices"][0]["message"]["content"] == words
     assert len(text) < 1.2 * len(body)  # structured, not escaped or base64-inflated
     assert max(len(line) for line in text.splitlines()) <= 200  # a diff shows the change, not one 4 MB line
-    served = recording.read_cassette(cassette)["interactions"][0]["response"]
+    served = cassettes.read_cassette(cassette)["interactions"][0]["response"]
     assert json.loads(served["body"]["string"]) == answer
     assert served["headers"]["content-length"] == [str(len(served["body"]["string"]))]
     project.replay().assert_outcomes(passed=1)

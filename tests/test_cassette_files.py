@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_anyint.cassettes import recording
+from pytest_anyint import cassettes
 from pytest_anyint.config import ConfigError, load_config
 from pytest_anyint.text import write_atomic
 
@@ -110,9 +110,9 @@ def test_the_serializer_never_writes_aliases():
         {"request": {"method": "GET", "uri": "https://gateway.api.anyint.ai/x", "body": b"", "headers": shared},
          "response": {"status": {"code": 200, "message": "OK"}, "headers": shared, "body": {"string": b"{}"}}},
     ] * 2}
-    text = recording.CassetteSerializer.serialize(cassette)
+    text = cassettes.CassetteSerializer.serialize(cassette)
     assert "&id" not in text and "*id" not in text
-    assert len(recording.parse_cassette_text(text, source="x")["interactions"]) == 2
+    assert len(cassettes.parse_cassette_text(text, source="x")["interactions"]) == 2
 
 
 # --------------------------------------------------------------------------- write errors
@@ -292,7 +292,7 @@ def test_a_model_id_starting_with_a_dot_makes_no_hidden_cassette(project):
     assert not any(part.startswith(".") for part in Path(path).relative_to(project.root).parts)
     Path(path).parent.mkdir(parents=True)
     Path(path).write_text("interactions: []\nversion: 1\n")
-    assert list(recording.iter_cassettes(project.root / "cassettes")) == [Path(path)]  # check and prune see it
+    assert list(cassettes.iter_cassettes(project.root / "cassettes")) == [Path(path)]  # check and prune see it
 
 
 def test_model_ids_that_differ_only_in_a_leading_dot_are_refused(tmp_path):
@@ -305,7 +305,7 @@ def test_model_ids_that_differ_only_in_a_leading_dot_are_refused(tmp_path):
 def test_route_and_parameter_slugs_never_start_with_a_dot():
     from pytest_anyint.text import model_slug
 
-    path = recording.cassette_path(Path("c"), "tests/test_app", "test_x", "..", model_slug(".hidden"), other_params="a.b")
+    path = cassettes.cassette_path(Path("c"), "tests/test_app", "test_x", "..", model_slug(".hidden"), other_params="a.b")
     assert path == Path("c/tests/test_app/test_x/__/_hidden__a.b.yaml")
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_anyint.cassettes.recording import CassetteError, load_yaml
-from pytest_anyint.cassettes.recording import decode_body as body_bytes
+from pytest_anyint.cassettes import CassetteError, load_yaml
+from pytest_anyint.cassettes import decode_body as body_bytes
 from pytest_anyint.commands.check import add_arguments, check_dir, main, run_check
 from pytest_anyint.contracts.index import ContractIndex
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from pytest_anyint import sse
-from pytest_anyint.cassettes.recording import scan_secrets
+from pytest_anyint.cassettes import scan_secrets
 from pytest_anyint.contracts import (
     SHIPPED_DIR,
     ContractError,

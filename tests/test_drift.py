@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pytest_anyint import cli
-from pytest_anyint.cassettes.recording import CassetteError, CassetteSerializer, parse_cassette_text
+from pytest_anyint.cassettes import CassetteError, CassetteSerializer, parse_cassette_text
 from pytest_anyint.drift.findings import Recorded, compare_interactions, from_vcr_dicts
 from pytest_anyint.drift.shape import ShapeFingerprint, compare_fingerprints
 from pytest_anyint.drift.trees import _read_fast, read_for_drift

@@ -19,7 +19,7 @@ import hypothesis  # noqa: F401
 import openai  # noqa: F401
 import pytest
 
-from pytest_anyint.cassettes.recording import read_cassette
+from pytest_anyint.cassettes import read_cassette
 from pytest_anyint.config import DEFAULT_FALLBACK_ON, DEFAULT_NEVER_FALLBACK_ON
 
 APP = '''

@@ -27,7 +27,7 @@ from google.genai import types as genai_types
 
 from pytest_anyint import sse
 from pytest_anyint.calls import Call, CallTrail
-from pytest_anyint.cassettes.recording import read_cassette
+from pytest_anyint.cassettes import read_cassette
 from pytest_anyint.config import ConfigError, load_config
 from pytest_anyint.families import FAMILIES, GATEWAY_ERRORS
 from pytest_anyint.faults.plan import (

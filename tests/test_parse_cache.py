@@ -7,8 +7,7 @@ import marshal
 import os
 from pathlib import Path
 
-from pytest_anyint import parsecache
-from pytest_anyint.cassettes import recording
+from pytest_anyint import cassettes, parsecache
 from pytest_anyint.contracts import gate, shipped
 
 from .conftest import INI
@@ -66,10 +65,10 @@ def test_the_cache_never_serves_another_content(tmp_path):
         first.write_text(text)
         second.write_text(text.replace("data: []", "data: [1]"))
         parsecache.forget()
-        assert recording.read_cassette(first)["interactions"][0]["response"]["body"]["string"] == b'{"data":[]}'
-        assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
+        assert cassettes.read_cassette(first)["interactions"][0]["response"]["body"]["string"] == b'{"data":[]}'
+        assert cassettes.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
         parsecache.forget()  # from disk now
-        assert recording.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
+        assert cassettes.read_cassette(second)["interactions"][0]["response"]["body"]["string"] == b'{"data":[1]}'
     finally:
         parsecache.use(None)
         parsecache.forget()
@@ -168,7 +167,7 @@ def test_the_cache_folder_follows_the_parsing_code_not_its_file_times(tmp_path, 
     try:
         parsecache.use(tmp_path / "cache")
         first = parsecache._DIR
-        os.utime(copy / "cassettes" / "recording.py", (2**31, 2**31))  # a reinstall: same code, another time
+        os.utime(copy / "cassettes" / "format.py", (2**31, 2**31))  # a reinstall: same code, another time
         parsecache.use(tmp_path / "cache")
         assert parsecache._DIR == first
         (copy / "yamlsafe.py").write_text((copy / "yamlsafe.py").read_text() + "\n# changed\n")

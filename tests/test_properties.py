@@ -22,9 +22,8 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from pytest_anyint import cassettes, contracts, sse
 from pytest_anyint import config as config_module
-from pytest_anyint import contracts, sse
-from pytest_anyint.cassettes import recording
 from pytest_anyint.drift import shape as drift
 from pytest_anyint.families import FAMILY_NAMES
 from pytest_anyint.faults.plan import FAULT_KINDS
@@ -242,7 +241,7 @@ def check_replayable(parsed: dict) -> None:
         code = response["status"]["code"]  # compared and served as an HTTP status by the interceptor
         assert type(code) is int and 100 <= code <= 599
         Request._from_dict(dict(request))
-        headers = recording.header_items(response["headers"])  # as the interceptor serves them
+        headers = cassettes.header_items(response["headers"])  # as the interceptor serves them
         httpx.Response(response["status"]["code"], headers=headers, content=response["body"]["string"])
 
 
@@ -253,8 +252,8 @@ def check_replayable(parsed: dict) -> None:
 @example(text="interactions: []\nmetadata: [1]\nversion: 1\n")
 def test_cassette_loader_on_arbitrary_text(text):
     try:
-        parsed = recording.parse_cassette_text(text, source="cassettes/c.yaml")
-    except recording.CassetteError as error:
+        parsed = cassettes.parse_cassette_text(text, source="cassettes/c.yaml")
+    except cassettes.CassetteError as error:
         one_line_naming(error, "cassettes/c.yaml")
     else:
         check_replayable(parsed)
@@ -276,8 +275,8 @@ def test_cassette_loader_on_arbitrary_text(text):
 def test_cassette_loader_on_documents_that_are_almost_right(case):
     document, changes = case
     try:
-        parsed = recording.parse_cassette_text(dump(document), source="cassettes/c.yaml")
-    except recording.CassetteError as error:
+        parsed = cassettes.parse_cassette_text(dump(document), source="cassettes/c.yaml")
+    except cassettes.CassetteError as error:
         assert changes, f"a valid cassette was refused: {error}"
         one_line_naming(error, "cassettes/c.yaml")
     else:
@@ -290,8 +289,8 @@ def test_cassette_file_of_arbitrary_bytes(workdir, raw):
     path = workdir / "c.yaml"
     path.write_bytes(raw)
     try:
-        recording.read_cassette(path)
-    except recording.CassetteError as error:
+        cassettes.read_cassette(path)
+    except cassettes.CassetteError as error:
         one_line_naming(error, str(path))
 
 
@@ -314,10 +313,10 @@ def test_every_body_survives_the_round_trip_through_a_cassette(bodies, status):
             for body, ct in bodies
         ],
     }
-    parsed = recording.parse_cassette_text(serialize(cassette, recording.CassetteSerializer), source="c.yaml")
+    parsed = cassettes.parse_cassette_text(serialize(cassette, cassettes.CassetteSerializer), source="c.yaml")
     for (body, content_type), interaction in zip(bodies, parsed["interactions"]):
         served = interaction["response"]["body"]["string"]
-        stored = recording.encode_body(body, content_type)
+        stored = cassettes.encode_body(body, content_type)
         if "json" in stored:  # structured for review: the same JSON value, served in canonical form
             assert json.loads(served) == json.loads(body)
         else:  # sse, string and base64 keep every byte

@@ -114,7 +114,7 @@ def test_the_mismatch_shows_where_long_prompts_differ(project):
 
 
 def test_the_window_is_centred_on_the_first_difference():
-    from pytest_anyint.cassettes.recording import describe_body_difference
+    from pytest_anyint.cassettes import describe_body_difference
 
     live = {"p": "x" * 3000 + "LIVE-END"}
     recorded = {"p": "x" * 3000 + "OLD-END"}

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import yaml
 
-from pytest_anyint.cassettes import recording
+from pytest_anyint import cassettes
 
 from .conftest import INI
 from .helpers import OPENAI_TEST, assert_output
@@ -127,7 +127,7 @@ def test_replay_serves_retry_after_as_one_millisecond(project):
     assert data["interactions"][0]["response"]["status"]["code"] == 429
     (project.root / "conftest.py").unlink()
     project.replay().assert_outcomes(passed=1)
-    served = recording.read_cassette(project.cassette("test_app/test_retry/extract/gpt-5-mini.yaml"))
+    served = cassettes.read_cassette(project.cassette("test_app/test_retry/extract/gpt-5-mini.yaml"))
     headers = served["interactions"][0]["response"]["headers"]
     assert headers["retry-after-ms"] == ["1"] and "retry-after" not in headers
 
@@ -228,19 +228,19 @@ def test_corrupt_cassette_is_one_line_and_is_not_overwritten_in_replay(project):
 def test_cassette_loader_errors_are_one_line(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    with pytest.raises(recording.CassetteError) as info:
-        recording.read_cassette(path)
+    with pytest.raises(cassettes.CassetteError) as info:
+        cassettes.read_cassette(path)
     assert message in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_body_forms_round_trip_exactly():
     gemini_sse = "data: {\"a\": 1}\r\n\r\ndata: {\"a\": 2}\r\n\r\n"
-    assert recording.decode_body(recording.encode_body(gemini_sse.encode(), "text/event-stream")) == gemini_sse.encode()
+    assert cassettes.decode_body(cassettes.encode_body(gemini_sse.encode(), "text/event-stream")) == gemini_sse.encode()
     binary = bytes(range(256))
-    assert recording.decode_body(recording.encode_body(binary, "application/octet-stream")) == binary
-    assert recording.encode_body(b'{"b": 1, "a": [1, 2]}', "application/json") == {"json": {"b": 1, "a": [1, 2]}}
-    assert recording.decode_body({"json": {"b": 1, "a": "é"}}) == '{"b":1,"a":"é"}'.encode()
-    assert recording.encode_body(b"not json", "application/json") == {"string": "not json"}
+    assert cassettes.decode_body(cassettes.encode_body(binary, "application/octet-stream")) == binary
+    assert cassettes.encode_body(b'{"b": 1, "a": [1, 2]}', "application/json") == {"json": {"b": 1, "a": [1, 2]}}
+    assert cassettes.decode_body({"json": {"b": 1, "a": "é"}}) == '{"b":1,"a":"é"}'.encode()
+    assert cassettes.encode_body(b"not json", "application/json") == {"string": "not json"}
 
 
 def test_serialized_cassette_keeps_key_order_and_block_text(tmp_path):
@@ -254,10 +254,10 @@ def test_serialized_cassette_keeps_key_order_and_block_text(tmp_path):
     }
     from vcr.serialize import serialize
 
-    text = serialize(cassette, recording.CassetteSerializer)
+    text = serialize(cassette, cassettes.CassetteSerializer)
     assert text.index("metadata") < text.index("interactions")
     assert text.index("z: 1") < text.index("a: 2")
     assert "- |+\n" in text or "- |\n" in text
-    parsed = recording.parse_cassette_text(text, source="x")
+    parsed = cassettes.parse_cassette_text(text, source="x")
     assert parsed["interactions"][0]["response"]["body"]["string"] == b"data: {}\n\ndata: [DONE]\n\n"
     assert textwrap.dedent  # keep the import honest

@@ -22,8 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pytest_anyint import keyforms
-from pytest_anyint.cassettes import recording
+from pytest_anyint import cassettes, keyforms
 
 #: Invented for these tests, not a real key; not key-shaped, and with characters that
 #: percent-encoding and JSON escaping change.
@@ -174,12 +173,12 @@ def test_a_key_echoed_in_any_encoding_is_recorded_as_the_placeholder(project, ga
     terminal = recorded.stdout.str() + recorded.stderr.str()
     assert not holds_key(terminal.encode())
 
-    cassettes = {form: project.cassette(f"test_app/test_echo/extract/gpt-5-mini__{form}.yaml") for form in FORMS}
-    for form, path in cassettes.items():
+    files = {form: project.cassette(f"test_app/test_echo/extract/gpt-5-mini__{form}.yaml") for form in FORMS}
+    for form, path in files.items():
         raw = path.read_bytes()
         assert not holds_key(raw), f"the key reached the {form} cassette"
     # The placeholder stands where each echo was, in the echo's own encoding.
-    stored = {form: recording.read_cassette(path, ())["interactions"][0]["response"] for form, path in cassettes.items()}
+    stored = {form: cassettes.read_cassette(path, ())["interactions"][0]["response"] for form, path in files.items()}
     assert f"your key is {PLACEHOLDER}" in stored["utf16"]["body"]["string"].decode("utf-16")
     echoed_auth = stored["basic"]["headers"]["x-echo-auth"][0]
     assert base64.b64decode(echoed_auth.removeprefix("Basic ") + "==") == f"user:{PLACEHOLDER}".encode()
@@ -208,7 +207,7 @@ def test_a_key_echoed_in_any_encoding_is_recorded_as_the_placeholder(project, ga
     assert f"checked {len(FORMS)} cassette(s)" in out and "secret" not in out
 
     # ... and it does see a key written in one of these forms (a cassette from before the fix).
-    old = cassettes["utf16"]
+    old = files["utf16"]
     old.write_text(old.read_text().replace(
         base64.b64encode(json.dumps(_chat(f"your key is {PLACEHOLDER}")).encode("utf-16")).decode(),
         base64.b64encode(json.dumps(_chat(f"your key is {KEY}")).encode("utf-16")).decode(),
@@ -224,11 +223,11 @@ def test_the_scan_finds_each_encoding_and_the_scrubber_removes_what_it_finds(for
     text = reason + "\n" + json.dumps(headers) + "\n" + (
         base64.b64encode(body).decode() if form == "utf16" else body.decode()
     )
-    assert recording.scan_secrets(text, [KEY]), f"the scan missed the {form} echo"
-    scrubbed = recording.scrub_text(text, [KEY], PLACEHOLDER)
-    assert recording.scan_secrets(scrubbed, [KEY]) == [] and not holds_key(scrubbed.encode())
+    assert cassettes.scan_secrets(text, [KEY]), f"the scan missed the {form} echo"
+    scrubbed = cassettes.scrub_text(text, [KEY], PLACEHOLDER)
+    assert cassettes.scan_secrets(scrubbed, [KEY]) == [] and not holds_key(scrubbed.encode())
     assert holds_key(scrubbed.encode(), PLACEHOLDER)  # the placeholder stands where the key was
-    assert not holds_key(recording.scrub_bytes(body, [KEY], PLACEHOLDER))
+    assert not holds_key(cassettes.scrub_bytes(body, [KEY], PLACEHOLDER))
 
 
 def test_a_cassette_holding_the_key_never_reaches_the_parse_cache(tmp_path):
@@ -246,10 +245,10 @@ def test_a_cassette_holding_the_key_never_reaches_the_parse_cache(tmp_path):
     parsecache.use(tmp_path / "cache")
     try:
         parsecache.forget()
-        recording.read_cassette(cassette, (KEY,))
+        cassettes.read_cassette(cassette, (KEY,))
         assert not list((tmp_path / "cache").rglob("cassette-*"))
         parsecache.forget()
-        recording.read_cassette(cassette, ())  # no key known: nothing to keep out
+        cassettes.read_cassette(cassette, ())  # no key known: nothing to keep out
         assert list((tmp_path / "cache").rglob("cassette-*"))
     finally:
         parsecache.use(None)
@@ -258,5 +257,5 @@ def test_a_cassette_holding_the_key_never_reaches_the_parse_cache(tmp_path):
 
 def test_scrubbing_keeps_bodies_without_the_key_byte_for_byte():
     body = json.dumps(_chat("a\\nb %41 \\u0041 dXNlcjpwYXNz")).encode()
-    assert recording.scrub_bytes(body, [KEY], PLACEHOLDER) is body
+    assert cassettes.scrub_bytes(body, [KEY], PLACEHOLDER) is body
     assert keyforms.find(body.decode(), [KEY]) == []

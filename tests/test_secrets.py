@@ -193,7 +193,7 @@ def test_secret_scan_is_the_last_line_of_defence(tmp_path):
     """Whatever scrubbing missed, the persister refuses to write a cassette holding the key."""
     from vcr.request import Request
 
-    from pytest_anyint.cassettes import recording
+    from pytest_anyint import cassettes
 
     target = tmp_path / "c.yaml"
     target.write_text("old")
@@ -202,8 +202,8 @@ def test_secret_scan_is_the_last_line_of_defence(tmp_path):
         "responses": [{"status": {"code": 200, "message": "OK"}, "headers": {"content-type": ["application/json"]},
                        "body": {"string": ('{"note": "' + urllib.parse.quote(KEY, safe="") + '"}').encode()}}],
     }
-    with pytest.raises(recording.SecretLeakError) as info:
-        recording.CassettePersister((KEY,)).save_cassette(target, cassette, recording.CassetteSerializer)
+    with pytest.raises(cassettes.SecretLeakError) as info:
+        cassettes.CassettePersister((KEY,)).save_cassette(target, cassette, cassettes.CassetteSerializer)
     assert target.read_text() == "old" and "the configured key" in str(info.value)
     assert_no_key("the leak message", str(info.value))
     assert not list(Path(tmp_path).glob("*.anyint-tmp"))

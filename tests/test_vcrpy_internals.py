@@ -13,7 +13,7 @@ from vcr.cassette import Cassette
 from vcr.record_mode import RecordMode
 from vcr.request import Request
 
-from pytest_anyint.cassettes import recording
+from pytest_anyint import cassettes
 
 
 def _request(body: bytes = b'{"model": "m", "messages": []}') -> Request:
@@ -29,10 +29,10 @@ def _response(text: bytes = b'{"ok": true}') -> dict:
 def _cassette(path: Path, mode: RecordMode, load: bool = True) -> Cassette:
     kwargs = dict(
         path=str(path),
-        serializer=recording.CassetteSerializer,
-        persister=recording.CassettePersister(),
+        serializer=cassettes.CassetteSerializer,
+        persister=cassettes.CassettePersister(),
         record_mode=mode,
-        match_on=recording.match_on(()),
+        match_on=cassettes.match_on(()),
     )
     return Cassette.load(**kwargs) if load else Cassette(**kwargs)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cassettes.recording import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
+from ..cassettes import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
 from ..contracts import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
 from ..families import read_request
 from ..settings import ProjectSettings, SettingsError, describe_error, find

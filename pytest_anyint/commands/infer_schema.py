@@ -18,7 +18,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from ..cassettes.recording import CassetteError, header_value, parse_cassette_text
+from ..cassettes import CassetteError, header_value, parse_cassette_text
 from ..config import AnyIntConfig, ConfigError, RouteConfig, load_config
 from ..contracts import ContractError
 from ..contracts.infer import InferError, SchemaInference

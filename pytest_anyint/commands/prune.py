@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cassettes.recording import CassetteError, iter_cassettes, parse_cassette_text
+from ..cassettes import CassetteError, iter_cassettes, parse_cassette_text
 from ..run.listing import error_line
 from ..settings import ProjectSettings, SettingsError, find
 

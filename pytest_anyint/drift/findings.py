@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cassettes.recording import header_value
+from ..cassettes import header_value
 from ..families import parse_json
 from .shape import BREAKING, ShapeFingerprint, compare_fingerprints
 
@@ -119,7 +119,7 @@ def recorded_latency(response: Mapping[str, Any]) -> float | None:
 
 
 def from_vcr_dicts(interactions: Iterable[Mapping[str, Any]]) -> list[Recorded]:
-    """Interactions in vcrpy dict form (``recording.read_cassette``)."""
+    """Interactions in vcrpy dict form (``cassettes.read_cassette``)."""
     out = []
     for interaction in interactions:
         request, response = interaction["request"], interaction["response"]
@@ -250,7 +250,7 @@ def compare_on_rewrite(
     """
     if mode == "off":
         return [], [], []
-    from ..cassettes.recording import CassetteError, read_cassette
+    from ..cassettes import CassetteError, read_cassette
 
     display = _display(Path(old_path))
     try:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .. import sse
-from ..cassettes.recording import CassetteError, scan_secrets
+from ..cassettes import CassetteError, scan_secrets
 from ..config import Price
 from ..families import Usage, family_for_path, stream_usage
 from .findings import DriftFinding, Findings, Recorded, compare_interactions

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cassettes.recording import header_value, is_cassette_name, iter_cassettes
+from ..cassettes import header_value, is_cassette_name, iter_cassettes
 from .findings import DriftFinding, Findings, Recorded, compare_interactions, from_vcr_dicts, recorded_latency
 
 # --------------------------------------------------------------------------- cassette trees
@@ -119,7 +119,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[Recorded]]:
     About twice as fast as the full parser on large trees (most of drift's time is YAML), and the
     ``json:`` bodies are used as parsed. Anything unusual raises ``_SlowPath``.
     """
-    from ..cassettes.recording import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
+    from ..cassettes import CASSETTE_VERSION, CassetteError, decode_body, load_yaml
 
     data = load_yaml(text)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list) or data.get("version") != CASSETTE_VERSION:
@@ -145,7 +145,7 @@ def _read_fast(text: str) -> tuple[dict[str, Any], list[Recorded]]:
 
 def read_for_drift(raw: bytes, where: str) -> tuple[dict[str, Any], list[Recorded]]:
     """Metadata and interactions of a cassette file; CassetteError (one line) when it is unusable."""
-    from ..cassettes.recording import CassetteError, parse_cassette_text
+    from ..cassettes import CassetteError, parse_cassette_text
 
     try:
         text = raw.decode("utf-8")
@@ -164,7 +164,7 @@ def read_for_drift(raw: bytes, where: str) -> tuple[dict[str, Any], list[Recorde
 
 def compare_trees(old: Mapping[str, bytes], new: Mapping[str, bytes], *, old_label: str, new_label: str, display_root: str) -> DriftReport:
     """Compare two cassette trees (relative path → file bytes)."""
-    from ..cassettes.recording import CassetteError
+    from ..cassettes import CassetteError
 
     report = DriftReport(old_label, new_label)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import cassettes
 from ..calls import Call, CallTrail
-from ..cassettes import recording
 from . import netguard
 from .cases import RouteCase
 
@@ -100,7 +100,7 @@ def _scrubbing_factory(
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken log call stays the logging module's business
             return record
-        scrubbed = recording.scrub_text(message, secrets, placeholder)
+        scrubbed = cassettes.scrub_text(message, secrets, placeholder)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         return record

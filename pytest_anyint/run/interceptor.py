@@ -18,9 +18,8 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .. import sse
+from .. import cassettes, sse
 from ..calls import Call
-from ..cassettes import recording
 from ..families import FAMILIES, Family, gateway_error, read_request, stream_served_model
 from .context import CaseContext, origin_of
 
@@ -369,13 +368,13 @@ class _Exchange:
             parts = urllib.parse.urlsplit(url)
             canonical = urllib.parse.urlsplit(context.canonical_origin)
             url = urllib.parse.urlunsplit(parts._replace(scheme=canonical.scheme, netloc=canonical.netloc))
-        url = recording.scrub_url(url, context.secrets, context.key_placeholder)
+        url = cassettes.scrub_url(url, context.secrets, context.key_placeholder)
         headers = {}
         for name, value in self.request.headers.items():
             lower = name.lower()
-            if lower not in recording.KEPT_REQUEST_HEADERS:
+            if lower not in cassettes.KEPT_REQUEST_HEADERS:
                 continue
-            if lower in recording.SECRET_HEADERS:
+            if lower in cassettes.SECRET_HEADERS:
                 value = (
                     f"Bearer {context.key_placeholder}" if value.lower().startswith("bearer ") else context.key_placeholder
                 )
@@ -383,7 +382,7 @@ class _Exchange:
         text_body: bytes | str = body
         if context.secrets and body:
             # Usually nothing to scrub: the bytes come back as they are.
-            text_body = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
+            text_body = cassettes.scrub_bytes(body, context.secrets, context.key_placeholder)
         return Request(self.request.method, url, text_body, headers)
 
     def _miss_message(self, call: Call) -> str:
@@ -419,11 +418,11 @@ class _Exchange:
         call.status = status
         timing = response.get("timing") or {}
         call.latency_s = timing.get("total_s")
-        headers = recording.header_items(response["headers"])
+        headers = cassettes.header_items(response["headers"])
         if context.verify:  # the live answer is the one held to the contracts
             self.played = (index + 1, response)
         self._after_response(
-            status, recording.header_value(response["headers"], "content-type"), body, index + 1, check=not context.verify
+            status, cassettes.header_value(response["headers"], "content-type"), body, index + 1, check=not context.verify
         )
         message = response["status"].get("message")
         extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
@@ -469,17 +468,17 @@ class _Exchange:
             lower = name.lower()
             if lower in ("content-encoding", "transfer-encoding", "content-length", "date"):
                 continue
-            if lower in recording.SECRET_RESPONSE_HEADERS:
+            if lower in cassettes.SECRET_RESPONSE_HEADERS:
                 value = context.key_placeholder
-            headers.setdefault(name, []).append(recording.scrub_text(value, context.secrets, context.key_placeholder))
+            headers.setdefault(name, []).append(cassettes.scrub_text(value, context.secrets, context.key_placeholder))
         headers["content-length"] = [str(len(body))]
         stored = body
         reason = response.reason_phrase
         if context.secrets:
             # Every form of the key (escaped, base64, any text encoding): the pre-save scan looks
             # for the same forms, so a gateway that echoes the key stays recordable.
-            stored = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
-            reason = recording.scrub_text(reason, context.secrets, context.key_placeholder)
+            stored = cassettes.scrub_bytes(body, context.secrets, context.key_placeholder)
+            reason = cassettes.scrub_text(reason, context.secrets, context.key_placeholder)
         timing = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
         vcr_response = {
             "status": {"code": response.status_code, "message": reason},
@@ -497,7 +496,7 @@ class _Exchange:
         self._after_response(response.status_code, response.headers.get("content-type"), stored, interaction)
         return self.httpx.Response(
             response.status_code,
-            headers=recording.header_items(headers),
+            headers=cassettes.header_items(headers),
             stream=self.httpx.ByteStream(body),
             extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
         )

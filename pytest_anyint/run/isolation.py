@@ -2,7 +2,7 @@
 machine in replay or under ``--anyint-emulator``, and no key reaches a log handler, a warning
 summary or a report.
 
-pytest glue over plain parts (``netguard`` for sockets, ``recording.scrub_text`` for the key).
+pytest glue over plain parts (``netguard`` for sockets, ``cassettes.scrub_text`` for the key).
 Everything here is switched on once, when the session first needs the plugin (an ``--anyint-*``
 option at configure, or the first route marker at collection), and costs nothing per test
 beyond one hook that looks whether the guard refused something.
@@ -257,7 +257,7 @@ def _remove_factory(factory: _ScrubbingFactory) -> None:
 
 
 def scrub_record(record: logging.LogRecord, secrets: tuple[str, ...], placeholder: str) -> None:
-    from ..cassettes.recording import scrub_text
+    from ..cassettes import scrub_text
 
     try:
         message = record.getMessage()
@@ -282,7 +282,7 @@ _SHORTEST_PART = 6  # a key's start or end shorter than this next to "..." is le
 def scrub_truncated(text: str, secrets: tuple[str, ...], placeholder: str) -> str:
     """The key as pytest's assertion messages shorten a long value: ``start...end`` (``'live-S3cr...x9x9'``).
 
-    Whole forms are the scrubber's (recording.scrub_text); this removes what is left of a key cut
+    Whole forms are the scrubber's (cassettes.scrub_text); this removes what is left of a key cut
     in the middle, which no whole-form search finds.
     """
     if "..." not in text:
@@ -341,7 +341,7 @@ class _Hooks:
         netguard.take_refusals()  # a refusal while importing a module is that collection error's, not a test's
         keys, placeholder = self.secrets()
         if keys:
-            from ..cassettes.recording import scrub_report
+            from ..cassettes import scrub_report
 
             scrub_report(report, keys, placeholder)
 
@@ -351,7 +351,7 @@ class _Hooks:
         keys, placeholder = self.secrets()
         if not keys:
             return
-        from ..cassettes.recording import scrub_text
+        from ..cassettes import scrub_text
 
         message = warning_message.message
         text = str(message)

@@ -105,8 +105,7 @@ def fetch_listing(
     from vcr.cassette import Cassette
     from vcr.request import Request
 
-    from .. import __version__
-    from ..cassettes import recording
+    from .. import __version__, cassettes
 
     fam = FAMILIES[family]
     path = fam.models_path
@@ -114,11 +113,11 @@ def fetch_listing(
     cassette_path = models_cassette(cassette_dir, family)
     cassette = Cassette(
         path=str(cassette_path),
-        serializer=recording.CassetteSerializer,
+        serializer=cassettes.CassetteSerializer,
         # The scan before the write; with --anyint-max-age, an unchanged list older than that is written anew.
-        persister=recording.CassettePersister(tuple(s for s in (api_key,) if s), refresh_older_than),
-        record_mode=recording.record_mode("rewrite"),
-        match_on=recording.match_on(()),
+        persister=cassettes.CassettePersister(tuple(s for s in (api_key,) if s), refresh_older_than),
+        record_mode=cassettes.record_mode("rewrite"),
+        match_on=cassettes.match_on(()),
     )
     placeholder = f"<{key_env}>"
     stored_headers = fam.auth_headers(placeholder)
@@ -168,7 +167,7 @@ def fetch_listing(
             cassette._metadata["listed_by"] = lister
         try:
             cassette._save(force=True)
-        except recording.CassetteError as exc:
+        except cassettes.CassetteError as exc:
             raise ModelsCheckError(str(exc)) from None
     return Listing(family, path, tuple(ids), _display(cassette_path, rootdir), lister)
 
@@ -178,7 +177,7 @@ def fetch_listing(
 
 def replay_listing(family: str, cassette_dir: Path, *, rootdir: Path | None = None, record_hint: str = "") -> Listing:
     """The models list recorded in ``_models/<family>.yaml``."""
-    from ..cassettes.recording import CassetteError, read_cassette
+    from ..cassettes import CassetteError, read_cassette
 
     path = FAMILIES[family].models_path
     assert path is not None

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, parsecache
+from .. import __version__, cassettes, parsecache
 from ..calls import Call, CallTrail
-from ..cassettes import recording
 from ..config import AnyIntConfig, ConfigError, RouteConfig, find_config, load_config
 from ..families import FAMILIES, PLACEHOLDER_KEY
 from ..results import CaseResult
@@ -298,20 +297,20 @@ class AnyIntSession:
         return context.faults
 
     def cassette_path(self, case: RouteCase, module_path: str, test_name: str, other_params: str | None) -> Path:
-        return recording.cassette_path(
+        return cassettes.cassette_path(
             self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
         )
 
     def _cassette(self, path: Path, route: RouteConfig, mode: str, secrets: tuple[str, ...]) -> Cassette:
         from vcr.cassette import Cassette
 
-        persister = recording.CassettePersister(secrets, self.refresh_older_than)
+        persister = cassettes.CassettePersister(secrets, self.refresh_older_than)
         kwargs: dict[str, Any] = dict(
             path=str(path),
-            serializer=recording.CassetteSerializer,
+            serializer=cassettes.CassetteSerializer,
             persister=persister,
-            record_mode=recording.record_mode("none" if mode == "verify" else mode),  # verify never writes
-            match_on=recording.match_on(route.match_ignore),
+            record_mode=cassettes.record_mode("none" if mode == "verify" else mode),  # verify never writes
+            match_on=cassettes.match_on(route.match_ignore),
         )
         if mode == "rewrite":
             return Cassette(**kwargs)  # the old file stays until the new one replaces it atomically
@@ -331,7 +330,7 @@ class AnyIntSession:
         if self.recording and not context.problems:
             try:
                 self._save(context, passed=passed)
-            except recording.CassetteError as exc:
+            except cassettes.CassetteError as exc:
                 outcome.problems.append(str(exc))
         violations = context.contracts.violations if context.contracts is not None else []
         self.results.append(

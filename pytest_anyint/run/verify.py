@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import cassettes
 from ..calls import Call
-from ..cassettes import recording
 from ..results import CaseResult
 from .context import CaseContext
 
@@ -101,7 +101,7 @@ def check(context: CaseContext, call: Call, recorded: Mapping[str, Any], interac
         return
     body = answer.body
     if context.secrets:  # checks quote values: never an echoed key
-        body = recording.scrub_bytes(body, context.secrets, context.key_placeholder)
+        body = cassettes.scrub_bytes(body, context.secrets, context.key_placeholder)
     found_before = len(context.contracts.violations) if context.contracts is not None else 0
     if context.contracts is not None:
         context.contracts.check_response(
@@ -128,7 +128,7 @@ def _compare(
     from ..drift.shape import ShapeFingerprint, compare_fingerprints
 
     old = ShapeFingerprint.of_response(
-        recorded["status"]["code"], recording.header_value(recorded["headers"], "content-type"), recorded["body"]["string"]
+        recorded["status"]["code"], cassettes.header_value(recorded["headers"], "content-type"), recorded["body"]["string"]
     )
     new = ShapeFingerprint.of_response(status, content_type, body)
     model = call.model or context.case_model or ""
@@ -216,7 +216,7 @@ async def run_async(
 
 
 def _unreachable(context: CaseContext, exc: Exception) -> str:
-    text = recording.scrub_text(f"{type(exc).__name__}: {exc}", context.secrets, context.key_placeholder)
+    text = cassettes.scrub_text(f"{type(exc).__name__}: {exc}", context.secrets, context.key_placeholder)
     return f"the live gateway could not be asked ({text})"
 
 
