@@ -140,9 +140,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
             set_up_emulator(config, session)
     if config.getoption("--anyint-baseline") or config.getoption("--anyint-baseline-tolerance"):
-        from .report.baseline import check_options
+        from .report.baseline import check_options as check_baseline_options
 
-        problem = check_options(config.getoption("--anyint-baseline"), config.getoption("--anyint-baseline-tolerance"))
+        problem = check_baseline_options(
+            config.getoption("--anyint-baseline"), config.getoption("--anyint-baseline-tolerance")
+        )
         if problem:
             raise pytest.UsageError(problem)
     if config.getoption("--anyint-max-age"):
