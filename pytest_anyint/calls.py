@@ -23,6 +23,9 @@ class Call:
     source: str = "network"
     #: The recorded time to the last byte (from the cassette when replaying).
     latency_s: float | None = None
+    #: For a stream: the recorded time to the first event carrying answer text (from the cassette
+    #: when replaying); None for other calls and for streams recorded before it was kept.
+    ttft_s: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int | None = None

@@ -93,6 +93,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     "output_schema": {"type": "string", "minLength": 1},
                     "max_cost_per_call_usd": {"type": "number", "exclusiveMinimum": 0},
                     "max_latency_s": {"type": "number", "exclusiveMinimum": 0},
+                    "max_ttft_s": {"type": "number", "exclusiveMinimum": 0},
                     "match_ignore": {"type": "array", "items": {"type": "string", "pattern": r"^\$?\.?[A-Za-z0-9_.\[\]*-]+$"}},
                     "check_models": {"type": "boolean"},
                     "cross_family": {"type": "boolean"},
@@ -187,6 +188,8 @@ class RouteConfig:
     output_schema: Path | None = None
     max_cost_per_call_usd: float | None = None
     max_latency_s: float | None = None
+    #: The longest a streamed call may take to its first answer text (recorded), in seconds.
+    max_ttft_s: float | None = None
     match_ignore: tuple[str, ...] = ()
     check_models: bool = True
     cross_family: bool = False
@@ -518,6 +521,7 @@ def _build(path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> A
             output_schema=output_schema,
             max_cost_per_call_usd=raw.get("max_cost_per_call_usd"),
             max_latency_s=raw.get("max_latency_s"),
+            max_ttft_s=raw.get("max_ttft_s"),
             match_ignore=tuple(raw.get("match_ignore") or ()),
             check_models=raw.get("check_models", True),
             cross_family=raw.get("cross_family", False),

@@ -75,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="check every configured model against the Models API once per session (default: on when recording)",
     )
+    group.addoption("--anyint-pace", metavar="FACTOR", type=_pace, default=None,
+                    help="replay streams at their recorded pace times FACTOR (default 0: no waiting)")
     group.addoption("--anyint-report", metavar="PATH", default=None, help="write a JSON report (versioned format)")
     group.addoption("--anyint-report-md", metavar="PATH", default=None, help="write a Markdown report")
     group.addoption("--anyint-html", metavar="PATH", default=None, help="write a self-contained HTML report")
@@ -189,6 +191,7 @@ _OPTIONS = (
     "--anyint-contracts",
     "--anyint-emulator",
     "--anyint-drift",
+    "--anyint-pace",
     "--anyint-max-age",
     "--anyint-check-models",
     "--anyint-report",
@@ -201,6 +204,12 @@ _OPTIONS = (
 
 def _explicitly_used(config: pytest.Config) -> bool:
     return any(config.getoption(name) not in (None, False) for name in _OPTIONS)
+
+
+def _pace(text: str) -> float:
+    from .cassettes.timing import pace_factor
+
+    return pace_factor(text)
 
 
 def _session(config: pytest.Config) -> AnyIntSession:
@@ -219,6 +228,7 @@ def _session(config: pytest.Config) -> AnyIntSession:
             contracts_mode=config.getoption("--anyint-contracts") or "fail",
             contracts_dirs=tuple(str(p) for p in project.contracts_dirs),
             stream_timeout_s=stream_timeout(config),
+            pace=config.getoption("--anyint-pace") or 0.0,
             use_emulator=bool(config.getoption("--anyint-emulator")),
             drift_mode=config.getoption("--anyint-drift") or "fail",
             cache_dir=_cache_dir(config),

@@ -2,8 +2,9 @@
 
 Owns the cassette format (``format``: body forms, YAML dump and load, parsing), where cassettes
 live and how they are read and saved (``store``: paths, the folder walk, the cached read, vcrpy's
-persister), the secret scan and scrub (``secrets``), and request matching (``matching``: vcrpy's
-matchers plus JSON-body and auth-form matching, the mismatch description). The names other
+persister), the secret scan and scrub (``secrets``), request matching (``matching``: vcrpy's
+matchers plus JSON-body and auth-form matching, the mismatch description), and stream timing
+(``timing``: each event's recorded arrival, the time to the first answer text, paced replay). The names other
 packages use are re-exported here, so a caller writes ``from ..cassettes import read_cassette``.
 
 vcrpy is imported only inside the functions that hand it something (record modes, matchers, the

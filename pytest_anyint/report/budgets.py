@@ -24,7 +24,8 @@ def call_breaches(route: RouteConfig, calls: Sequence[Call]) -> list[dict[str, A
     found: list[dict[str, Any]] = []
     max_cost = route.max_cost_per_call_usd
     max_latency = route.max_latency_s
-    if max_cost is None and max_latency is None:
+    max_ttft = route.max_ttft_s
+    if max_cost is None and max_latency is None and max_ttft is None:
         return found
     for number, call in enumerate(calls, 1):
         if call.source not in RECORDED_SOURCES:
@@ -34,6 +35,8 @@ def call_breaches(route: RouteConfig, calls: Sequence[Call]) -> list[dict[str, A
             found.append({**where, "kind": "cost", "value": call.cost_usd, "limit": max_cost})
         if max_latency is not None and call.latency_s is not None and call.latency_s > max_latency:
             found.append({**where, "kind": "latency", "value": call.latency_s, "limit": max_latency})
+        if max_ttft is not None and call.ttft_s is not None and call.ttft_s > max_ttft:
+            found.append({**where, "kind": "ttft", "value": call.ttft_s, "limit": max_ttft})
     return found
 
 
@@ -45,6 +48,9 @@ def budget_problems(route: RouteConfig, calls: Sequence[Call], config_path: Path
     for breach in breaches:
         if breach["kind"] == "cost":
             what = f"cost {money(breach['value'])}, over max_cost_per_call_usd {money(breach['limit'])}"
+        elif breach["kind"] == "ttft":
+            what = (f"streamed its first answer text after {seconds(breach['value'])} (recorded), "
+                    f"over max_ttft_s {breach['limit']:g} s")
         else:
             what = f"took {seconds(breach['value'])} (recorded), over max_latency_s {breach['limit']:g} s"
         problems.append(

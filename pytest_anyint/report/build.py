@@ -109,6 +109,8 @@ class _Row:
     drift_breaking: int = 0
     breaches: int = 0
     latencies: list[float] = field(default_factory=list)
+    #: Recorded times to the first answer text of streamed calls.
+    ttfts: list[float] = field(default_factory=list)
     costs: list[float] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
@@ -149,6 +151,8 @@ class _Row:
             "budget_breaches": self.breaches,
             "latency_p50_s": _round(percentile(self.latencies, 50), 6),
             "latency_p95_s": _round(percentile(self.latencies, 95), 6),
+            "ttft_p50_s": _round(percentile(self.ttfts, 50), 6),
+            "ttft_p95_s": _round(percentile(self.ttfts, 95), 6),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cached_tokens": self.cached_tokens,
@@ -365,6 +369,8 @@ def _fold_calls(rows: Mapping[tuple[str, str], _Row], case: CaseResult, calls: S
             row.errors += 1
         if call.latency_s is not None:
             row.latencies.append(call.latency_s)
+        if call.ttft_s is not None:
+            row.ttfts.append(call.ttft_s)
         row.input_tokens += call.input_tokens or 0
         row.output_tokens += call.output_tokens or 0
         row.cached_tokens += call.cached_tokens or 0
@@ -476,7 +482,8 @@ def _evidence(route: RouteConfig, rows: Sequence[_Row], fault_tests: Mapping[str
             {"model": m.model, "family": m.family, "role": "primary" if i == 0 else "fallback"}
             for i, m in enumerate(route.chain)
         ],
-        "budgets": {"max_cost_per_call_usd": route.max_cost_per_call_usd, "max_latency_s": route.max_latency_s},
+        "budgets": {"max_cost_per_call_usd": route.max_cost_per_call_usd, "max_latency_s": route.max_latency_s,
+                    "max_ttft_s": route.max_ttft_s},
         "fault_tests": dict(fault_tests or {"passed": 0, "failed": 0, "skipped": 0}),
         "candidates": candidates,
         "choice": choice,

@@ -264,7 +264,9 @@ def _model_rows(rows: Sequence[Mapping[str, Any]], choice: str | None) -> str:
             str(r["faults"]),
             violations,
             drift,
-            _e(f"{seconds(r['latency_p50_s'])} / {seconds(r['latency_p95_s'])}"),
+            _e(f"{seconds(r['latency_p50_s'])} / {seconds(r['latency_p95_s'])}")
+            + (f'<br><span class="muted">TTFT {_e(seconds(r["ttft_p50_s"]))} / {_e(seconds(r["ttft_p95_s"]))}</span>'
+               if r.get("ttft_p50_s") is not None else ""),
             f"{r['input_tokens']:,} / {r['output_tokens']:,} / {r['cached_tokens']:,}",
             _e(money(r["cost_per_call_usd"])) if r["priced"] else '<span class="muted">no price</span>',
             _e(money(r["cost_usd"])) if r["priced"] else '<span class="muted">no price</span>',
@@ -289,6 +291,8 @@ def _route_section(report: Mapping[str, Any], evidence: Mapping[str, Any]) -> st
         limits.append(f"max cost per call {money(budgets['max_cost_per_call_usd'])}")
     if budgets["max_latency_s"] is not None:
         limits.append(f"max latency {budgets['max_latency_s']:g} s")
+    if budgets.get("max_ttft_s") is not None:
+        limits.append(f"max time to first answer text {budgets['max_ttft_s']:g} s")
     out = [
         f'<section class="route" data-route="{_e(label)}">',
         f"<h2>Route <code>{_e(label)}</code> <span class=\"muted\">{_e(evidence['family'])} family &middot; optimise for "

@@ -32,6 +32,21 @@ _COLUMNS: tuple[tuple[str, Any], ...] = (
 )
 
 
+#: Shown after p95 for a route whose streamed calls have a recorded time to the first answer text.
+_TTFT_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("TTFT p50", lambda r: seconds(r.get("ttft_p50_s"))),
+    ("TTFT p95", lambda r: seconds(r.get("ttft_p95_s"))),
+)
+
+
+def columns(rows: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    """The table's columns for one route's rows: TTFT only where a streamed call recorded one."""
+    if not any(r.get("ttft_p50_s") is not None for r in rows):
+        return _COLUMNS
+    at = next(i for i, (header, _) in enumerate(_COLUMNS) if header == "p95") + 1
+    return _COLUMNS[:at] + _TTFT_COLUMNS + _COLUMNS[at:]
+
+
 def role_name(row: Mapping[str, Any]) -> str:
     return "primary" if row["position"] == 0 else f"fallback{row['position']}"
 
@@ -128,7 +143,8 @@ def terminal_lines(report: Mapping[str, Any], *, verbose: bool = False) -> list[
     for evidence in report["evidence"]:
         rows = [r for r in report["routes"] if r["route"] == evidence["route"]]
         lines.append((route_heading(evidence), {"bold": True}))
-        for text in _table([h for h, _ in _COLUMNS], ([cell(r) for _, cell in _COLUMNS] for r in rows)):
+        shown = columns(rows)
+        for text in _table([h for h, _ in shown], ([cell(r) for _, cell in shown] for r in rows)):
             lines.append(("  " + text, plain))
         faults = evidence["fault_tests"]
         if faults["passed"] or faults["failed"]:
@@ -175,6 +191,8 @@ def terminal_lines(report: Mapping[str, Any], *, verbose: bool = False) -> list[
 def breach_text(breach: Mapping[str, Any]) -> str:
     if breach["kind"] == "cost":
         what = f"cost {money(breach['value'])} > max_cost_per_call_usd {money(breach['limit'])}"
+    elif breach["kind"] == "ttft":
+        what = f"first answer text after {seconds(breach['value'])} > max_ttft_s {breach['limit']:g} s"
     else:
         what = f"took {seconds(breach['value'])} > max_latency_s {breach['limit']:g} s"
     return f"{breach['model']} call {breach['call']} ({breach['endpoint']}): {what}"
@@ -215,7 +233,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         out += [f"### Route `{evidence['route']}`", ""]
         chain = " → ".join(f"`{m['model']}`" for m in evidence["chain"])
         out += [f"{evidence['family']} family · optimise for **{evidence['optimize'] or 'not set'}** · chain {chain}", ""]
-        out += _md_table([h for h, _ in _COLUMNS], ([cell(r) for _, cell in _COLUMNS] for r in rows))
+        shown = columns(rows)
+        out += _md_table([h for h, _ in shown], ([cell(r) for _, cell in shown] for r in rows))
         out.append("")
         faults = evidence["fault_tests"]
         if faults["passed"] or faults["failed"]:

@@ -134,6 +134,9 @@ class CaseContext:
     secrets: tuple[str, ...] = ()
     key_placeholder: str = "<ANYINT_API_KEY>"
     stream_timeout_s: float = 60.0
+    #: ``--anyint-pace``: replayed streams hand over their events at the recorded pace times this
+    #: factor (0: at once).
+    pace: float = 0.0
     faults: FaultPlan | None = None
     contracts: ContractChecker | None = None
     price: Callable[[Call], float | None] | None = None

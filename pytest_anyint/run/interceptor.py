@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import cassettes, sse
 from ..calls import Call
+from ..cassettes.timing import paced_stream, recorded_ttft, stream_timing
 from ..families import FAMILIES, Family, gateway_error, read_request, stream_served_model
 from .context import CaseContext, origin_of
 
@@ -196,6 +197,8 @@ class _Exchange:
         self.vcr_request: Any = None
         #: Under verify: (the interaction number, its recorded response) the app was answered with.
         self.played: tuple[int, dict[str, Any]] | None = None
+        #: (bytes so far, seconds since the request start) per chunk read from the network.
+        self.marks: list[tuple[int, float]] = []
 
     # ---- before the network
 
@@ -418,6 +421,7 @@ class _Exchange:
         call.status = status
         timing = response.get("timing") or {}
         call.latency_s = timing.get("total_s")
+        call.ttft_s = recorded_ttft(timing)
         headers = cassettes.header_items(response["headers"])
         if context.verify:  # the live answer is the one held to the contracts
             self.played = (index + 1, response)
@@ -426,19 +430,25 @@ class _Exchange:
         )
         message = response["status"].get("message")
         extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
-        return self.httpx.Response(status, headers=headers, stream=self.httpx.ByteStream(body), extensions=extensions)
+        paced = paced_stream(self.httpx, body, timing, context.pace) if context.pace and call.stream else None
+        stream = paced if paced is not None else self.httpx.ByteStream(body)
+        return self.httpx.Response(status, headers=headers, stream=stream, extensions=extensions)
 
     def read_stream(self, stream: Any, started: float) -> bytes:
-        chunks = []
+        chunks, received = [], 0
         for chunk in stream:
             chunks.append(chunk)
+            received += len(chunk)
+            self.marks.append((received, time.perf_counter() - started))
             self._check_deadline(started)
         return b"".join(chunks)
 
     async def aread_stream(self, stream: Any, started: float) -> bytes:
-        chunks = []
+        chunks, received = [], 0
         async for chunk in stream:
             chunks.append(chunk)
+            received += len(chunk)
+            self.marks.append((received, time.perf_counter() - started))
             self._check_deadline(started)
         return b"".join(chunks)
 
@@ -479,7 +489,10 @@ class _Exchange:
             # for the same forms, so a gateway that echoes the key stays recordable.
             stored = cassettes.scrub_bytes(body, context.secrets, context.key_placeholder)
             reason = cassettes.scrub_text(reason, context.secrets, context.key_placeholder)
-        timing = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
+        timing: dict[str, Any] = {"headers_s": round(headers_at - started, 4), "total_s": round(finished - started, 4)}
+        if encoding in ("", "identity") and sse.is_event_stream(response.headers.get("content-type")):
+            # Each event's arrival and the time to the first answer text (offsets of the raw bytes).
+            timing.update(stream_timing(body, self.marks, self.family.stream_text if self.family else None))
         vcr_response = {
             "status": {"code": response.status_code, "message": reason},
             "headers": headers,
@@ -491,6 +504,7 @@ class _Exchange:
             interaction = len(context.cassette)
         call.status = response.status_code
         call.latency_s = timing["total_s"]
+        call.ttft_s = timing.get("ttft_s")
         # Checks see what the cassette keeps (the key scrubbed), so a violation that quotes a value
         # can never put an echoed key into a failure message or a report.
         self._after_response(response.status_code, response.headers.get("content-type"), stored, interaction)

@@ -52,6 +52,8 @@ class SessionOptions:
     contracts_mode: str = "fail"
     contracts_dirs: tuple[str, ...] = ()
     stream_timeout_s: float = 60.0
+    #: ``--anyint-pace``: replayed streams at the recorded pace times this factor (0: no waiting).
+    pace: float = 0.0
     use_emulator: bool = False
     drift_mode: str = "fail"
     #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
@@ -262,6 +264,7 @@ class AnyIntSession:
             secrets=secrets,
             key_placeholder=f"<{config.api_key_env}>",
             stream_timeout_s=self.options.stream_timeout_s,
+            pace=self.options.pace,
             faults=faults,
             contracts=self.contract_gate(route),
             price=self._pricer(),
