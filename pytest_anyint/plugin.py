@@ -6,13 +6,14 @@ pays for this module and nothing else.
 
 from __future__ import annotations
 
-import argparse
 import os
 import types
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from .options import ANYINT_OPTIONS, add_options
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,87 +32,7 @@ _PLUGIN_LINES = pytest.StashKey[list[str]]()  # failed checks of a test whose bo
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("anyint", "AnyInt gateway routes: record, replay, contracts, faults")
-    group.addoption(
-        "--anyint-record",
-        choices=("none", "once", "new_episodes", "rewrite", "verify"),
-        default=None,
-        help="none (default): replay only, the network is blocked; once: record missing cassettes; "
-        "new_episodes: append new requests; rewrite: record every cassette anew; verify: also send each "
-        "recorded request to the live gateway and check its answer against the contracts and the "
-        "recorded shape (cassettes are never written)",
-    )
-    group.addoption("--anyint-config", metavar="PATH", default=None, help="the anyint.yaml to use")
-    group.addoption(
-        "--anyint-contracts",
-        choices=("strict", "fail", "warn", "off"),
-        default=None,
-        help="contract checks of every response: fail (default), strict (assumed rules fail too), warn, off",
-    )
-    group.addoption(
-        "--anyint-emulator",
-        action="store_true",
-        default=False,
-        help="point the gateway at the bundled emulator (started on loopback for the session)",
-    )
-    group.addoption(
-        "--anyint-drift",
-        choices=("fail", "warn", "off"),
-        default=None,
-        help="when rewrite re-records a cassette: fail (default) on breaking shape changes, warn, or off",
-    )
-    group.addoption(
-        "--anyint-max-age",
-        metavar="AGE",
-        default=None,
-        help="warn about cassettes recorded longer ago than AGE (e.g. 30d, 12h)",
-    )
-    group.addoption(
-        "--anyint-max-age-fail", action="store_true", default=False, help="fail instead of warn on --anyint-max-age"
-    )
-    group.addoption(
-        "--anyint-check-models",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="check every configured model against the Models API once per session (default: on when recording)",
-    )
-    group.addoption("--anyint-pace", metavar="FACTOR", type=_pace, default=None,
-                    help="replay streams at their recorded pace times FACTOR (default 0: no waiting)")
-    group.addoption("--anyint-report", metavar="PATH", default=None, help="write a JSON report (versioned format)")
-    group.addoption("--anyint-report-md", metavar="PATH", default=None, help="write a Markdown report")
-    group.addoption("--anyint-html", metavar="PATH", default=None, help="write a self-contained HTML report")
-    group.addoption(
-        "--anyint-baseline",
-        metavar="PATH",
-        default=None,
-        help="a JSON report of an earlier run (--anyint-report): fail when a route x model's cost per call or "
-        "p95 latency grew beyond --anyint-baseline-tolerance, or a model that passed there fails now",
-    )
-    group.addoption(
-        "--anyint-baseline-tolerance",
-        metavar="PERCENT",
-        default=None,
-        help="how much cost per call and p95 latency may grow against --anyint-baseline (default 20%%)",
-    )
-    group.addoption("--anyint-list-cassettes", metavar="PATH", default=None, help=argparse.SUPPRESS)
-    group.addoption(
-        "--anyint-allow-host",
-        metavar="HOST",
-        action="append",
-        default=None,
-        help="in replay and under --anyint-emulator, let connections to HOST (a name, an address or a "
-        "network such as 10.0.0.0/8) through; repeatable",
-    )
-    parser.addini("anyint_config", "path of anyint.yaml, relative to the rootdir", default="anyint.yaml")
-    parser.addini("anyint_cassette_dir", "where cassettes live, relative to the rootdir", default="cassettes")
-    parser.addini("anyint_contracts_dir", "extra contract directories (same index format)", type="paths", default=[])
-    parser.addini("anyint_stream_timeout", "seconds a recorded stream may take before it fails", default="60")
-    parser.addini(
-        "anyint_allow_hosts",
-        "hosts connections may reach in replay and under --anyint-emulator (besides loopback), space-separated",
-        type="args",
-        default=[],
-    )
+    add_options(parser, pace=_pace)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -185,25 +106,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError("\n".join(problems))
 
 
-_OPTIONS = (
-    "--anyint-record",
-    "--anyint-config",
-    "--anyint-contracts",
-    "--anyint-emulator",
-    "--anyint-drift",
-    "--anyint-pace",
-    "--anyint-max-age",
-    "--anyint-check-models",
-    "--anyint-report",
-    "--anyint-report-md",
-    "--anyint-html",
-    "--anyint-baseline",
-    "--anyint-allow-host",
-)
 
 
 def _explicitly_used(config: pytest.Config) -> bool:
-    return any(config.getoption(name) not in (None, False) for name in _OPTIONS)
+    return any(config.getoption(name) not in (None, False) for name in ANYINT_OPTIONS)
 
 
 def _pace(text: str) -> float:
