@@ -143,5 +143,9 @@ def is_terminated(text: str) -> bool:
     return _ENDS_EVENT.search(text[-4:]) is not None
 
 
-def is_event_stream(content_type: str | None) -> bool:
-    return content_type is not None and "text/event-stream" in content_type.lower()
+def is_event_stream(content_type: str | None, body: bytes | None = None) -> bool:
+    """Whether an answer is a server-sent event stream: by its content type, or, for a hand-written
+    cassette that records none, by how ``body`` starts."""
+    if content_type is not None:
+        return "text/event-stream" in content_type.lower()
+    return body is not None and body[:6] in (b"data: ", b"data:{", b"event:")

@@ -34,7 +34,7 @@ Event = tuple[str | None, Any, str | None]
 
 def is_stream(content_type: str | None, body: bytes) -> bool:
     """Whether an answer is a server-sent event stream (by its type; a cassette without one, by its start)."""
-    return sse.is_event_stream(content_type) or (not content_type and body[:6] in (b"data: ", b"data:{", b"event:"))
+    return sse.is_event_stream(content_type or None, body)
 
 
 class Validators:
