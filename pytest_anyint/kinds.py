@@ -39,13 +39,13 @@ STREAM_KINDS: tuple[str, ...] = ("truncated-stream", "stream-error")
 #: Answer faults of the media and music task flows: a poll answers 200 with a failed task. Not in
 #: FAULT_KINDS: the default policy lists none of them, so existing configs keep their meaning.
 TASK_KINDS: tuple[str, ...] = ("task-failed",)
-#: Every kind ``kind=`` and the policy lists accept.
-ALL_KINDS: tuple[str, ...] = FAULT_KINDS + ANSWER_KINDS + TASK_KINDS
+#: Every kind the policy lists and ``faults=`` accept (``inject()`` also takes the task kinds).
+ALL_KINDS: tuple[str, ...] = FAULT_KINDS + ANSWER_KINDS
 
 
 def listed() -> str:
-    """The accepted kinds as a message lists them: transport and body kinds, answer faults, task faults."""
-    return f"{', '.join(FAULT_KINDS)}; answer faults: {', '.join(ANSWER_KINDS)}; task faults: {', '.join(TASK_KINDS)}"
+    """The accepted kinds as a message lists them: the transport and body kinds, then the answer faults."""
+    return f"{', '.join(FAULT_KINDS)}; answer faults: {', '.join(ANSWER_KINDS)}"
 
 #: Default of the policy key ``max_attempts_per_model``: one call plus the SDKs' two default retries.
 DEFAULT_MAX_ATTEMPTS = 3

@@ -430,7 +430,7 @@ def test_the_variant_reaches_the_app_through_inject(engine, clients):
         ("extract", {"kind": "refused"},
          "unknown fault kind 'refused'; expected one of timeout, connect, reset, malformed-json, truncated-stream, "
          "stream-error, empty-body; answer faults: truncated-answer, refusal, content-filter, invalid-output, "
-         "empty-answer, broken-tool-call"),
+         "empty-answer, broken-tool-call; task polls: task-failed"),
     ],
 )
 def test_inject_refuses_what_it_cannot_build(engine, label, arguments, message):

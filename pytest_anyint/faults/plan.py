@@ -173,7 +173,7 @@ def validate(
     if kind in ANSWER_KINDS and who != "inject()":
         raise ValueError(
             f"kind={kind!r} is an answer fault: inject it with anyint_faults.inject(..., kind={kind!r}); "
-            f"{who} answers the transport, body and task kinds ({', '.join(FAULT_KINDS + TASK_KINDS)})"
+            f"{who} answers the transport and body kinds ({', '.join(FAULT_KINDS)})"
         )
     if kind in TASK_KINDS:
         if variant is not None and variant.lower() not in TASK_VARIANTS:
@@ -193,8 +193,8 @@ def validate(
         raise ValueError(f'{who} takes exactly one of status= (e.g. 503) or kind= (e.g. "timeout")')
     if status is not None and (isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599):
         raise ValueError(f"status= must be an HTTP error status (400-599), got {status!r}")
-    if kind is not None and kind not in ALL_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; expected one of {listed()}")
+    if kind is not None and kind not in ALL_KINDS and kind not in TASK_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; expected one of {listed()}; task polls: {', '.join(TASK_KINDS)}")
     if envelope not in ("gateway", "native"):
         raise ValueError(f'envelope= must be "gateway" or "native", got {envelope!r}')
     if kind is not None and (retry_after is not None or should_retry is not None or envelope != "gateway"):
