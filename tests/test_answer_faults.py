@@ -29,8 +29,8 @@ from google.genai import types as genai_types
 from pytest_anyint.calls import Call, CallTrail
 from pytest_anyint.config import DEFAULT_FALLBACK_ON, DEFAULT_NEVER_FALLBACK_ON, ConfigError, load_config
 from pytest_anyint.contracts import ContractIndex
+from pytest_anyint.faults import FaultPlan, check_policy
 from pytest_anyint.faults.answers import INVALID_OUTPUT_VARIANTS, answer_body, answer_wire, example_instance
-from pytest_anyint.faults.plan import FaultPlan, check_policy
 from pytest_anyint.kinds import ANSWER_KINDS, FAULT_KINDS
 from pytest_anyint.run.cases import RouteCase, cases_for
 from pytest_anyint.run.context import InterceptError

@@ -220,7 +220,7 @@ def test_each_route_has_one_error_envelope_that_its_sdk_type_parses(emu, http, r
 
 
 def test_native_error_bodies_parse_as_the_sdks_error_types(emu, http):
-    from pytest_anyint.faults.plan import error_body
+    from pytest_anyint.faults import error_body
 
     for status in (400, 401, 403, 404, 429, 500, 503, 529):
         strict(openai_types.shared.ErrorObject, json.dumps(error_body(status, "openai", envelope="native")["error"]))

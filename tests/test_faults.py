@@ -30,14 +30,8 @@ from pytest_anyint.calls import Call, CallTrail
 from pytest_anyint.cassettes import read_cassette
 from pytest_anyint.config import ConfigError, load_config
 from pytest_anyint.families import FAMILIES, GATEWAY_ERRORS
-from pytest_anyint.faults.plan import (
-    FAULT_KINDS,
-    Fault,
-    FaultPlan,
-    body_fault_wire,
-    check_policy,
-    error_body,
-)
+from pytest_anyint.faults import Fault, FaultPlan, body_fault_wire, check_policy, error_body
+from pytest_anyint.kinds import FAULT_KINDS
 from pytest_anyint.run.session import AnyIntSession, RouteCase, SessionOptions
 
 from .helpers import FAULTS_CONFIG as CONFIG

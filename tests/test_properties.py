@@ -26,7 +26,7 @@ from pytest_anyint import cassettes, contracts, sse
 from pytest_anyint import config as config_module
 from pytest_anyint.drift import shape as drift
 from pytest_anyint.families import FAMILY_NAMES
-from pytest_anyint.faults.plan import FAULT_KINDS
+from pytest_anyint.kinds import FAULT_KINDS
 from pytest_anyint.text import model_slug
 
 #: ANYINT_PROPERTY_EXAMPLES=5000 for a deep run; the default keeps the suite fast.

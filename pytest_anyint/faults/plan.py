@@ -23,22 +23,17 @@ from ..families import task_poll
 from ..kinds import (
     ALL_KINDS,
     ANSWER_KINDS,
-    BODY_KINDS,
-    DEFAULT_MAX_ATTEMPTS,
     FAULT_KINDS,
     STREAM_KINDS,
     TASK_KINDS,
     TRANSPORT_KINDS,
     listed,
 )
-from .policy import check_policy, describe_fault
 from .tasks import TASK_VARIANTS, failed_task
 from .wire import (
     NATIVE_VARIANTS,
     Wire,
     body_fault_wire,
-    error_body,
-    error_headers,
     error_wire,
     family_of,
     json_wire,
@@ -345,22 +340,4 @@ class FaultPlan:
         return f"FaultPlan([{'; '.join(str(f) for f in self._faults)}])"
 
 
-__all__ = [
-    "BODY_KINDS",
-    "DEFAULT_MAX_ATTEMPTS",
-    "FAULT_KINDS",
-    "NATIVE_VARIANTS",
-    "TRANSPORT_KINDS",
-    "Fault",
-    "FaultPlan",
-    "Wire",
-    "body_fault_wire",
-    "check_policy",
-    "describe_fault",
-    "error_body",
-    "error_headers",
-    "make_fault",
-    "transport_error",
-    "validate",
-    "wire_response",
-]
+__all__ = ["Fault", "FaultPlan", "make_fault", "validate"]
