@@ -2,13 +2,14 @@
 
 Owns the cassette format (``format``: body forms, YAML dump and load, parsing), where cassettes
 live and how they are read and saved (``store``: paths, the folder walk, the cached read, vcrpy's
-persister), the secret scan and scrub (``secrets``), request matching (``matching``: vcrpy's
-matchers plus JSON-body and auth-form matching, the mismatch description), and stream timing
-(``timing``: each event's recorded arrival, the time to the first answer text, paced replay). The names other
+persister), playback without vcrpy (``playback``: the cassette of a case that only replays), the
+secret scan and scrub (``secrets``), request matching (``matching``: vcrpy's matchers plus
+JSON-body and auth-form matching, the mismatch description), and stream timing (``timing``: each
+event's recorded arrival, the time to the first answer text, paced replay). The names other
 packages use are re-exported here, so a caller writes ``from ..cassettes import read_cassette``.
 
-vcrpy is imported only inside the functions that hand it something (record modes, matchers, the
-persister's load), never when this package is imported.
+vcrpy is imported only when recording (record modes, the persister), never when this package is
+imported and never by a replay.
 
 May import: the standard library, third-party libraries (vcrpy, PyYAML) and the ground modules
 (``families``, ``sse``, ``parsecache``, ``keyforms``, ``volatile``, ``yamlsafe``, ``text``);
@@ -28,6 +29,7 @@ from .format import (
     parse_cassette_text,
 )
 from .matching import describe_body_difference, json_path_matchers, make_body_matcher, match_on, record_mode
+from .playback import PlaybackCassette, RecordedRequest, stored_request
 from .secrets import (
     KEPT_REQUEST_HEADERS,
     SECRET_HEADERS,
@@ -52,6 +54,8 @@ __all__ = [
     "CassetteError",
     "CassettePersister",
     "CassetteSerializer",
+    "PlaybackCassette",
+    "RecordedRequest",
     "SecretLeakError",
     "canonical_json",
     "cassette_path",
@@ -75,5 +79,6 @@ __all__ = [
     "scrub_text",
     "scrub_url",
     "secret_forms",
+    "stored_request",
     "write_error_cause",
 ]

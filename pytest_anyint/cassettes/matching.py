@@ -1,7 +1,8 @@
 """Request matching: which recorded interaction answers a live request, and, when none does, where
 the nearest one differs.
 
-vcrpy's matchers for method, path and query, plus the plugin's own: JSON bodies compared as values
+vcrpy's matchers for method, path and query (written here with vcrpy's behaviour and messages, so
+replay never imports vcrpy), plus the plugin's own: JSON bodies compared as values
 (key order ignored, a route's ``match_ignore`` paths skipped) and the auth header form of the
 request's family (never the key itself). The host is never matched, so a cassette recorded
 against the emulator replays against the gateway's address and back.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..families import family_for_path
@@ -148,6 +149,23 @@ def auth_header_names(r1: Any, r2: Any) -> None:
         raise AssertionError(f"auth headers {names1} != recorded {names2}")
 
 
+def _matcher(name: str, part: Callable[[Any], Any]) -> Callable[[Any, Any], None]:
+    """vcrpy's matcher of one request part, by the name vcrpy gives it (mismatch messages name it)."""
+
+    def match(r1: Any, r2: Any) -> None:
+        if part(r1) != part(r2):
+            raise AssertionError(f"{getattr(r1, name)} != {getattr(r2, name)}")
+
+    match.__name__ = match.__qualname__ = name
+    return match
+
+
+#: vcrpy's ``method``, ``path`` (an empty path is ``/``, RFC 3986 6.2.3) and ``query`` (sorted
+#: pairs) matchers, written here so matching a replayed request never imports vcrpy.
+method_matcher = _matcher("method", lambda r: r.method)
+path_matcher = _matcher("path", lambda r: r.path or "/")
+query_matcher = _matcher("query", lambda r: r.query)
+
 _MATCHERS: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
 
@@ -159,9 +177,7 @@ def match_on(match_ignore: Sequence[str]) -> tuple[Any, ...]:
     key = tuple(match_ignore)
     found = _MATCHERS.get(key)
     if found is None:
-        from vcr import matchers
-
-        found = (matchers.method, matchers.path, matchers.query, make_body_matcher(key), auth_header_names)
+        found = (method_matcher, path_matcher, query_matcher, make_body_matcher(key), auth_header_names)
         _MATCHERS[key] = found
     return found
 

@@ -22,10 +22,15 @@ from . import netguard
 from .cases import RouteCase
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from vcr.cassette import Cassette
 
     from ..contracts import Violation
     from ..drift.findings import DriftFinding
+
+    #: A replaying case plays a ``PlaybackCassette``; a recording one fills vcrpy's ``Cassette``.
+    CaseCassette: TypeAlias = Cassette | cassettes.PlaybackCassette
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -118,7 +123,7 @@ class CaseContext:
     #: The model the case runs (the primary in a fault case); the first request must name it.
     case_model: str | None
     mode: str
-    cassette: Cassette
+    cassette: CaseCassette
     cassette_display: str
     gateway_origins: frozenset[str]
     record_command: str

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .. import cassettes, sse
@@ -196,7 +196,7 @@ class _Exchange:
         self.family: Family | None = None
         self.vcr_request: Any = None
         #: Under verify: (the interaction number, its recorded response) the app was answered with.
-        self.played: tuple[int, dict[str, Any]] | None = None
+        self.played: tuple[int, Mapping[str, Any]] | None = None
         #: (bytes so far, seconds since the request start) per chunk read from the network.
         self.marks: list[tuple[int, float]] = []
 
@@ -363,30 +363,12 @@ class _Exchange:
             context.warnings.append(message)
 
     def _vcr_request(self, body: bytes) -> Any:
-        from vcr.request import Request
-
         context = self.context
-        url = str(self.request.url)
-        if context.canonical_origin and not url.startswith(context.canonical_origin.rstrip("/") + "/"):
-            parts = urllib.parse.urlsplit(url)
-            canonical = urllib.parse.urlsplit(context.canonical_origin)
-            url = urllib.parse.urlunsplit(parts._replace(scheme=canonical.scheme, netloc=canonical.netloc))
-        url = cassettes.scrub_url(url, context.secrets, context.key_placeholder)
-        headers = {}
-        for name, value in self.request.headers.items():
-            lower = name.lower()
-            if lower not in cassettes.KEPT_REQUEST_HEADERS:
-                continue
-            if lower in cassettes.SECRET_HEADERS:
-                value = (
-                    f"Bearer {context.key_placeholder}" if value.lower().startswith("bearer ") else context.key_placeholder
-                )
-            headers[lower] = value
-        text_body: bytes | str = body
-        if context.secrets and body:
-            # Usually nothing to scrub: the bytes come back as they are.
-            text_body = cassettes.scrub_bytes(body, context.secrets, context.key_placeholder)
-        return Request(self.request.method, url, text_body, headers)
+        return cassettes.stored_request(
+            self.request.method, str(self.request.url), self.request.headers.items(), body,
+            canonical_origin=context.canonical_origin, secrets=context.secrets, placeholder=context.key_placeholder,
+            playback=isinstance(context.cassette, cassettes.PlaybackCassette),
+        )
 
     def _miss_message(self, call: Call) -> str:
         context = self.context
@@ -410,7 +392,7 @@ class _Exchange:
 
     # ---- answers
 
-    def _play(self, response: dict[str, Any]) -> Any:
+    def _play(self, response: Mapping[str, Any]) -> Any:
         context, call = self.context, self.call
         assert call is not None
         cassette = context.cassette
@@ -499,9 +481,11 @@ class _Exchange:
             "body": {"string": stored},
             "timing": timing,
         }
+        cassette = context.cassette
+        assert not isinstance(cassette, cassettes.PlaybackCassette)  # a playback case never reaches the network
         with _CASSETTE_LOCK:
-            context.cassette.append(self.vcr_request, vcr_response)
-            interaction = len(context.cassette)
+            cassette.append(self.vcr_request, vcr_response)
+            interaction = len(cassette)
         call.status = response.status_code
         call.latency_s = timing["total_s"]
         call.ttft_s = timing.get("ttft_s")
@@ -553,15 +537,16 @@ def _json_body(content_type: str | None, body: bytes) -> Any:
         return None
 
 
-def _unplayed_response(cassette: Any, request: Any) -> dict[str, Any] | None:
+def _unplayed_response(cassette: Any, request: Any) -> Mapping[str, Any] | None:
     """The first unplayed recording matching the request (marked played), or None."""
+    if isinstance(cassette, cassettes.PlaybackCassette):
+        return cassette.take(request)
     from vcr.errors import UnhandledHTTPRequestError
 
     try:
         return cassette.play_response(request)
     except UnhandledHTTPRequestError:
         return None
-
 
 
 def _fill_usage(

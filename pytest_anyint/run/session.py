@@ -27,11 +27,10 @@ from .context import CaseContext, FaultPlan, LogCapture, origin_of
 from .verdict import CaseOutcome, Rules, cassette_age, judge
 
 if TYPE_CHECKING:
-    from vcr.cassette import Cassette
-
     from ..contracts import ContractGate, ContractIndex
     from ..emulator.server import Emulator
     from ..report.outputs import ReportState
+    from .context import CaseCassette
 
 __all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
 
@@ -304,7 +303,12 @@ class AnyIntSession:
             self.cassette_dir, module_path, test_name, case.label, case.cassette_leaf, other_params
         )
 
-    def _cassette(self, path: Path, route: RouteConfig, mode: str, secrets: tuple[str, ...]) -> Cassette:
+    def _cassette(self, path: Path, route: RouteConfig, mode: str, secrets: tuple[str, ...]) -> CaseCassette:
+        match_on = cassettes.match_on(route.match_ignore)
+        if mode in ("none", "verify", "once"):  # verify answers from the cassette and never writes
+            playback = cassettes.PlaybackCassette.load(path, match_on, secrets)
+            if mode != "once" or len(playback):
+                return playback  # ``once`` plays a cassette that holds recordings, and records the others
         from vcr.cassette import Cassette
 
         persister = cassettes.CassettePersister(secrets, self.refresh_older_than)
@@ -312,8 +316,8 @@ class AnyIntSession:
             path=str(path),
             serializer=cassettes.CassetteSerializer,
             persister=persister,
-            record_mode=cassettes.record_mode("none" if mode == "verify" else mode),  # verify never writes
-            match_on=cassettes.match_on(route.match_ignore),
+            record_mode=cassettes.record_mode(mode),
+            match_on=match_on,
         )
         if mode == "rewrite":
             return Cassette(**kwargs)  # the old file stays until the new one replaces it atomically
@@ -354,6 +358,8 @@ class AnyIntSession:
     def _save(self, context: CaseContext, passed: bool | None = True) -> None:
         cassette = context.cassette
         path = context.cassette_path
+        if isinstance(cassette, cassettes.PlaybackCassette):
+            return  # it played recordings and recorded nothing
         if len(cassette) == 0 and passed is not True:
             # Failed (or never ran) before any gateway call: an empty cassette would only stand in
             # the way of recording the fixed test; a cassette being rewritten stays as it was.
