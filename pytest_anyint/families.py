@@ -545,6 +545,15 @@ def stream_served_model(family: Family, events: Iterable[Any]) -> str | None:
     return None
 
 
+def served_model_any(body: Any) -> str | None:
+    """The served model as the first family that reads one names it (drift does not know the family)."""
+    for family in FAMILIES.values():
+        served = family.served_model(body)
+        if served is not None:
+            return served
+    return None
+
+
 def get_family(name: str) -> Family:
     return FAMILIES[name]
 
@@ -581,6 +590,7 @@ __all__ = [
     "parse_json",
     "read_request",
     "request_facts",
+    "served_model_any",
     "stream_served_model",
     "stream_usage",
     "task_poll",

@@ -318,6 +318,25 @@ def test_every_sample_is_identical_to_itself(name):
     assert print_.paths and compare_fingerprints(print_, print_) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "served"),
+    [
+        ("openai-chat-completion.json", "gpt-4o-mini-2024-07-18"),
+        ("openai-chat-stream.sse", "gpt-4o-mini-2024-07-18"),
+        ("anthropic-message.json", "claude-sonnet-4-5-20250929"),
+        ("anthropic-stream.sse", "claude-sonnet-4-5-20250929"),  # in message_start's message
+        ("gemini-generate.json", "gemini-2.5-flash"),
+        ("gemini-stream.sse", "gemini-2.5-flash"),
+        ("gemini-stream-array.json", "gemini-2.5-flash"),
+        ("openai-error-429.json", None),
+    ],
+)
+def test_the_fingerprint_reads_the_served_model_from_the_family_table(name, served):
+    # drift does not know the family: it takes the first that reads a model (families.served_model_any)
+    content_type = SSE if name.endswith(".sse") else JSON
+    assert fp(sample(name), content_type=content_type).served_model == served
+
+
 # --------------------------------------------------------------------------- pairing interactions
 
 

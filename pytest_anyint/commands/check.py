@@ -15,12 +15,15 @@ import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cassettes import CassetteError, header_value, is_cassette_name, parse_cassette_text, scan_secrets
 from ..contracts import MODES, ContractError, ContractGate, ContractIndex, load_output_schema
 from ..families import read_request
 from ..settings import ProjectSettings, SettingsError, describe_error, find
+
+if TYPE_CHECKING:
+    from ..config import AnyIntConfig
 
 DEFAULT_KEY_ENV = "ANYINT_API_KEY"
 
@@ -84,7 +87,7 @@ def check_file(path: Path, index: ContractIndex, *, display: str | None = None,
     return report
 
 
-def _route_of(metadata: Any, path: Path, routes: Mapping[str, Any]) -> str | None:
+def _route_of(metadata: Any, path: Path, routes: Mapping[str, OutputSchema]) -> str | None:
     """The route a cassette was recorded for: its metadata, else its folder (``<test>/<route>/<model>.yaml``)."""
     if isinstance(metadata, dict) and isinstance(metadata.get("route"), str):
         return metadata["route"]
@@ -161,7 +164,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "strict: assumed rules fail too; warn: report only")
 
 
-def _output_schemas(config: Any, settings: ProjectSettings, problems: list[str]) -> dict[str, OutputSchema]:
+def _output_schemas(config: AnyIntConfig, settings: ProjectSettings, problems: list[str]) -> dict[str, OutputSchema]:
     """Each route's output_schema, loaded once; a schema that cannot be loaded is one problem line."""
     schemas: dict[str, OutputSchema] = {}
     for route in config.routes.values():

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import sse
+from ..families import served_model_any
 
 #: Keys whose string values are type tags or closed-ish enums: a new value is additive drift.
 ENUM_KEYS = frozenset(
@@ -100,7 +101,7 @@ class ShapeFingerprint:
                 if obj is not None:
                     root = f"event {event.event}: $" if event.event else "$"
                     _walk(obj, root, None, paths, values)
-                    served = served or _served_model(obj)
+                    served = served or served_model_any(obj)
             return cls(status, media, "sse", _freeze(paths), _freeze(values), collapse(kinds), served)
         try:
             parsed = json.loads(text)
@@ -115,7 +116,7 @@ class ShapeFingerprint:
         paths: dict[str, set[str]] = {}
         values: dict[str, set[str]] = {}
         _walk(parsed, "$", None, paths, values)
-        served = _served_model(parsed[-1] if isinstance(parsed, list) and parsed else parsed)
+        served = served_model_any(parsed[-1] if isinstance(parsed, list) and parsed else parsed)
         return cls(status, media, "json", _freeze(paths), _freeze(values), (), served)
 
 
@@ -146,18 +147,6 @@ def _walk(value: Any, path: str, key: str | None, paths: dict[str, set[str]], va
         item_path = path + "[]"
         for item in value:
             _walk(item, item_path, key, paths, values)
-
-
-def _served_model(obj: Any) -> str | None:
-    if not isinstance(obj, dict):
-        return None
-    for key in ("model", "modelVersion"):
-        if isinstance(obj.get(key), str):
-            return obj[key]
-    message = obj.get("message")
-    if isinstance(message, dict) and isinstance(message.get("model"), str):
-        return message["model"]
-    return None
 
 
 def _event_kind(event: sse.SSEEvent) -> tuple[str | None, Any]:

@@ -269,8 +269,8 @@ def build_report(
                     row.violations += 1
                 else:
                     row.contract_warnings += 1
-        for raw in case.drift:
-            item = plain(raw)
+        for finding in case.drift:
+            item = plain(finding)
             item = item if isinstance(item, dict) else {"message": str(item)}
             breaking = _is_breaking(item)
             model = str(item.get("model") or case.model)

@@ -102,7 +102,7 @@ class _Isolation:
         self.guard = False
         self.factory: _ScrubbingFactory | None = None
         self.environ: dict[str, str | None] = {}
-        self.hooks: Any = None
+        self.hooks: _Hooks | None = None
 
 
 def _state(config: pytest.Config) -> _Isolation:
