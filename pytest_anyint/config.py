@@ -286,6 +286,20 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AnyI
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
+    from .yamlsafe import read_plain
+
+    plain, data = read_plain(text)  # yaml-rs, where it reads what PyYAML would: no PyYAML import
+    if not plain:
+        data = _parse_with_pyyaml(path, text)
+    if data is None:
+        raise ConfigError(f"{path}: empty: expected a mapping with 'version: 1' and 'routes'")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'version: 1' and 'routes', got {type(data).__name__}")
+    return data
+
+
+def _parse_with_pyyaml(path: Path, text: str) -> Any:
+    """PyYAML's reading, which names the line of a duplicate key, a complex key or an alias."""
     import yaml
 
     class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -324,12 +338,10 @@ def _parse_yaml(path: Path, text: str) -> Any:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    except ValueError as exc:  # PyYAML's own constructors (``0b_``: "invalid literal for int()")
+        raise ConfigError(f"{path}: not valid YAML: a value PyYAML cannot read ({exc})") from None
     finally:
         loader.dispose()
-    if data is None:
-        raise ConfigError(f"{path}: empty: expected a mapping with 'version: 1' and 'routes'")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with 'version: 1' and 'routes', got {type(data).__name__}")
     return data
 
 

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pytest_anyint import cassettes
+from pytest_anyint import cassettes, yamlsafe
 from pytest_anyint.cassettes import format as cassette_format
 
 pytest.importorskip("yaml_rs")
@@ -62,7 +62,7 @@ def test_what_the_writer_writes_both_readers_read_as_written(value):
     text = cassette_format.dump_yaml({"metadata": {"route": "chat"}, "interactions": [{"v": value}], "version": 1})
     assert text.endswith(cassette_format.SAME_IN_YAML_1_2 + "version: 1\n"), text  # marked: the fast path
     by_pyyaml = yaml.load(text, Loader=yaml.CSafeLoader)
-    by_yaml_rs = cassette_format._yaml_rs()(text)
+    by_yaml_rs = yamlsafe.rust_loads()(text)
     assert by_pyyaml["interactions"] == [{"v": value}]
     # JSON text compares NaN-free floats, ints and bools exactly (1 == 1.0 == True would not).
     assert json.dumps(by_yaml_rs, sort_keys=True) == json.dumps(by_pyyaml, sort_keys=True)
@@ -70,13 +70,13 @@ def test_what_the_writer_writes_both_readers_read_as_written(value):
 
 def _count_fast_reads(monkeypatch) -> list[str]:
     read: list[str] = []
-    fast = cassette_format._yaml_rs()
+    fast = yamlsafe.rust_loads()
 
     def counting(text: str) -> object:
         read.append(text)
         return fast(text)
 
-    monkeypatch.setattr(cassette_format, "_yaml_rs", lambda: counting)
+    monkeypatch.setattr(cassette_format, "rust_loads", lambda: counting)
     return read
 
 
@@ -124,7 +124,7 @@ def test_a_marked_cassette_with_a_tag_is_read_by_pyyaml(monkeypatch):
 def test_without_yaml_rs_pyyaml_reads_the_same(monkeypatch):
     text = cassettes.CassetteSerializer.serialize({"interactions": [_interaction({"v": ["09", "_0", 1.5]})]})
     fast = cassettes.parse_cassette_text(text, source="c.yaml")
-    monkeypatch.setattr(cassette_format, "_yaml_rs", lambda: None)
+    monkeypatch.setattr(cassette_format, "rust_loads", lambda: None)
     assert cassettes.parse_cassette_text(text, source="c.yaml") == fast
 
 
@@ -136,7 +136,7 @@ def test_a_marked_cassette_cut_off_or_broken_gets_the_same_one_line_error():
 
 
 #: What the fast path must leave to PyYAML, as a regular expression: a tag or anchor where a value
-#: starts, or a complex key. ``_unusual`` finds the same without scanning the text with one.
+#: starts, or a complex key. ``has_tag_anchor_or_complex_key`` finds the same without scanning the text with one.
 UNUSUAL = re.compile(r"(?:^|[\s\[{,])[!&]|^[ \t-]*\?[ \t\n]", re.MULTILINE)
 
 
@@ -149,6 +149,53 @@ UNUSUAL = re.compile(r"(?:^|[\s\[{,])[!&]|^[ \t-]*\?[ \t\n]", re.MULTILINE)
 def test_the_unusual_check_finds_whatever_the_pattern_finds(text):
     # It may send a file to PyYAML that the pattern would not (a '?' ending the text); never the reverse.
     if UNUSUAL.search(text):
-        assert cassette_format._unusual(text)
+        assert yamlsafe.has_tag_anchor_or_complex_key(text)
     elif not text.rstrip(" \t-").endswith("?"):
-        assert not cassette_format._unusual(text)
+        assert not yamlsafe.has_tag_anchor_or_complex_key(text)
+
+
+# ---- anyint.yaml: yaml-rs reads a config only where PyYAML would read it the same
+
+WORDS = st.sampled_from([
+    "yes", "No", "on", "OFF", "y", "true", "False", "null", "~", "", "09", "017", "0o17", "0x1F", "1_000", "1:30",
+    "1e3", "1.5e3", "1.5e+3", "-.5", ".5", "1.", "+1", "-0", "2026-11-26", "2026-11-26 10:00:00", "<<", "=", ".inf",
+    "-.Inf", ".NaN", "gpt-5-mini", "qwen3-max", "https://gateway.api.anyint.ai", "system[1].text", "a b", "0.25",
+    "10", "429", "#x", "a #b", "'q'", '"d"', '"e\\u00e9"', "'it''s'", "[a, 09]", "{input: 0.25, output: 1e3}",
+    "*a", "&a x", "!!str 1", "? k", "|\n  block", "a\u2028b", "x\x85",
+])
+
+
+@st.composite
+def config_texts(draw):
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        key = draw(WORDS | st.text(alphabet="abc_-09.", min_size=1, max_size=6))
+        value = draw(WORDS | st.text(alphabet="abc _-09.:#'\"", max_size=8))
+        if draw(st.booleans()):
+            lines.append(f"{key}:\n  - {value}\n  - {draw(WORDS)}")
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+@SETTINGS
+@given(config_texts())
+@example("version: 1\nroutes:\n  chat: {family: openai, primary: gpt-5-mini, fallbacks: [qwen3-max]}\n")
+@example("a: 017\n")
+@example("a: 1e3\n")
+@example("on: x\n")
+@example("a: 1\na: 2\n")
+def test_a_config_yaml_rs_reads_is_what_pyyaml_reads(text):
+    plain, data = yamlsafe.read_plain(text)
+    try:
+        expected = yaml.safe_load(text)
+    except Exception:  # noqa: BLE001 - PyYAML raises ValueError for some (``0b_``)
+        assert not plain  # PyYAML names the problem
+        return
+    if plain:
+        assert repr(data) == repr(expected)  # repr: nan == nan
+
+
+def test_the_example_config_is_read_without_pyyaml():
+    text = open(os.path.join(os.path.dirname(__file__), "..", "examples", "anyint.yaml"), encoding="utf-8").read()
+    assert yamlsafe.read_plain(text) == (True, yaml.safe_load(text))

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import sse
 from ..text import one_line
-from ..yamlsafe import AliasError, refuse_aliases
+from ..yamlsafe import AliasError, has_tag_anchor_or_complex_key, refuse_aliases, rust_loads
 
 CASSETTE_VERSION = 1
 
@@ -264,42 +264,6 @@ def _builder(constructor: Any) -> Any:
     return build
 
 
-def _unusual(text: str) -> bool:
-    """Whether ``text`` holds what the writer never writes and the fast reader would read otherwise
-    than PyYAML: a tag (``!!binary``, ``!custom``) or an anchor (``&name``) where a value starts, or a
-    complex key (``? key``). Each candidate character is found by ``str.find`` (a memchr: a few
-    microseconds for a whole cassette; a regular expression takes ~0.2 ms), and most files have none.
-    """
-    for mark in "!&":
-        at = text.find(mark)
-        while at != -1:
-            if at == 0 or text[at - 1].isspace() or text[at - 1] in "[{,":
-                return True
-            at = text.find(mark, at + 1)
-    at = text.find("?")
-    while at != -1:
-        line_start = text.rfind("\n", 0, at) + 1
-        if not text[line_start:at].strip(" \t-") and text[at + 1 : at + 2] in (" ", "\t", "\n", ""):
-            return True
-        at = text.find("?", at + 1)
-    return False
-
-
-@functools.cache
-def _yaml_rs() -> Any:
-    """yaml-rs's ``loads`` with PyYAML's duplicate-key rule, or None where it is not installed."""
-    try:
-        import yaml_rs
-    except Exception:  # noqa: BLE001 - not installed, or its extension cannot load here: PyYAML reads
-        return None
-    policy = yaml_rs.DuplicateKeyPolicy.LastWins
-
-    def loads(text: str) -> Any:
-        return yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=policy)
-
-    return loads
-
-
 def load_yaml(text: str) -> Any:
     """``yaml.load(text, CSafeLoader)``, three to four times as fast on cassettes this plugin
     wrote; same result, same errors.
@@ -310,8 +274,8 @@ def load_yaml(text: str) -> Any:
     PyYAML's C parser with a memoised resolver and a direct constructor, which refuses aliases
     before anything is built.
     """
-    if text.endswith(_MARKED_END) and not _unusual(text):
-        fast = _yaml_rs()
+    if text.endswith(_MARKED_END) and not has_tag_anchor_or_complex_key(text):
+        fast = rust_loads()
         if fast is not None:
             try:
                 return fast(text)
