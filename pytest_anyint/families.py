@@ -195,10 +195,11 @@ def _str_at(body: Any, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _anthropic_served_model(body: Any) -> str | None:
-    """``model`` of a message, or of the message inside a stream's ``message_start``."""
-    if isinstance(body, dict) and body.get("type") == "message_start":
-        body = body.get("message")
+def _served_model(body: Any, inner: str, wraps: Callable[[str], bool]) -> str | None:
+    """``model`` of an answer, or of the answer a stream event wraps (Anthropic's ``message_start``
+    holds a ``message``, each OpenAI Responses event a ``response``)."""
+    if isinstance(body, dict) and isinstance(body.get("type"), str) and wraps(body["type"]):
+        body = body.get(inner)
     return _str_at(body, "model")
 
 
@@ -342,7 +343,7 @@ FAMILIES: dict[str, Family] = {
         stream_text=_openai_stream_text,
         usage=_openai_usage,
         native_error=openai_native_error,
-        served_model=lambda body: _str_at(body, "model"),
+        served_model=lambda body: _served_model(body, "response", lambda kind: kind.startswith("response.")),
         content_event=_openai_content_event,
         sse_done=b"data: [DONE]\n\n",
         models_path="/openai/v1/models",
@@ -357,7 +358,7 @@ FAMILIES: dict[str, Family] = {
         stream_text=_anthropic_stream_text,
         usage=_anthropic_usage,
         native_error=anthropic_native_error,
-        served_model=_anthropic_served_model,
+        served_model=lambda body: _served_model(body, "message", lambda kind: kind == "message_start"),
         content_event=lambda event: isinstance(event, dict) and event.get("type") == "content_block_delta",
         sse_event=_named_sse_event,
         stream_error_status=529,

@@ -329,12 +329,22 @@ def test_every_sample_is_identical_to_itself(name):
         ("gemini-stream.sse", "gemini-2.5-flash"),
         ("gemini-stream-array.json", "gemini-2.5-flash"),
         ("openai-error-429.json", None),
+        ("../contract_samples/openai-responses-stream.sse", "gpt-4o-mini-2024-07-18"),  # in each event's response
     ],
 )
 def test_the_fingerprint_reads_the_served_model_from_the_family_table(name, served):
     # drift does not know the family: it takes the first that reads a model (families.served_model_any)
     content_type = SSE if name.endswith(".sse") else JSON
     assert fp(sample(name), content_type=content_type).served_model == served
+
+
+def test_the_call_trail_reads_the_served_model_of_a_responses_stream():
+    from pytest_anyint import sse
+    from pytest_anyint.families import FAMILIES, stream_served_model
+
+    events = sse.json_data(sse.parse(sample("../contract_samples/openai-responses-stream.sse")))
+    assert stream_served_model(FAMILIES["openai"], events) == "gpt-4o-mini-2024-07-18"
+    assert FAMILIES["openai"].served_model({"type": "response.output_text.delta", "delta": "x"}) is None
 
 
 # --------------------------------------------------------------------------- pairing interactions
