@@ -82,6 +82,16 @@ ONE_CASE = "import pytest\n\n@pytest.mark.route('extract', models='primary')\nde
             id="bad-indentation",
         ),
         pytest.param(
+            "version: 1\nroutes:\n  extract: {family: openai, primary: gpt-5-mini, max_latency_s: 0b_}\n",
+            "anyint.yaml: not valid YAML: a value PyYAML cannot read (invalid literal for int() with base 2: '')",
+            id="value-pyyaml-cannot-construct",
+        ),
+        pytest.param(
+            "version: 1\nroutes:\n  extract: {family: openai, primary: gpt-5-mini}\nroutes: {}\n",
+            "anyint.yaml:4: duplicate key 'routes': each key may appear once",
+            id="duplicate-key-of-a-plain-file",
+        ),
+        pytest.param(
             "version: 1\npolicy: {fallback_on: [503, timeout], never_fallback_on: [401]}\n"
             "routes:\n  extract: {family: openai, primary: gpt-5-mini}\n",
             "anyint.yaml: policy: fault kind 'connect' is in neither fallback_on nor never_fallback_on; "

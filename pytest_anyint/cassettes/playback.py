@@ -103,14 +103,12 @@ class PlaybackCassette:
 
     def __init__(
         self,
-        path: str,
         interactions: Sequence[Mapping[str, Any]],
         metadata: Mapping[str, Any] | None,
         match_on: Sequence[Matcher],
         *,
         found: bool,
     ) -> None:
-        self._path = path
         self._match_on = tuple(match_on)
         #: (request, response) pairs in recorded order; the responses are shared with the parse
         #: cache and only read.
@@ -131,25 +129,16 @@ class PlaybackCassette:
         try:
             data = read_cassette(path, secrets)
         except FileNotFoundError:
-            return cls(str(path), (), None, match_on, found=False)
-        return cls(str(path), data["interactions"], data["metadata"], match_on, found=True)
+            return cls((), None, match_on, found=False)
+        return cls(data["interactions"], data["metadata"], match_on, found=True)
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def _matches(self, request: Any, recorded: RecordedRequest) -> bool:
-        for matcher in self._match_on:
-            try:
-                if matcher(request, recorded) is False:
-                    return False
-            except AssertionError:
-                return False
-        return True
-
     def take(self, request: Any) -> Mapping[str, Any] | None:
         """The first unplayed recording that matches ``request``, now marked played; or None."""
         for index, (recorded, response) in enumerate(self.data):
-            if self.play_counts[index] == 0 and self._matches(request, recorded):
+            if self.play_counts[index] == 0 and all(_outcome(m, request, recorded)[0] for m in self._match_on):
                 self.play_counts[index] += 1
                 return response
         return None
@@ -164,11 +153,7 @@ class PlaybackCassette:
             successes: list[str] = []
             fails: list[tuple[str, str | None]] = []
             for matcher in self._match_on:
-                try:
-                    ok = matcher(request, recorded) is not False
-                    detail = None
-                except AssertionError as exc:
-                    ok, detail = False, str(exc)
+                ok, detail = _outcome(matcher, request, recorded)
                 if ok:
                     successes.append(matcher.__name__)
                 else:
@@ -179,6 +164,14 @@ class PlaybackCassette:
             return []
         best = ranked[0][0]
         return [(recorded, successes, fails) for count, recorded, successes, fails in ranked if count == best]
+
+
+def _outcome(matcher: Matcher, request: Any, recorded: RecordedRequest) -> tuple[bool, str | None]:
+    """A matcher read as vcrpy reads it: False, or an AssertionError whose text is the difference, fails."""
+    try:
+        return matcher(request, recorded) is not False, None
+    except AssertionError as exc:
+        return False, str(exc)
 
 
 __all__ = ["PlaybackCassette", "RecordedRequest", "stored_request"]
