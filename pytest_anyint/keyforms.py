@@ -64,12 +64,15 @@ class KeyForms:
     """The forms of one secret, built once per secret."""
 
     secret: str
-    #: The key with any of its characters escaped (percent, double percent, JSON) or not.
-    escaped: re.Pattern[str]
     #: (base64 text, the encoding of the bytes it stands for, url-safe alphabet?)
     base64: tuple[tuple[str, str, bool], ...]
     #: The key as bytes in each text encoding but UTF-8 (which text handling covers).
     wide: tuple[tuple[bytes, str], ...]
+
+    @property
+    def escaped(self) -> re.Pattern[str]:
+        """The key with any of its characters escaped (percent, double percent, JSON) or not."""
+        return _escaped_pattern(self.secret)
 
     def plain_or_escaped(self, text: str) -> Iterator[re.Match[str]]:
         if ("%" in text or "\\" in text) and self.maybe_escaped(text):
@@ -100,8 +103,14 @@ _JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 
 
 @functools.lru_cache(maxsize=64)
+def _escaped_pattern(secret: str) -> re.Pattern[str]:
+    """Compiled on first need (a few ms for a 40-character key): text that holds no form of the
+    key, which is all a replay usually sees, never needs it."""
+    return re.compile("".join(_char_pattern(c) for c in secret))
+
+
+@functools.lru_cache(maxsize=64)
 def forms_of(secret: str) -> KeyForms:
-    pattern = re.compile("".join(_char_pattern(c) for c in secret))
     b64: dict[str, tuple[str, str, bool]] = {}
     for encoding in TEXT_ENCODINGS:
         for form in _base64_forms(secret.encode(encoding)):
@@ -109,7 +118,7 @@ def forms_of(secret: str) -> KeyForms:
             url = form.replace("+", "-").replace("/", "_")
             b64.setdefault(url, (url, encoding, True))
     wide = tuple((secret.encode(e), e) for e in TEXT_ENCODINGS[1:])
-    return KeyForms(secret, pattern, tuple(sorted(b64.values(), key=lambda f: -len(f[0]))), wide)
+    return KeyForms(secret, tuple(sorted(b64.values(), key=lambda f: -len(f[0]))), wide)
 
 
 def usable(secrets: Iterable[str], placeholder_key: str | None = None) -> list[KeyForms]:

@@ -143,7 +143,7 @@ def _session(config: pytest.Config) -> AnyIntSession:
         )
         session = AnyIntSession(options)
         config.stash[_SESSION] = session
-        activate(config, session)  # from here on: the network guard and log scrubbing (isolation.py)
+        activate(config, session, _amend_report)  # from here on: the network guard and log scrubbing (isolation.py)
     return session
 
 
@@ -322,13 +322,11 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
     return report
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def _amend_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     """Keep the key out of failure messages and captured output, whoever put it there (an SDK
-    error that quotes a gateway answer, a log line emitted outside a route case)."""
-    report = yield
+    error that quotes a gateway answer, a log line emitted outside a route case), and lead a failed
+    test's traceback with the plugin's own failed checks. Called from the one report wrapper the
+    session registers (``run.isolation``), so a session that never uses the plugin pays nothing."""
     lines = item.stash.get(_PLUGIN_LINES, None)
     if lines is not None and call.when == "call":
         del item.stash[_PLUGIN_LINES]
@@ -340,7 +338,6 @@ def pytest_runtest_makereport(
         from .cassettes import scrub_report
 
         scrub_report(report, secrets, session.key_placeholder)
-    return report
 
 
 # None of the public fixtures asks for ``request`` or ``pytestconfig`` (which asks for ``request``):

@@ -117,8 +117,13 @@ def is_xdist_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") not in (None, "no")
 
 
-def activate(config: pytest.Config, session: AnyIntSession) -> None:
-    """The session uses the plugin: scrub every log record and warning, and guard the network where due."""
+def activate(
+    config: pytest.Config, session: AnyIntSession, amend_report: Callable[[Any, Any, Any], None] | None = None
+) -> None:
+    """The session uses the plugin: scrub every log record and warning, and guard the network where due.
+
+    ``amend_report(item, call, report)`` runs first in the session's one test-report wrapper
+    (each wrapper costs every test of the session three generator round trips)."""
     state = _state(config)
     if state.hooks is not None:
         return
@@ -128,7 +133,7 @@ def activate(config: pytest.Config, session: AnyIntSession) -> None:
         return (found, session.key_placeholder) if found else ((), "")
 
     state.factory = _install_factory(secrets)
-    state.hooks = _Hooks(secrets)
+    state.hooks = _Hooks(secrets, amend_report)
     config.pluginmanager.register(state.hooks, "anyint-isolation")
     emulated = bool(config.getoption("--anyint-emulator"))
     if emulated or session.options.record_mode == "none":
@@ -313,8 +318,11 @@ def scrub_truncated(text: str, secrets: tuple[str, ...], placeholder: str) -> st
 class _Hooks:
     """Registered once the session uses the plugin."""
 
-    def __init__(self, secrets: Callable[[], tuple[tuple[str, ...], str]]) -> None:
+    def __init__(
+        self, secrets: Callable[[], tuple[tuple[str, ...], str]], amend_report: Callable[[Any, Any, Any], None] | None
+    ) -> None:
         self.secrets = secrets
+        self.amend_report = amend_report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -323,6 +331,8 @@ class _Hooks:
         """A test (or fixture) the guard refused fails with the refusal line, also when the app
         swallowed the exception; its traceback through an HTTP library says nothing more."""
         report = yield
+        if self.amend_report is not None:
+            self.amend_report(item, call, report)
         refusals = netguard.take_refusals()
         if refusals and report.outcome in ("passed", "failed"):
             report.outcome = "failed"
