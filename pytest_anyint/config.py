@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
@@ -123,16 +123,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class ChainModel:
+# ChainModel, Policy and Price are NamedTuples: cheap to build at import (a frozen dataclass execs
+# six methods on Python 3.11), immutable, and they compare, hash and print as the frozen
+# dataclasses did, so the public RouteConfig and AnyIntConfig that hold them still do too.
+class ChainModel(NamedTuple):
     """One model of a route's chain, with the family its requests are shaped for."""
 
     model: str
     family: str
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """When the app should fall back, and whether it must log it."""
 
     fallback_on: tuple[int | str, ...] = DEFAULT_FALLBACK_ON
@@ -158,8 +159,7 @@ class Policy:
         return self.fallback_on + self.never_fallback_on
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(NamedTuple):
     """USD per million tokens."""
 
     input: float

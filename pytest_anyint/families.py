@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 from .auth import (
@@ -126,8 +125,9 @@ def _no_stream_text(events: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------- token usage
 
 
-@dataclass(frozen=True)
-class Usage:
+# The family table's records are NamedTuples: cheap to build at import (a frozen dataclass execs
+# six methods on Python 3.11), immutable and compared by value, as the frozen dataclasses were.
+class Usage(NamedTuple):
     """Token counts normalised across families: ``input`` always includes cached tokens."""
 
     input: int = 0
@@ -226,8 +226,7 @@ def _named_sse_event(obj: Any) -> bytes:
 # --------------------------------------------------------------------------- the table
 
 
-@dataclass(frozen=True, repr=False)
-class Family:
+class Family(NamedTuple):
     """One API family the gateway publishes, and how to talk to it."""
 
     name: str
@@ -425,8 +424,7 @@ def family_for_path(path: str) -> Family | None:
 # --------------------------------------------------------------------------- streams on the wire
 
 
-@dataclass(frozen=True)
-class StreamForm:
+class StreamForm(NamedTuple):
     """How one answer stream is put on the wire: the family's SSE framing, or Gemini's JSON array.
 
     Gemini streams as SSE only with ``?alt=sse``; without it, ``streamGenerateContent`` answers
@@ -468,8 +466,7 @@ def _query_value(query: str | bytes, name: str) -> str | None:
     return values[-1] if values else None
 
 
-@dataclass(frozen=True)
-class RequestFacts:
+class RequestFacts(NamedTuple):
     """What a gateway request says about itself: its family, the model it names, whether it streams."""
 
     family: Family | None
@@ -517,8 +514,7 @@ _TASK_POLLS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class TaskPoll:
+class TaskPoll(NamedTuple):
     """A request asking how a media or music task is doing: which task API, and the task's id."""
 
     api: str

@@ -13,9 +13,8 @@ import inspect
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_CONFIG = "anyint.yaml"
 DEFAULT_CASSETTE_DIR = "cassettes"
@@ -25,8 +24,7 @@ class SettingsError(Exception):
     """The project's pytest configuration cannot be read (one line, the file named)."""
 
 
-@dataclass(frozen=True)
-class ProjectSettings:
+class ProjectSettings(NamedTuple):  # cheap to build at import, immutable, compared by value
     """The paths a pytest session of this project would use, all absolute."""
 
     rootdir: Path

@@ -11,7 +11,6 @@ fails until the JSON form is made again with ``python -m pytest_anyint.contracts
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import sys
@@ -44,7 +43,8 @@ def compiled_text(yaml_path: Path) -> str:
     base = yaml_path.parent.as_uri() + "/"
     entries = []
     for entry in entries_of(decode_document(yaml_path, raw), yaml_path, user=False):
-        fields = {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry) if f.name != "source"}
+        fields = entry._asdict()
+        del fields["source"]
         fields["schema"] = entry.schema.removeprefix(base) if entry.schema else None
         fields["event_schemas"] = {k: v.removeprefix(base) for k, v in entry.event_schemas.items()}
         entries.append(fields)

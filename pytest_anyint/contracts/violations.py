@@ -130,7 +130,7 @@ def _where(cassette: str | None, interaction: int | None, event: int | None, eve
     return " ".join(parts) + ": " if parts else ""
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a builder, never compared or printed: only __init__ is built
 class Reporter:
     """Builds the violations of one body; only ever created when something is wrong."""
 

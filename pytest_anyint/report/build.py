@@ -88,7 +88,7 @@ def plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- building the report
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a working row, never compared or printed: only __init__ is built
 class _Row:
     route: str
     model: str

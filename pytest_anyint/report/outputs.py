@@ -49,7 +49,7 @@ class ReportedRun(Protocol):
 # --------------------------------------------------------------------------- run state
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class ReportState:
     """What the report needs beyond the case results: pytest's final outcome per test, files written."""
 

@@ -113,7 +113,9 @@ def _scrubbing_factory(
     return make
 
 
-@dataclass
+# Only __init__ is generated: a case's context is never compared or printed, and each generated
+# method costs an exec at import on Python 3.11.
+@dataclass(eq=False, repr=False)
 class CaseContext:
     """What one running route case brings to the interceptor, and what the verdict reads back."""
 

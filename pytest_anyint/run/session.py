@@ -42,7 +42,7 @@ class CaseRefused(Exception):
 # --------------------------------------------------------------------------- the session
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class SessionOptions:
     rootdir: Path
     record_mode: str = "none"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import RouteConfig
 from .age import stale_message
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from ..drift.findings import DriftFinding
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(NamedTuple):  # cheap to build at import, immutable
     """The session's settings that change a verdict."""
 
     #: Where the budgets were set (named in a budget failure).
@@ -34,7 +33,7 @@ class Rules:
     max_age: str | None = None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class CaseOutcome:
     """The after-body verdict of a case: problems fail the test, warnings are shown."""
 
