@@ -100,24 +100,18 @@ def parsed(
     holding a key: the cache folder is no place for one). The result may be shared: callers must
     not mutate it.
     """
-    if _DIR is None:  # no cache folder (CI's fresh clone, -p no:cacheprovider): no digest to name an entry
-        key: tuple[str, bytes] = (kind, raw)  # the bytes themselves: hashed once, in C, by the dict
-        found = _MEMORY.get(key)
-        if found is not None:
-            return found
+    # Without a cache folder (CI's fresh clone, -p no:cacheprovider) no entry needs a name: the
+    # bytes themselves are the key, hashed once, in C, by the dict, instead of a digest per file.
+    key = (kind, raw) if _DIR is None else (kind, hashlib.blake2b(raw, digest_size=16).digest())
+    found = _MEMORY.get(key)
+    if found is not None:
+        return found
+    name = f"{kind}-{key[1].hex()}" if _DIR is not None else ""
+    found = _disk_get(name, accept) if name else None
+    if found is None:
         found = parse(raw)
-    else:
-        digest = hashlib.blake2b(raw, digest_size=16).digest()
-        key = (kind, digest)
-        found = _MEMORY.get(key)
-        if found is not None:
-            return found
-        name = f"{kind}-{digest.hex()}"
-        found = _disk_get(name, accept)
-        if found is None:
-            found = parse(raw)
-            if keep is None or keep(raw):
-                _disk_put(name, found)
+        if name and (keep is None or keep(raw)):
+            _disk_put(name, found)
     if len(_MEMORY) >= _MEMORY_LIMIT:
         del _MEMORY[next(iter(_MEMORY))]  # the oldest
     _MEMORY[key] = found

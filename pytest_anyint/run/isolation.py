@@ -112,13 +112,17 @@ def _state(config: pytest.Config) -> _Isolation:
     return state
 
 
+#: What the session's report wrapper runs first on each test report (item, call, report).
+ReportAmender = Callable[[pytest.Item, "pytest.CallInfo[None]", pytest.TestReport], None]
+
+
 def is_xdist_controller(config: pytest.Config) -> bool:
     """The xdist controller runs no test; its workers (own processes) set themselves up."""
     return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") not in (None, "no")
 
 
 def activate(
-    config: pytest.Config, session: AnyIntSession, amend_report: Callable[[Any, Any, Any], None] | None = None
+    config: pytest.Config, session: AnyIntSession, amend_report: ReportAmender | None = None
 ) -> None:
     """The session uses the plugin: scrub every log record and warning, and guard the network where due.
 
@@ -319,7 +323,7 @@ class _Hooks:
     """Registered once the session uses the plugin."""
 
     def __init__(
-        self, secrets: Callable[[], tuple[tuple[str, ...], str]], amend_report: Callable[[Any, Any, Any], None] | None
+        self, secrets: Callable[[], tuple[tuple[str, ...], str]], amend_report: ReportAmender | None
     ) -> None:
         self.secrets = secrets
         self.amend_report = amend_report
