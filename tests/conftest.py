@@ -16,6 +16,27 @@ import pytest
 import vcr  # noqa: F401
 import yaml  # noqa: F401
 
+import pytest_anyint
+
+
+def _import_the_plugin_whole() -> None:
+    """Import every module of the plugin in the outer session.
+
+    An in-process run forgets the modules it imported, but a package keeps its submodules as
+    attributes: the next run's ``from . import interceptor`` finds the forgotten copy while
+    ``from .cassettes import ...`` imports a fresh one, and ``isinstance`` or ``except`` across the
+    two copies fails. Files that import few plugin modules themselves showed this when run alone.
+    """
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(pytest_anyint.__path__, "pytest_anyint."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+
+
+_import_the_plugin_whole()
+
 BASIC_CONFIG = """
 version: 1
 routes:
