@@ -319,7 +319,8 @@ class _Exchange:
         (assumed ones fail under ``--anyint-contracts=strict``), no accepted form refuses the request."""
         context = self.context
         headers = self.request.headers
-        sent = {name.lower() for name in headers.keys()}
+        # The raw names: ``keys()`` decodes every name and value again on each call.
+        sent = {name.decode("latin-1").lower() for name, _ in headers.raw}
         form = family.auth_form(sent)
         if form is None:
             documented = family.documented_auth
