@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..fastschema import KNOWN_VALUES
@@ -130,14 +130,15 @@ def _where(cassette: str | None, interaction: int | None, event: int | None, eve
     return " ".join(parts) + ": " if parts else ""
 
 
-@dataclass(eq=False, repr=False)  # a builder, never compared or printed: only __init__ is built
 class Reporter:
-    """Builds the violations of one body; only ever created when something is wrong."""
+    """Builds the violations of one body; only ever created when something is wrong (a plain class:
+    a builder, never compared or printed)."""
 
-    entry: IndexEntry
-    cassette: str | None
-    interaction: int | None
-    out: list[Violation] = field(default_factory=list)
+    def __init__(self, entry: IndexEntry, cassette: str | None, interaction: int | None) -> None:
+        self.entry = entry
+        self.cassette = cassette
+        self.interaction = interaction
+        self.out: list[Violation] = []
 
     def add(self, pointer: str, rule: str, value: Any, detail: str, *, event: int | None = None,
             event_name: str | None = None, label: str | None = None, severity: str | None = None) -> None:

@@ -11,7 +11,6 @@ import datetime as _dt
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,26 +41,44 @@ class CaseRefused(Exception):
 # --------------------------------------------------------------------------- the session
 
 
-@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class SessionOptions:
-    rootdir: Path
-    record_mode: str = "none"
-    config_path: str | None = None
-    cassette_dir: str = "cassettes"
-    contracts_mode: str = "fail"
-    contracts_dirs: tuple[str, ...] = ()
-    stream_timeout_s: float = 60.0
-    #: ``--anyint-pace``: replayed streams at the recorded pace times this factor (0: no waiting).
-    pace: float = 0.0
-    use_emulator: bool = False
-    drift_mode: str = "fail"
-    #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
-    cache_dir: Path | None = None
-    #: ``--anyint-max-age`` (e.g. ``30d``): a replayed cassette older than this warns (or, with
-    #: ``max_age_fail``, fails the case before its body runs); a re-recording that changed nothing is
-    #: still written when the file is older than this.
-    max_age: str | None = None
-    max_age_fail: bool = False
+    """The session's options, from pytest's (a plain class: never compared or printed, and a
+    dataclass's generated __init__ costs an exec at import on Python 3.11)."""
+
+    def __init__(
+        self,
+        rootdir: Path,
+        record_mode: str = "none",
+        config_path: str | None = None,
+        cassette_dir: str = "cassettes",
+        contracts_mode: str = "fail",
+        contracts_dirs: tuple[str, ...] = (),
+        stream_timeout_s: float = 60.0,
+        pace: float = 0.0,
+        use_emulator: bool = False,
+        drift_mode: str = "fail",
+        cache_dir: Path | None = None,
+        max_age: str | None = None,
+        max_age_fail: bool = False,
+    ) -> None:
+        self.rootdir = rootdir
+        self.record_mode = record_mode
+        self.config_path = config_path
+        self.cassette_dir = cassette_dir
+        self.contracts_mode = contracts_mode
+        self.contracts_dirs = contracts_dirs
+        self.stream_timeout_s = stream_timeout_s
+        #: ``--anyint-pace``: replayed streams at the recorded pace times this factor (0: no waiting).
+        self.pace = pace
+        self.use_emulator = use_emulator
+        self.drift_mode = drift_mode
+        #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
+        self.cache_dir = cache_dir
+        #: ``--anyint-max-age`` (e.g. ``30d``): a replayed cassette older than this warns (or, with
+        #: ``max_age_fail``, fails the case before its body runs); a re-recording that changed
+        #: nothing is still written when the file is older than this.
+        self.max_age = max_age
+        self.max_age_fail = max_age_fail
 
 
 class AnyIntSession:
