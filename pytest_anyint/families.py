@@ -11,6 +11,7 @@ forms, SDK set-up) and :mod:`pytest_anyint.envelopes` (error bodies), whose name
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -45,8 +46,11 @@ PLACEHOLDER_KEY = "anyint-replay-placeholder-key"
 
 # --------------------------------------------------------------------------- model in request
 
-#: The model of a Gemini call path; an ID may hold "/" (``models/my-org/custom-model-1:generateContent``).
-_GEMINI_MODEL_IN_PATH = re.compile(r"/models/([^:?]+):")
+@functools.cache
+def _gemini_model_in_path() -> re.Pattern[str]:
+    """The model of a Gemini call path, whose ID may hold "/" (``models/my-org/custom-1:generateContent``);
+    compiled on first use: only a Gemini call names its model in the path."""
+    return re.compile(r"/models/([^:?]+):")
 
 
 def _model_from_body(body: Any) -> str | None:
@@ -58,7 +62,7 @@ def _model_from_body(body: Any) -> str | None:
 
 
 def _model_from_gemini_path(path: str, body: Any) -> str | None:
-    match = _GEMINI_MODEL_IN_PATH.search(path)
+    match = _gemini_model_in_path().search(path)
     return match.group(1) if match else None
 
 
@@ -505,13 +509,15 @@ def request_facts(path: str, query: str | bytes, parsed: Any, family: Family | N
 
 # --------------------------------------------------------------------------- task polls
 
-#: The polls of the task APIs (media and music jobs are created, then polled): API, method, path.
-_TASK_POLLS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("suno", re.compile(r"/suno/query/task")),
-    ("dashscope", re.compile(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
-    ("kling", re.compile(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
-    ("openai-video", re.compile(r"/openai/v1/videos/(?P<id>[^/]+)")),
-)
+@functools.cache
+def _task_polls() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The task APIs' polls (media and music jobs are created, then polled), compiled on first use."""
+    return (
+        ("suno", re.compile(r"/suno/query/task")),
+        ("dashscope", re.compile(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
+        ("kling", re.compile(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
+        ("openai-video", re.compile(r"/openai/v1/videos/(?P<id>[^/]+)")),
+    )
 
 
 class TaskPoll(NamedTuple):
@@ -525,7 +531,7 @@ def task_poll(method: str, path: str, query: str | bytes = "") -> TaskPoll | Non
     """The task poll a request is (Suno's ``?taskId=``, an id in the path), or None."""
     if method.upper() != "GET":
         return None
-    for api, pattern in _TASK_POLLS:
+    for api, pattern in _task_polls():
         match = pattern.fullmatch(path.rstrip("/"))
         if match is not None:
             task_id = match.groupdict().get("id") or _query_value(query, "taskId") or ""

@@ -6,6 +6,7 @@ gives back the exact bytes; contracts and drift read the parsed events.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -15,9 +16,22 @@ from typing import Any
 # A lone "\r" is a line end only when no "\n" follows: "\r\n" is one line end, never two (an
 # event whose lines end in CRLF would otherwise be cut after its first line).
 _NEWLINE = r"(?:\r\n|\r(?!\n)|\n)"
-_EVENT_END = re.compile(_NEWLINE + _NEWLINE)
-_ENDS_EVENT = re.compile(_NEWLINE + _NEWLINE + r"\Z")
-_LINE = re.compile(r"\r\n|\r|\n")
+
+
+# Compiled on first use: a process that never meets a stream never pays for them.
+@functools.cache
+def _event_end() -> re.Pattern[str]:
+    return re.compile(_NEWLINE + _NEWLINE)
+
+
+@functools.cache
+def _ends_event() -> re.Pattern[str]:
+    return re.compile(_NEWLINE + _NEWLINE + r"\Z")
+
+
+@functools.cache
+def _line() -> re.Pattern[str]:
+    return re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,7 @@ def split_raw(text: str) -> list[str]:
     """Cut a stream into raw events, each keeping its terminating blank line; lossless."""
     pieces: list[str] = []
     start = 0
-    for match in _EVENT_END.finditer(text):
+    for match in _event_end().finditer(text):
         end = match.end()
         pieces.append(text[start:end])
         start = end
@@ -58,7 +72,7 @@ def split_raw(text: str) -> list[str]:
 
 def parse_event(raw: str) -> SSEEvent | None:
     """Parse one raw event; None for a comment-only or empty block."""
-    return _parse_event(raw, _LINE.split(raw))
+    return _parse_event(raw, _line().split(raw))
 
 
 def _parse_event(raw: str, lines: list[str]) -> SSEEvent | None:
@@ -85,7 +99,7 @@ def parse(text: str) -> list[SSEEvent]:
     if "\r" in text:
         events = [parse_event(raw) for raw in split_raw(text)]
         return [event for event in events if event is not None]
-    # Only "\n" line ends (nearly every stream): str.split cuts exactly where split_raw and _LINE
+    # Only "\n" line ends (nearly every stream): str.split cuts exactly where split_raw and _line()
     # would, several times faster on a long stream. An event that is one ``data:`` line (every
     # chunk of a chat stream) is read without the line loop, and built without the frozen
     # dataclass's per-field ``object.__setattr__``: a 2,000-chunk stream is parsed in about half
@@ -140,7 +154,7 @@ def json_data(events: Iterable[SSEEvent]) -> list[Any]:
 
 def is_terminated(text: str) -> bool:
     """Whether a stream ends on a complete event (a blank line), not mid-event."""
-    return _ENDS_EVENT.search(text[-4:]) is not None
+    return _ends_event().search(text[-4:]) is not None
 
 
 def is_event_stream(content_type: str | None, body: bytes | None = None) -> bool:

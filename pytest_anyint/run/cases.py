@@ -6,6 +6,7 @@ no session, so collection, the session and the verdict share one definition of a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,14 +165,18 @@ def foreign_cassette(metadata: Any, case: RouteCase) -> str | None:
     return case_label(recorded)
 
 
-_AUTO_ID = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
+@functools.cache
+def _auto_id() -> re.Pattern[str]:
+    """pytest's made-up id (``arg0``), compiled on first use: only a test with two parametrizations needs it."""
+    return re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
 
 
 def automatic_ids(other_ids: Sequence[str], argnames: Sequence[str]) -> list[str]:
     """The ids among another parametrization's that pytest made up from position (``arg0``…)."""
     found = []
+    auto_id = _auto_id()
     for value in other_ids:
-        match = _AUTO_ID.match(value)
+        match = auto_id.match(value)
         if match and match.group("name") in argnames:
             found.append(value)
     return found
