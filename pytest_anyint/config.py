@@ -7,7 +7,6 @@ teaches them nothing.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -224,6 +223,8 @@ class AnyIntConfig:
         try:
             return self.routes[label]
         except KeyError:
+            import difflib  # only for the message: a run that names no unknown route never loads it
+
             known = ", ".join(sorted(self.routes)) or "none"
             close = difflib.get_close_matches(label, list(self.routes), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -359,6 +360,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str | None]:
     validator = error.validator
     # Errors of this schema's own keywords always carry them (the stubs allow "unset" too).
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    import difflib  # only for a config with a mistake: a good config never loads it
+
     value: Any = error.validator_value
     if "propertyNames" in error.schema_path:
         return f"route label {error.instance!r} must be text of letters, digits, '.', '_' or '-' (starting with a letter or digit)", None

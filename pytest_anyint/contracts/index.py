@@ -14,7 +14,6 @@ are cached per index; validation itself lives in ``validate``.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +121,8 @@ class ContractIndex:
         prefix), one the path is the start of, the most similar path (placeholders filled from the
         request, the same method preferred); when nothing is close (a guessed ``/smart-routing``),
         the family's main route for that method, which is where such a request belongs."""
+        import difflib  # only for an unpublished route's message: a run that calls none never loads it
+
         path = path.split("?", 1)[0].rstrip("/") or "/"
         method = method.upper()
         best: tuple[tuple[int, int, float, int], IndexEntry] | None = None

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import RouteConfig
-from .age import stale_message
 from .context import CaseContext
 
 if TYPE_CHECKING:
@@ -59,6 +58,8 @@ def cassette_age(context: CaseContext, rules: Rules) -> str | None:
     """
     if rules.max_age is None or rules.record_mode == "rewrite" or not context.cassette_path.exists():
         return None
+    from .age import stale_message  # only with --anyint-max-age: a plain replay never loads it
+
     metadata = getattr(context.cassette, "_metadata", None)  # vcrpy 9.4 keeps loaded metadata here
     return stale_message(metadata, cassette=context.cassette_display, max_age=rules.max_age, nodeid=context.test_id)
 
