@@ -25,7 +25,6 @@ from .budgets import RECORDED_SOURCES, call_breaches, display_path
 from .format import money, seconds
 
 REPORT_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
 #: What each ``optimize`` label asks the routing evidence to pick.
 CRITERIA = {"cost": "cost", "latency": "latency", "reliability": "reliability"}
 
@@ -568,7 +567,9 @@ def _notes(route: RouteConfig, rows: Sequence[_Row]) -> list[str]:
 
 
 def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The shipped report schema (its path resolved here, not at import: a replay never reads it)."""
+    path = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def validate_report(document: Any) -> list[str]:
