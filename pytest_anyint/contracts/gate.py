@@ -18,10 +18,10 @@ from .index import ContractIndex
 from .output import load_output_schema
 from .schemas import BUILD_LOCK, ContractError
 from .validate import is_stream
-from .violations import Violation
 
 if TYPE_CHECKING:
     from ..config import RouteConfig
+    from .violation import Violation
 
 
 class CallFacts(Protocol):

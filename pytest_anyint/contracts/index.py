@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import sse
 from ..families import family_for_path
@@ -27,7 +27,10 @@ from .output import OutputChecker
 from .schemas import ContractError
 from .shipped import shipped_entries
 from .validate import Validators, is_stream, validate_body, validate_stream
-from .violations import Reporter, Violation
+from .violations import Reporter
+
+if TYPE_CHECKING:
+    from .violation import Violation
 
 
 class ContractIndex:

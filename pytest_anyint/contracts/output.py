@@ -18,12 +18,13 @@ from .. import sse
 from ..families import get_family
 from .schemas import ContractError, check_schema, read_document
 from .validate import is_stream
-from .violations import Violation, chain, explain, short
+from .violations import chain, explain, short
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
     from ..families import Family
+    from .violation import Violation
 
 
 def load_output_schema(path: Path) -> dict[str, Any]:
@@ -70,6 +71,8 @@ class OutputChecker:
         label = f"output_schema {schema_path}"
 
         def violation(pointer: str, rule: str, value: Any, detail: str) -> Violation:
+            from .violation import Violation  # only once something is wrong
+
             return Violation(None, None, pointer, rule, value, "error", "documented", f"model {model}: {detail}")
 
         if not text or not text.strip():

@@ -21,12 +21,14 @@ from ..text import one_line
 from .entries import IndexEntry
 from .grammars import BAD_JSON, DONE, GRAMMARS, PARTIAL, GenericGrammar
 from .schemas import BUILD_LOCK, ContractError, read_document, schema_file, validator_class
-from .violations import Reporter, Violation, short
+from .violations import Reporter, short
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
     from jsonschema.protocols import Validator
     from referencing import Registry, Resource
+
+    from .violation import Violation
 
 #: One event as the grammar and schemas meet it: (event name, data or a stand-in, raw data).
 Event = tuple[str | None, Any, str | None]
