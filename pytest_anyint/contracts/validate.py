@@ -19,7 +19,6 @@ from .. import sse
 from ..fastschema import FastCompiler, Unsupported
 from ..text import one_line
 from .entries import IndexEntry
-from .grammars import BAD_JSON, DONE, GRAMMARS, PARTIAL, GenericGrammar
 from .schemas import BUILD_LOCK, ContractError, read_document, schema_file, validator_class
 from .violations import Reporter, short
 
@@ -179,6 +178,8 @@ def validate_stream(validators: Validators, entry: IndexEntry, body: bytes, cass
     ``events``: the stream as ``sse.parse`` gave it to the caller (parsed once per stream)."""
     if not entry.event_schemas and entry.grammar is None and entry.schema is None:
         return []
+    from .grammars import BAD_JSON, DONE, PARTIAL  # streams only: a run without one never loads them
+
     if events is None:
         events = sse.parse(body.decode("utf-8", "replace"))
     terminated = sse.is_terminated(body[-4:].decode("utf-8", "replace"))
@@ -199,6 +200,8 @@ def validate_stream(validators: Validators, entry: IndexEntry, body: bytes, cass
 
 def validate_events(validators: Validators, entry: IndexEntry, parsed: list[Event], terminated: bool,
                     cassette: str | None, interaction: int | None, *, array: bool) -> list[Violation]:
+    from .grammars import BAD_JSON, DONE, GRAMMARS, PARTIAL, GenericGrammar  # streams only
+
     reporter: Reporter | None = None
 
     def report() -> Reporter:
