@@ -7,11 +7,12 @@ gives back the exact bytes; contracts and drift read the parsed events.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .sse_event import SSEEvent
 
 # A lone "\r" is a line end only when no "\n" follows: "\r\n" is one line end, never two (an
 # event whose lines end in CRLF would otherwise be cut after its first line).
@@ -34,27 +35,18 @@ def _line() -> re.Pattern[str]:
     return re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True)
-class SSEEvent:
-    """One event: its ``event:`` name (None when absent), its joined ``data:`` and raw text."""
+def __getattr__(name: str) -> Any:
+    """``SSEEvent``, loaded on first use (``sse_event``): a process that meets no stream never builds it."""
+    if name == "SSEEvent":
+        return _event_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    event: str | None
-    data: str
-    raw: str
 
-    @property
-    def is_done(self) -> bool:
-        return self.data.strip() == "[DONE]"
+@functools.cache
+def _event_type() -> type[SSEEvent]:
+    from .sse_event import SSEEvent
 
-    def json(self) -> Any:
-        """The data as JSON (parsed once: usage and contracts both read it); ValueError when not JSON."""
-        try:
-            return self.__dict__["_json"]
-        except KeyError:
-            pass
-        value = json.loads(self.data)
-        object.__setattr__(self, "_json", value)
-        return value
+    return SSEEvent
 
 
 def split_raw(text: str) -> list[str]:
@@ -130,7 +122,7 @@ _new_event = object.__new__
 def _event(name: str | None, data: str, raw: str) -> SSEEvent:
     """``SSEEvent(name, data, raw)``, without the frozen dataclass's ``__init__`` (which sets each
     field through ``object.__setattr__``): the same object, in about half the time."""
-    event = _new_event(SSEEvent)
+    event = _new_event(_event_type())
     fields = event.__dict__
     fields["event"] = name
     fields["data"] = data
