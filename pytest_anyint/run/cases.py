@@ -10,12 +10,24 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import AnyIntConfig, ChainModel, ConfigError
 from ..families import FAMILIES
 from ..kinds import ALL_KINDS, ANSWER_FAMILIES, ANSWER_KINDS, listed
 from ..text import model_slug
+
+if TYPE_CHECKING:
+    from .scenario import Scenario as Scenario  # re-exported (see __getattr__)
+
+
+def __getattr__(name: str) -> Any:
+    """``Scenario``, loaded on first use (``run.scenario``): only a fault case builds one."""
+    if name == "Scenario":
+        from .scenario import Scenario
+
+        return Scenario
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -43,15 +55,6 @@ class RouteTarget:
         import httpx
 
         return httpx.AsyncClient(base_url=self.base_url, headers={**self.headers, **kwargs.pop("headers", {})}, **kwargs)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A fault case: what the primary fails with, and whether the policy expects a fallback."""
-
-    fault: int | str
-    #: None for an answer fault in neither policy list: the app may fall back or not.
-    expect_fallback: bool | None
 
 
 @dataclass(frozen=True)

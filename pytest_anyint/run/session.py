@@ -21,7 +21,7 @@ from ..families import FAMILIES, PLACEHOLDER_KEY
 from ..results import CaseResult
 from ..text import utc_stamp
 from . import interceptor
-from .cases import Gateway, RouteCase, RouteTarget, Scenario, case_label, foreign_cassette
+from .cases import Gateway, RouteCase, RouteTarget, case_label, foreign_cassette
 from .context import CaseContext, FaultPlan, LogCapture, origin_of
 from .verdict import CaseOutcome, Rules, cassette_age, judge
 
@@ -30,8 +30,18 @@ if TYPE_CHECKING:
     from ..emulator.server import Emulator
     from ..report.outputs import ReportState
     from .context import CaseCassette
+    from .scenario import Scenario
 
 __all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Scenario``, re-exported on first use (``run.scenario``): only a fault case builds one."""
+    if name == "Scenario":
+        from .scenario import Scenario
+
+        return Scenario
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CaseRefused(Exception):
@@ -222,6 +232,8 @@ class AnyIntSession:
     def scenario(self, case: RouteCase) -> Scenario | None:
         if case.fault is None:
             return None
+        from .scenario import Scenario  # only a fault case has one
+
         return Scenario(case.fault, self.config.route(case.label).policy.expects_fallback(case.fault))
 
     def open_case(
