@@ -26,8 +26,7 @@ from .entries import IndexEntry, fill_placeholders, parse_entries, path_regex
 from .output import OutputChecker
 from .schemas import ContractError
 from .shipped import shipped_entries
-from .validate import Validators, is_stream, validate_body, validate_stream
-from .violations import Reporter
+from .validate import Validators, is_stream, new_reporter, validate_body, validate_stream
 
 if TYPE_CHECKING:
     from .violation import Violation
@@ -181,14 +180,14 @@ class ContractIndex:
             try:
                 data = json.loads(body)
             except ValueError as exc:
-                reporter = Reporter(entry, source, None)
+                reporter = new_reporter(entry, source, None)
                 reporter.add("", "json.invalid", None, f"body is not JSON ({one_line(str(exc))})")
                 return reporter.out
         assert entry.schema is not None
         errors = self.validators.errors(entry.schema, data)
         if errors is None:
             return []
-        reporter = Reporter(entry, source, None)
+        reporter = new_reporter(entry, source, None)
         reporter.schema_errors(errors)
         return reporter.out
 

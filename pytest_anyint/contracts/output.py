@@ -18,7 +18,6 @@ from .. import sse
 from ..families import get_family
 from .schemas import ContractError, check_schema, read_document
 from .validate import is_stream
-from .violations import chain, explain, short
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -86,6 +85,8 @@ class OutputChecker:
                 how = f"fenced in {fence} … ``` instead of bare JSON"
             else:
                 how = "not JSON"
+            from .violations import short
+
             return violation("", "output.not-json", stripped[:60],
                              f"the answer is {how} (it starts {short(stripped, 40)}); {label} needs a bare JSON document")
         errors = self._validator(schema, schema_path).iter_errors(data)
@@ -93,6 +94,8 @@ class OutputChecker:
         if first is None:
             return None
         from jsonschema.exceptions import best_match
+
+        from .violations import chain, explain
 
         pointer, rule, value, detail = explain(best_match(chain(first, errors)))
         at = f" at {pointer}" if pointer else ""
