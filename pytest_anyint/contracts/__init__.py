@@ -24,10 +24,13 @@ from .index import ContractIndex
 from .output import load_output_schema
 from .schemas import ContractError
 from .shipped import SHIPPED_DIR
-from .violations import MODES
 
 if TYPE_CHECKING:
     from .violation import Violation
+
+
+#: The ``--anyint-contracts`` modes (``Violation.fails`` says what fails in each).
+MODES = ("strict", "fail", "warn", "off")
 
 
 def __getattr__(name: str) -> Any:
@@ -37,6 +40,7 @@ def __getattr__(name: str) -> Any:
 
         return Violation
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MODES",

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
     from .violation import Violation
 
-MODES = ("strict", "fail", "warn", "off")
 _MAX_VIOLATIONS = 50  # per body: past this a report helps nobody
 _VALUE_LIMIT = 80
 
