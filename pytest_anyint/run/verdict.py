@@ -9,16 +9,17 @@ a test can too, with a ``CaseContext`` it built, without the plugin or pytest.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..config import RouteConfig
+from ..records import Record
 from .context import CaseContext
 
 if TYPE_CHECKING:
     from ..drift.findings import DriftFinding
 
 
-class Rules(NamedTuple):  # cheap to build at import, immutable
+class Rules(Record):  # cheap to build at import, immutable
     """The session's settings that change a verdict."""
 
     #: Where the budgets were set (named in a budget failure).
