@@ -7,31 +7,31 @@ by what the report reads of them, not imported from ``contracts`` and ``drift``.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .calls import Call
 
+# Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
+if TYPE_CHECKING:
+    class ViolationRecord(Protocol):
+        """What the report reads of a contract violation (``contracts.violations.Violation``)."""
 
-class ViolationRecord(Protocol):
-    """What the report reads of a contract violation (``contracts.violations.Violation``)."""
+        @property
+        def severity(self) -> str: ...
+        @property
+        def interaction(self) -> int | None: ...
+        @property
+        def message(self) -> str: ...
 
-    @property
-    def severity(self) -> str: ...
-    @property
-    def interaction(self) -> int | None: ...
-    @property
-    def message(self) -> str: ...
+    class DriftRecord(Protocol):
+        """What the report reads of a drift finding (``drift.findings.DriftFinding``)."""
 
-
-class DriftRecord(Protocol):
-    """What the report reads of a drift finding (``drift.findings.DriftFinding``)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def message(self) -> str: ...
+        @property
+        def kind(self) -> str: ...
+        @property
+        def model(self) -> str: ...
+        @property
+        def message(self) -> str: ...
 
 
 #: A record as an xdist worker sent it (``report.outputs.to_wire``): JSON, so its values are ``Any``.

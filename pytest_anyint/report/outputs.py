@@ -26,23 +26,24 @@ if TYPE_CHECKING:
     import pytest
 
 
-class _RunOptions(Protocol):
-    @property
-    def record_mode(self) -> str: ...
+# Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
+if TYPE_CHECKING:
+    class _RunOptions(Protocol):
+        @property
+        def record_mode(self) -> str: ...
 
+    class ReportedRun(Protocol):
+        """What the report reads of a run (the session has these): its config, options and results."""
 
-class ReportedRun(Protocol):
-    """What the report reads of a run (the session has these): its config, options and results."""
+        results: list[CaseResult]
+        #: The report's own state, kept on the run (``state`` creates it on first use).
+        report: ReportState | None
 
-    results: list[CaseResult]
-    #: The report's own state, kept on the run (``state`` creates it on first use).
-    report: ReportState | None
+        @property
+        def config(self) -> AnyIntConfig: ...
 
-    @property
-    def config(self) -> AnyIntConfig: ...
-
-    @property
-    def options(self) -> _RunOptions: ...
+        @property
+        def options(self) -> _RunOptions: ...
 
 
 # --------------------------------------------------------------------------- run state

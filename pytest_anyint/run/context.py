@@ -38,31 +38,31 @@ class InterceptError(Exception):
     """Raised into the app when the plugin refuses a request; the test fails with the same message."""
 
 
-class InjectedFault(Protocol):
-    """What a fault plan answers a call with (``faults.plan.Fault``)."""
+# Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
+if TYPE_CHECKING:
+    class InjectedFault(Protocol):
+        """What a fault plan answers a call with (``faults.plan.Fault``)."""
 
-    @property
-    def label(self) -> int | str: ...
-    def respond(self, call: Call, request: Any, httpx_mod: Any) -> Any: ...
+        @property
+        def label(self) -> int | str: ...
+        def respond(self, call: Call, request: Any, httpx_mod: Any) -> Any: ...
 
+    class FaultPlan(Protocol):
+        """The case's fault plan (``faults.plan.FaultPlan``): answers a call first, or None."""
 
-class FaultPlan(Protocol):
-    """The case's fault plan (``faults.plan.FaultPlan``): answers a call first, or None."""
+        def take(self, call: Call) -> InjectedFault | None: ...
 
-    def take(self, call: Call) -> InjectedFault | None: ...
+    class ContractChecker(Protocol):
+        """The case's contract gate (``contracts``' ``ContractGate``): checks each request and answer."""
 
+        violations: list[Violation]
 
-class ContractChecker(Protocol):
-    """The case's contract gate (``contracts``' ``ContractGate``): checks each request and answer."""
-
-    violations: list[Violation]
-
-    def check_request(self, call: Call, method: str, path: str) -> str | None: ...
-    def check_response(
-        self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
-        cassette: str | None, interaction: int | None, parsed: Any = None, events: Any = None,
-    ) -> None: ...
-    def outcome(self) -> tuple[list[str], list[str]]: ...
+        def check_request(self, call: Call, method: str, path: str) -> str | None: ...
+        def check_response(
+            self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
+            cassette: str | None, interaction: int | None, parsed: Any = None, events: Any = None,
+        ) -> None: ...
+        def outcome(self) -> tuple[list[str], list[str]]: ...
 
 
 class LogCapture(logging.Handler):

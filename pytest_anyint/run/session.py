@@ -22,14 +22,14 @@ from ..results import CaseResult
 from ..text import utc_stamp
 from . import interceptor
 from .cases import Gateway, RouteCase, RouteTarget, case_label, foreign_cassette
-from .context import CaseContext, FaultPlan, LogCapture, origin_of
+from .context import CaseContext, LogCapture, origin_of
 from .verdict import CaseOutcome, Rules, cassette_age, judge
 
 if TYPE_CHECKING:
     from ..contracts import ContractGate, ContractIndex
     from ..emulator.server import Emulator
     from ..report.outputs import ReportState
-    from .context import CaseCassette
+    from .context import CaseCassette, FaultPlan
     from .scenario import Scenario
 
 __all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
