@@ -14,7 +14,7 @@ from .calls import Call
 # Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
 if TYPE_CHECKING:
     class ViolationRecord(Protocol):
-        """What the report reads of a contract violation (``contracts.violations.Violation``)."""
+        """What the report reads of a contract violation (``contracts.violation.Violation``)."""
 
         @property
         def severity(self) -> str: ...
