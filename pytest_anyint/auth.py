@@ -8,7 +8,9 @@ docs are of it.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
+
+from .records import Record
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -18,7 +20,7 @@ AUTH_CONFIDENCES = ("documented", "upstream", "assumed")
 
 # NamedTuples, not frozen dataclasses: cheap to build at import, immutable, compared by value
 # (the auth-header matcher compares the forms of two requests).
-class AuthForm(NamedTuple):
+class AuthForm(Record):
     """One way a request may carry the key on a family, and how sure the gateway's docs are of it.
 
     ``documented`` forms pass silently. Other forms pass with a one-line warning naming the
@@ -37,7 +39,7 @@ class AuthForm(NamedTuple):
 
 #: A header the gateway documents with one value, e.g. ``anthropic-version: 2023-06-01``; another
 #: value passes with a warning of this confidence.
-class PinnedHeader(NamedTuple):
+class PinnedHeader(Record):
     name: str
     value: str
     confidence: str

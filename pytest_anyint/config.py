@@ -7,18 +7,18 @@ teaches them nothing.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
 from .kinds import ALL_KINDS, ANSWER_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, listed
+from .records import Record
 from .text import model_slug
 
 if TYPE_CHECKING:
@@ -126,14 +126,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
 # ChainModel, Policy and Price are NamedTuples: cheap to build at import (a frozen dataclass execs
 # six methods on Python 3.11), immutable, and they compare, hash and print as the frozen
 # dataclasses did, so the public RouteConfig and AnyIntConfig that hold them still do too.
-class ChainModel(NamedTuple):
+class ChainModel(Record):
     """One model of a route's chain, with the family its requests are shaped for."""
 
     model: str
     family: str
 
 
-class Policy(NamedTuple):
+class Policy(Record):
     """When the app should fall back, and whether it must log it."""
 
     fallback_on: tuple[int | str, ...] = DEFAULT_FALLBACK_ON
@@ -159,7 +159,7 @@ class Policy(NamedTuple):
         return self.fallback_on + self.never_fallback_on
 
 
-class Price(NamedTuple):
+class Price(Record):
     """USD per million tokens."""
 
     input: float
@@ -224,6 +224,8 @@ class AnyIntConfig:
         try:
             return self.routes[label]
         except KeyError:
+            import difflib  # only for the message: a run that names no unknown route never loads it
+
             known = ", ".join(sorted(self.routes)) or "none"
             close = difflib.get_close_matches(label, list(self.routes), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -359,6 +361,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str | None]:
     validator = error.validator
     # Errors of this schema's own keywords always carry them (the stubs allow "unset" too).
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    import difflib  # only for a config with a mistake: a good config never loads it
+
     value: Any = error.validator_value
     if "propertyNames" in error.schema_path:
         return f"route label {error.instance!r} must be text of letters, digits, '.', '_' or '-' (starting with a letter or digit)", None

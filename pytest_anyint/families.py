@@ -6,15 +6,16 @@ and whether it asks for a stream, how to read the answer's text, token usage and
 how a stream is framed on the wire (events, end, in-stream error) and how an error looks.
 
 A ground module: the standard library and the ground modules :mod:`pytest_anyint.auth` (key
-forms, SDK set-up) and :mod:`pytest_anyint.envelopes` (error bodies), whose names it re-exports.
+forms, SDK set-up), :mod:`pytest_anyint.envelopes` (error bodies, names it re-exports) and ``records``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs
 
 from .auth import (
@@ -38,6 +39,7 @@ from .envelopes import (
     music_native_error,
     openai_native_error,
 )
+from .records import Record
 
 DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
 #: The key placed in clients and the environment in replay mode, so SDK clients can be built.
@@ -45,8 +47,11 @@ PLACEHOLDER_KEY = "anyint-replay-placeholder-key"
 
 # --------------------------------------------------------------------------- model in request
 
-#: The model of a Gemini call path; an ID may hold "/" (``models/my-org/custom-model-1:generateContent``).
-_GEMINI_MODEL_IN_PATH = re.compile(r"/models/([^:?]+):")
+@functools.cache
+def _gemini_model_in_path() -> re.Pattern[str]:
+    """The model of a Gemini call path, whose ID may hold "/" (``models/my-org/custom-1:generateContent``);
+    compiled on first use: only a Gemini call names its model in the path."""
+    return re.compile(r"/models/([^:?]+):")
 
 
 def _model_from_body(body: Any) -> str | None:
@@ -58,7 +63,7 @@ def _model_from_body(body: Any) -> str | None:
 
 
 def _model_from_gemini_path(path: str, body: Any) -> str | None:
-    match = _GEMINI_MODEL_IN_PATH.search(path)
+    match = _gemini_model_in_path().search(path)
     return match.group(1) if match else None
 
 
@@ -125,9 +130,8 @@ def _no_stream_text(events: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------- token usage
 
 
-# The family table's records are NamedTuples: cheap to build at import (a frozen dataclass execs
-# six methods on Python 3.11), immutable and compared by value, as the frozen dataclasses were.
-class Usage(NamedTuple):
+# The family table's records are NamedTuples (``Record``): cheap to build, immutable, compared by value.
+class Usage(Record):
     """Token counts normalised across families: ``input`` always includes cached tokens."""
 
     input: int = 0
@@ -226,7 +230,7 @@ def _named_sse_event(obj: Any) -> bytes:
 # --------------------------------------------------------------------------- the table
 
 
-class Family(NamedTuple):
+class Family(Record):
     """One API family the gateway publishes, and how to talk to it."""
 
     name: str
@@ -424,7 +428,7 @@ def family_for_path(path: str) -> Family | None:
 # --------------------------------------------------------------------------- streams on the wire
 
 
-class StreamForm(NamedTuple):
+class StreamForm(Record):
     """How one answer stream is put on the wire: the family's SSE framing, or Gemini's JSON array.
 
     Gemini streams as SSE only with ``?alt=sse``; without it, ``streamGenerateContent`` answers
@@ -466,7 +470,7 @@ def _query_value(query: str | bytes, name: str) -> str | None:
     return values[-1] if values else None
 
 
-class RequestFacts(NamedTuple):
+class RequestFacts(Record):
     """What a gateway request says about itself: its family, the model it names, whether it streams."""
 
     family: Family | None
@@ -505,16 +509,18 @@ def request_facts(path: str, query: str | bytes, parsed: Any, family: Family | N
 
 # --------------------------------------------------------------------------- task polls
 
-#: The polls of the task APIs (media and music jobs are created, then polled): API, method, path.
-_TASK_POLLS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("suno", re.compile(r"/suno/query/task")),
-    ("dashscope", re.compile(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
-    ("kling", re.compile(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
-    ("openai-video", re.compile(r"/openai/v1/videos/(?P<id>[^/]+)")),
-)
+@functools.cache
+def _task_polls() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The task APIs' polls (media and music jobs are created, then polled), compiled on first use."""
+    return (
+        ("suno", re.compile(r"/suno/query/task")),
+        ("dashscope", re.compile(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
+        ("kling", re.compile(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
+        ("openai-video", re.compile(r"/openai/v1/videos/(?P<id>[^/]+)")),
+    )
 
 
-class TaskPoll(NamedTuple):
+class TaskPoll(Record):
     """A request asking how a media or music task is doing: which task API, and the task's id."""
 
     api: str
@@ -525,7 +531,7 @@ def task_poll(method: str, path: str, query: str | bytes = "") -> TaskPoll | Non
     """The task poll a request is (Suno's ``?taskId=``, an id in the path), or None."""
     if method.upper() != "GET":
         return None
-    for api, pattern in _TASK_POLLS:
+    for api, pattern in _task_polls():
         match = pattern.fullmatch(path.rstrip("/"))
         if match is not None:
             task_id = match.groupdict().get("id") or _query_value(query, "taskId") or ""

@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from .run.context import CaseContext, FaultPlan
     from .run.session import AnyIntSession
 
-_SESSION = pytest.StashKey["AnyIntSession"]()
-_CONTEXT = pytest.StashKey["CaseContext"]()
-_CASSETTE = pytest.StashKey["Path"]()  # an item's cassette path, worked out once at collection
-_PLUGIN_LINES = pytest.StashKey[list[str]]()  # failed checks of a test whose body failed too
+# Typed by annotation, not by subscripting StashKey: the annotation costs nothing at import.
+_SESSION: pytest.StashKey[AnyIntSession] = pytest.StashKey()
+_CONTEXT: pytest.StashKey[CaseContext] = pytest.StashKey()
+_CASSETTE: pytest.StashKey[Path] = pytest.StashKey()  # an item's cassette path, worked out once at collection
+_PLUGIN_LINES: pytest.StashKey[list[str]] = pytest.StashKey()  # failed checks of a test whose body failed too
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -267,7 +268,7 @@ def _anyint_case(request: pytest.FixtureRequest) -> Iterator[_OpenCase | _NoRout
                 pytest.fail("\n".join(late.problems), pytrace=False)
 
 
-_CASSETTE_DIR = pytest.StashKey[tuple[str, "Path"]]()
+_CASSETTE_DIR: pytest.StashKey[tuple[str, Path]] = pytest.StashKey()
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

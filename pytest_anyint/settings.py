@@ -14,7 +14,9 @@ import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+from .records import Record
 
 DEFAULT_CONFIG = "anyint.yaml"
 DEFAULT_CASSETTE_DIR = "cassettes"
@@ -24,7 +26,7 @@ class SettingsError(Exception):
     """The project's pytest configuration cannot be read (one line, the file named)."""
 
 
-class ProjectSettings(NamedTuple):  # cheap to build at import, immutable, compared by value
+class ProjectSettings(Record):  # cheap to build at import, immutable, compared by value
     """The paths a pytest session of this project would use, all absolute."""
 
     rootdir: Path

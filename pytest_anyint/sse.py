@@ -6,48 +6,54 @@ gives back the exact bytes; contracts and drift read the parsed events.
 
 from __future__ import annotations
 
-import json
+import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .sse_event import SSEEvent
 
 # A lone "\r" is a line end only when no "\n" follows: "\r\n" is one line end, never two (an
 # event whose lines end in CRLF would otherwise be cut after its first line).
 _NEWLINE = r"(?:\r\n|\r(?!\n)|\n)"
-_EVENT_END = re.compile(_NEWLINE + _NEWLINE)
-_ENDS_EVENT = re.compile(_NEWLINE + _NEWLINE + r"\Z")
-_LINE = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True)
-class SSEEvent:
-    """One event: its ``event:`` name (None when absent), its joined ``data:`` and raw text."""
+# Compiled on first use: a process that never meets a stream never pays for them.
+@functools.cache
+def _event_end() -> re.Pattern[str]:
+    return re.compile(_NEWLINE + _NEWLINE)
 
-    event: str | None
-    data: str
-    raw: str
 
-    @property
-    def is_done(self) -> bool:
-        return self.data.strip() == "[DONE]"
+@functools.cache
+def _ends_event() -> re.Pattern[str]:
+    return re.compile(_NEWLINE + _NEWLINE + r"\Z")
 
-    def json(self) -> Any:
-        """The data as JSON (parsed once: usage and contracts both read it); ValueError when not JSON."""
-        try:
-            return self.__dict__["_json"]
-        except KeyError:
-            pass
-        value = json.loads(self.data)
-        object.__setattr__(self, "_json", value)
-        return value
+
+@functools.cache
+def _line() -> re.Pattern[str]:
+    return re.compile(r"\r\n|\r|\n")
+
+
+def __getattr__(name: str) -> Any:
+    """``SSEEvent``, loaded on first use (``sse_event``): a process that meets no stream never builds it."""
+    if name == "SSEEvent":
+        return _event_type()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _event_type() -> type[SSEEvent]:
+    from .sse_event import SSEEvent
+
+    return SSEEvent
 
 
 def split_raw(text: str) -> list[str]:
     """Cut a stream into raw events, each keeping its terminating blank line; lossless."""
     pieces: list[str] = []
     start = 0
-    for match in _EVENT_END.finditer(text):
+    for match in _event_end().finditer(text):
         end = match.end()
         pieces.append(text[start:end])
         start = end
@@ -58,7 +64,7 @@ def split_raw(text: str) -> list[str]:
 
 def parse_event(raw: str) -> SSEEvent | None:
     """Parse one raw event; None for a comment-only or empty block."""
-    return _parse_event(raw, _LINE.split(raw))
+    return _parse_event(raw, _line().split(raw))
 
 
 def _parse_event(raw: str, lines: list[str]) -> SSEEvent | None:
@@ -85,7 +91,7 @@ def parse(text: str) -> list[SSEEvent]:
     if "\r" in text:
         events = [parse_event(raw) for raw in split_raw(text)]
         return [event for event in events if event is not None]
-    # Only "\n" line ends (nearly every stream): str.split cuts exactly where split_raw and _LINE
+    # Only "\n" line ends (nearly every stream): str.split cuts exactly where split_raw and _line()
     # would, several times faster on a long stream. An event that is one ``data:`` line (every
     # chunk of a chat stream) is read without the line loop, and built without the frozen
     # dataclass's per-field ``object.__setattr__``: a 2,000-chunk stream is parsed in about half
@@ -116,7 +122,7 @@ _new_event = object.__new__
 def _event(name: str | None, data: str, raw: str) -> SSEEvent:
     """``SSEEvent(name, data, raw)``, without the frozen dataclass's ``__init__`` (which sets each
     field through ``object.__setattr__``): the same object, in about half the time."""
-    event = _new_event(SSEEvent)
+    event = _new_event(_event_type())
     fields = event.__dict__
     fields["event"] = name
     fields["data"] = data
@@ -140,7 +146,7 @@ def json_data(events: Iterable[SSEEvent]) -> list[Any]:
 
 def is_terminated(text: str) -> bool:
     """Whether a stream ends on a complete event (a blank line), not mid-event."""
-    return _ENDS_EVENT.search(text[-4:]) is not None
+    return _ends_event().search(text[-4:]) is not None
 
 
 def is_event_stream(content_type: str | None, body: bytes | None = None) -> bool:

@@ -83,25 +83,46 @@ def rust_loads(duplicates: str = "last") -> Callable[[str], Any] | None:
     return loads
 
 
-#: Texts a YAML 1.1 reader (PyYAML) resolves to something other than a string when written plain:
-#: booleans, 1.1 integers (octal, binary, sexagesimal, underscores) and floats, nulls,
-#: timestamps, merge and value keys. Loose on purpose: a match only sends the file to PyYAML.
-_YAML11_NOT_TEXT = re.compile(
-    r"""(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|y|Y|n|N
-    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])*|[-+]?0[bBoOxX][0-9a-fA-F_]+
-    |[-+]?[0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)|~|null|Null|NULL|
-    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*|<<|=)""",
-    re.VERBOSE | re.DOTALL,
+#: The plain words a YAML 1.1 reader (PyYAML) resolves to something other than a string:
+#: booleans, nulls, merge and value keys (and the empty text: a null).
+_YAML11_WORDS = frozenset(
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF y Y n N ~ null Null NULL << =".split()
 )
-#: Source texts where YAML 1.2 reads a number that 1.1 reads otherwise (``017``, ``0o17``,
-#: ``1e3``, ``-.5``, ``_0``), merge keys, escapes, 1.1's extra line breaks, directives, document
-#: markers, and an empty key (which PyYAML refuses).
-_YAML11_DIFFERS = re.compile(
-    r"(?<![0-9A-Za-z_.])[-+]?0[0-9oObBxX_]|[0-9][eE][-+]?[0-9]|[-+]\.[0-9]|_(?=[0-9.])|(?<=[0-9.])_|<<|\\|[\x85\u2028\u2029\ufeff]"
-    r"|^(?:---|\.\.\.|%)|^[ \t-]*:(?:[ \t]|$)",
-    re.MULTILINE,
-)
+#: What every text :func:`_yaml11_number` matches starts with.
+_YAML11_NUMBER_START = frozenset("+-.0123456789_")
+
+
+@functools.cache
+def _yaml11_number() -> re.Pattern[str]:
+    """1.1 integers (octal, binary, sexagesimal, underscores), floats and timestamps. Loose on
+    purpose: a match only sends the file to PyYAML. Compiled on first use: most configs hold no
+    text that starts like a number."""
+    return re.compile(
+        r"""(?:[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])*|[-+]?0[bBoOxX][0-9a-fA-F_]+
+        |[-+]?[0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+        |[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)""",
+        re.VERBOSE | re.DOTALL,
+    )
+
+
+def _yaml11_not_text(value: str) -> bool:
+    """Whether YAML 1.1 resolves this plain text to something other than a string."""
+    if not value or value in _YAML11_WORDS:
+        return True
+    return value[0] in _YAML11_NUMBER_START and _yaml11_number().fullmatch(value) is not None
+
+
+@functools.cache
+def _yaml11_differs() -> re.Pattern[str]:
+    """Source texts where YAML 1.2 reads a number that 1.1 reads otherwise (``017``, ``0o17``,
+    ``1e3``, ``-.5``, ``_0``), merge keys, escapes, 1.1's extra line breaks, directives, document
+    markers, and an empty key (which PyYAML refuses). Compiled on first use: a process that reads
+    no config (or finds it in the parse cache) never needs it."""
+    return re.compile(
+        r"(?<![0-9A-Za-z_.])[-+]?0[0-9oObBxX_]|[0-9][eE][-+]?[0-9]|[-+]\.[0-9]|_(?=[0-9.])|(?<=[0-9.])_|<<|\\|[\x85\u2028\u2029\ufeff]"
+        r"|^(?:---|\.\.\.|%)|^[ \t-]*:(?:[ \t]|$)",
+        re.MULTILINE,
+    )
 
 
 def read_plain(text: str) -> tuple[bool, Any]:
@@ -109,7 +130,7 @@ def read_plain(text: str) -> tuple[bool, Any]:
     ``(False, None)`` when PyYAML must read it (something the versions read differently, an alias,
     a duplicate key, an error: PyYAML names the line)."""
     loads = rust_loads("error")
-    if loads is None or has_tag_anchor_or_complex_key(text) or _YAML11_DIFFERS.search(text):
+    if loads is None or has_tag_anchor_or_complex_key(text) or _yaml11_differs().search(text):
         return False, None
     try:
         data = loads(text)
@@ -119,7 +140,7 @@ def read_plain(text: str) -> tuple[bool, Any]:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if _YAML11_NOT_TEXT.fullmatch(value):
+            if _yaml11_not_text(value):
                 return False, None  # plain, 1.1 would read it as a bool, a number, a date...
         elif isinstance(value, dict):
             stack.extend(value)

@@ -23,12 +23,30 @@ import json, sys
 
 def pytest_unconfigure(config):
     with open("modules.json", "w") as handle:
-        json.dump(sorted({name.split(".")[0] for name in sys.modules}), handle)
+        json.dump(sorted(sys.modules), handle)
 '''
+
+#: The plugin's modules only a rarer path needs, each loaded where it is first used: a violation's
+#: record, the violations builder, stream grammars, a parsed stream event, a fault case's scenario,
+#: the cassette age (``--anyint-max-age``). A replay of plain JSON answers that keep their contracts
+#: loads none of them (each would cost its import, and some a frozen dataclass's generated methods).
+RARE_PATH_MODULES = {
+    "pytest_anyint.contracts.violation",
+    "pytest_anyint.contracts.violations",
+    "pytest_anyint.contracts.grammars",
+    "pytest_anyint.sse_event",
+    "pytest_anyint.run.scenario",
+    "pytest_anyint.run.age",
+}
+
+
+def _all_modules(project) -> set[str]:
+    return set(json.loads((project.root / "modules.json").read_text()))
 
 
 def _modules(project) -> set[str]:
-    return set(json.loads((project.root / "modules.json").read_text()))
+    """The top-level packages the run imported."""
+    return {name.split(".")[0] for name in _all_modules(project)}
 
 
 def test_a_replay_imports_neither_vcrpy_nor_pyyaml(project):
@@ -42,6 +60,19 @@ def test_a_replay_imports_neither_vcrpy_nor_pyyaml(project):
     imported = _modules(project)
     assert "pytest_anyint" in imported  # the probe saw the plugin at work
     assert not imported & {"vcr", "yaml", "wrapt"}, sorted(imported & {"vcr", "yaml", "wrapt"})
+
+
+def test_a_plain_replay_loads_no_rare_path_module(project):
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    project.tests(conftest=MODULES_AT_EXIT)
+
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=2)
+    imported = _all_modules(project)
+    assert "pytest_anyint.contracts.gate" in imported  # the contracts were checked
+    assert not imported & RARE_PATH_MODULES, sorted(imported & RARE_PATH_MODULES)
 
 
 def test_recording_still_writes_through_vcrpy(project):

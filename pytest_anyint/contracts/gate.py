@@ -18,38 +18,38 @@ from .index import ContractIndex
 from .output import load_output_schema
 from .schemas import BUILD_LOCK, ContractError
 from .validate import is_stream
-from .violations import Violation
 
 if TYPE_CHECKING:
     from ..config import RouteConfig
+    from .violation import Violation
 
 
-class CallFacts(Protocol):
-    """What the gate reads of a call (``calls.Call`` has it; ``check`` builds one per interaction)."""
+# Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
+if TYPE_CHECKING:
+    class CallFacts(Protocol):
+        """What the gate reads of a call (``calls.Call`` has it; ``check`` builds one per interaction)."""
 
-    @property
-    def model(self) -> str | None: ...
+        @property
+        def model(self) -> str | None: ...
 
-    @property
-    def family(self) -> str | None: ...
+        @property
+        def family(self) -> str | None: ...
 
+    class OptionFacts(Protocol):
+        @property
+        def rootdir(self) -> Path: ...
 
-class OptionFacts(Protocol):
-    @property
-    def rootdir(self) -> Path: ...
+        @property
+        def contracts_mode(self) -> str: ...
 
-    @property
-    def contracts_mode(self) -> str: ...
+        @property
+        def contracts_dirs(self) -> Sequence[str]: ...
 
-    @property
-    def contracts_dirs(self) -> Sequence[str]: ...
+    class SessionFacts(Protocol):
+        """What the gate reads of the run's session: its contract options."""
 
-
-class SessionFacts(Protocol):
-    """What the gate reads of the run's session: its contract options."""
-
-    @property
-    def options(self) -> OptionFacts: ...
+        @property
+        def options(self) -> OptionFacts: ...
 
 
 _SESSION_INDEXES: dict[tuple[str, ...], ContractIndex] = {}

@@ -14,11 +14,10 @@ are cached per index; validation itself lives in ``validate``.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import sse
 from ..families import family_for_path
@@ -27,8 +26,10 @@ from .entries import IndexEntry, fill_placeholders, parse_entries, path_regex
 from .output import OutputChecker
 from .schemas import ContractError
 from .shipped import shipped_entries
-from .validate import Validators, is_stream, validate_body, validate_stream
-from .violations import Reporter, Violation
+from .validate import Validators, is_stream, new_reporter, validate_body, validate_stream
+
+if TYPE_CHECKING:
+    from .violation import Violation
 
 
 class ContractIndex:
@@ -122,6 +123,8 @@ class ContractIndex:
         prefix), one the path is the start of, the most similar path (placeholders filled from the
         request, the same method preferred); when nothing is close (a guessed ``/smart-routing``),
         the family's main route for that method, which is where such a request belongs."""
+        import difflib  # only for an unpublished route's message: a run that calls none never loads it
+
         path = path.split("?", 1)[0].rstrip("/") or "/"
         method = method.upper()
         best: tuple[tuple[int, int, float, int], IndexEntry] | None = None
@@ -177,14 +180,14 @@ class ContractIndex:
             try:
                 data = json.loads(body)
             except ValueError as exc:
-                reporter = Reporter(entry, source, None)
+                reporter = new_reporter(entry, source, None)
                 reporter.add("", "json.invalid", None, f"body is not JSON ({one_line(str(exc))})")
                 return reporter.out
         assert entry.schema is not None
         errors = self.validators.errors(entry.schema, data)
         if errors is None:
             return []
-        reporter = Reporter(entry, source, None)
+        reporter = new_reporter(entry, source, None)
         reporter.schema_errors(errors)
         return reporter.out
 

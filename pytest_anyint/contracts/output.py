@@ -18,12 +18,12 @@ from .. import sse
 from ..families import get_family
 from .schemas import ContractError, check_schema, read_document
 from .validate import is_stream
-from .violations import Violation, chain, explain, short
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
     from ..families import Family
+    from .violation import Violation
 
 
 def load_output_schema(path: Path) -> dict[str, Any]:
@@ -70,6 +70,8 @@ class OutputChecker:
         label = f"output_schema {schema_path}"
 
         def violation(pointer: str, rule: str, value: Any, detail: str) -> Violation:
+            from .violation import Violation  # only once something is wrong
+
             return Violation(None, None, pointer, rule, value, "error", "documented", f"model {model}: {detail}")
 
         if not text or not text.strip():
@@ -83,6 +85,8 @@ class OutputChecker:
                 how = f"fenced in {fence} … ``` instead of bare JSON"
             else:
                 how = "not JSON"
+            from .violations import short
+
             return violation("", "output.not-json", stripped[:60],
                              f"the answer is {how} (it starts {short(stripped, 40)}); {label} needs a bare JSON document")
         errors = self._validator(schema, schema_path).iter_errors(data)
@@ -90,6 +94,8 @@ class OutputChecker:
         if first is None:
             return None
         from jsonschema.exceptions import best_match
+
+        from .violations import chain, explain
 
         pointer, rule, value, detail = explain(best_match(chain(first, errors)))
         at = f" at {pointer}" if pointer else ""

@@ -19,14 +19,15 @@ from .. import sse
 from ..fastschema import FastCompiler, Unsupported
 from ..text import one_line
 from .entries import IndexEntry
-from .grammars import BAD_JSON, DONE, GRAMMARS, PARTIAL, GenericGrammar
 from .schemas import BUILD_LOCK, ContractError, read_document, schema_file, validator_class
-from .violations import Reporter, Violation, short
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
     from jsonschema.protocols import Validator
     from referencing import Registry, Resource
+
+    from .violation import Violation
+    from .violations import Reporter
 
 #: One event as the grammar and schemas meet it: (event name, data or a stand-in, raw data).
 Event = tuple[str | None, Any, str | None]
@@ -143,19 +144,28 @@ class Validators:
         return self._registry
 
 
+def new_reporter(entry: IndexEntry, cassette: str | None, interaction: int | None) -> Reporter:
+    """The builder of one body's violations; its module is loaded only once something is wrong."""
+    from .violations import Reporter
+
+    return Reporter(entry, cassette, interaction)
+
+
 def validate_body(validators: Validators, entry: IndexEntry, *, status: int, body: bytes, parsed: Any,
                   cassette: str | None, interaction: int | None) -> list[Violation]:
     """A JSON answer (or a Gemini stream without ``alt=sse``: a JSON array of chunks) against its entry."""
     if entry.schema is None:
         return []
     if not body:
-        reporter = Reporter(entry, cassette, interaction)
+        reporter = new_reporter(entry, cassette, interaction)
         reporter.add("", "body.empty", None, f"HTTP {status} answer has an empty body where JSON is expected")
         return reporter.out
     try:
         data = json.loads(body) if parsed is None else parsed
     except (ValueError, UnicodeDecodeError) as exc:
-        reporter = Reporter(entry, cassette, interaction)
+        reporter = new_reporter(entry, cassette, interaction)
+        from .violations import short
+
         reporter.add("", "json.invalid", short(body[:60].decode("utf-8", "replace")),
                      f"body is not JSON ({one_line(str(exc))})")
         return reporter.out
@@ -165,7 +175,7 @@ def validate_body(validators: Validators, entry: IndexEntry, *, status: int, bod
     errors = validators.errors(entry.schema, data)
     if errors is None:
         return []
-    reporter = Reporter(entry, cassette, interaction)
+    reporter = new_reporter(entry, cassette, interaction)
     reporter.schema_errors(errors)
     return reporter.out
 
@@ -177,6 +187,8 @@ def validate_stream(validators: Validators, entry: IndexEntry, body: bytes, cass
     ``events``: the stream as ``sse.parse`` gave it to the caller (parsed once per stream)."""
     if not entry.event_schemas and entry.grammar is None and entry.schema is None:
         return []
+    from .grammars import BAD_JSON, DONE, PARTIAL  # streams only: a run without one never loads them
+
     if events is None:
         events = sse.parse(body.decode("utf-8", "replace"))
     terminated = sse.is_terminated(body[-4:].decode("utf-8", "replace"))
@@ -197,12 +209,14 @@ def validate_stream(validators: Validators, entry: IndexEntry, body: bytes, cass
 
 def validate_events(validators: Validators, entry: IndexEntry, parsed: list[Event], terminated: bool,
                     cassette: str | None, interaction: int | None, *, array: bool) -> list[Violation]:
+    from .grammars import BAD_JSON, DONE, GRAMMARS, PARTIAL, GenericGrammar  # streams only
+
     reporter: Reporter | None = None
 
     def report() -> Reporter:
         nonlocal reporter
         if reporter is None:
-            reporter = Reporter(entry, cassette, interaction)
+            reporter = new_reporter(entry, cassette, interaction)
         return reporter
 
     grammar = GRAMMARS.get(entry.grammar or "", GenericGrammar)(entry.family)
@@ -222,6 +236,8 @@ def validate_events(validators: Validators, entry: IndexEntry, parsed: list[Even
         else:
             kind = None
         if data is BAD_JSON:
+            from .violations import short
+
             report().add(f"/{number - 1}" if array else "", "json.invalid", short(raw or ""),
                          "event data is not JSON", event=None if array else number, event_name=kind)
             continue

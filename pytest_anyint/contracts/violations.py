@@ -1,8 +1,8 @@
 """Violations: one broken rule in one answer, worded for a user and located to the JSON path.
 
 A violation names the cassette, the interaction, the event of a stream and the JSON pointer, the
-rule and how sure the rule is (``documented``, ``upstream`` or ``assumed``); ``Violation.fails``
-says whether it fails a test under each ``--anyint-contracts`` mode. Values in messages are JSON
+rule and how sure the rule is (``documented``, ``upstream`` or ``assumed``); the record itself
+(``violation.Violation``) is loaded only once something is wrong. Values in messages are JSON
 (``text.clip``), so a string reads ``"yesterday"`` exactly as it is on the wire.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..fastschema import KNOWN_VALUES
@@ -20,39 +19,10 @@ from .entries import IndexEntry
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
-MODES = ("strict", "fail", "warn", "off")
-#: Rules that report API growth rather than breakage: warnings in every mode.
-GROWTH_RULES = frozenset({"enum.unknown", "stream.unknown-event"})
+    from .violation import Violation
+
 _MAX_VIOLATIONS = 50  # per body: past this a report helps nobody
 _VALUE_LIMIT = 80
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule in one recorded answer, located precisely enough to fix it."""
-
-    cassette: str | None
-    interaction: int | None
-    pointer: str
-    rule: str
-    value: Any
-    severity: str  # "error" | "warning"
-    confidence: str  # documented | upstream | assumed
-    message: str
-    #: For streams: the 1-based number of the event the pointer lies in.
-    event: int | None = None
-
-    def fails(self, mode: str = "fail") -> bool:
-        """Whether this violation fails a test under ``--anyint-contracts=mode``.
-
-        ``fail`` fails errors; ``strict`` also fails warnings of ``assumed`` rules (API growth such
-        as an unknown enum value still only warns); ``warn`` and ``off`` never fail.
-        """
-        if mode == "fail":
-            return self.severity == "error"
-        if mode == "strict":
-            return self.severity == "error" or (self.confidence == "assumed" and self.rule not in GROWTH_RULES)
-        return False
 
 
 def json_pointer(parts: Iterable[Any]) -> str:
@@ -130,19 +100,22 @@ def _where(cassette: str | None, interaction: int | None, event: int | None, eve
     return " ".join(parts) + ": " if parts else ""
 
 
-@dataclass(eq=False, repr=False)  # a builder, never compared or printed: only __init__ is built
 class Reporter:
-    """Builds the violations of one body; only ever created when something is wrong."""
+    """Builds the violations of one body; only ever created when something is wrong (a plain class:
+    a builder, never compared or printed)."""
 
-    entry: IndexEntry
-    cassette: str | None
-    interaction: int | None
-    out: list[Violation] = field(default_factory=list)
+    def __init__(self, entry: IndexEntry, cassette: str | None, interaction: int | None) -> None:
+        self.entry = entry
+        self.cassette = cassette
+        self.interaction = interaction
+        self.out: list[Violation] = []
 
     def add(self, pointer: str, rule: str, value: Any, detail: str, *, event: int | None = None,
             event_name: str | None = None, label: str | None = None, severity: str | None = None) -> None:
         if len(self.out) >= _MAX_VIOLATIONS:
             return
+        from .violation import GROWTH_RULES, Violation  # only once something is wrong
+
         if severity is None:
             severity = "warning" if (self.entry.confidence == "assumed" or rule in GROWTH_RULES) else "error"
         where = _where(self.cassette, self.interaction, event, event_name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,6 @@ from .budgets import RECORDED_SOURCES, call_breaches, display_path
 from .format import money, seconds
 
 REPORT_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
 #: What each ``optimize`` label asks the routing evidence to pick.
 CRITERIA = {"cost": "cost", "latency": "latency", "reliability": "reliability"}
 
@@ -88,36 +87,39 @@ def plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- building the report
 
 
-@dataclass(eq=False, repr=False)  # a working row, never compared or printed: only __init__ is built
 class _Row:
-    route: str
-    model: str
-    position: int
-    family: str
-    optimize: str | None
-    priced: bool
-    tests: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "skipped": 0})
-    calls: int = 0
-    recorded: int = 0
-    retries: int = 0
-    unforced_retries: int = 0
-    faults: int = 0
-    errors: int = 0
-    violations: int = 0
-    contract_warnings: int = 0
-    drift: int = 0
-    drift_breaking: int = 0
-    breaches: int = 0
-    latencies: list[float] = field(default_factory=list)
-    #: Recorded times to the first answer text of streamed calls.
-    ttfts: list[float] = field(default_factory=list)
-    costs: list[float] = field(default_factory=list)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-    served: set[str] = field(default_factory=set)
-    #: Model cases that passed without a single gateway call: they prove nothing about the model.
-    no_call_passes: int = 0
+    """One model's working row of a route's table (a plain class: never compared or printed, and a
+    dataclass's __init__ costs an exec at import on Python 3.11)."""
+
+    def __init__(self, route: str, model: str, position: int, family: str, optimize: str | None, priced: bool) -> None:
+        self.route = route
+        self.model = model
+        self.position = position
+        self.family = family
+        self.optimize = optimize
+        self.priced = priced
+        self.tests: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
+        self.calls = 0
+        self.recorded = 0
+        self.retries = 0
+        self.unforced_retries = 0
+        self.faults = 0
+        self.errors = 0
+        self.violations = 0
+        self.contract_warnings = 0
+        self.drift = 0
+        self.drift_breaking = 0
+        self.breaches = 0
+        self.latencies: list[float] = []
+        #: Recorded times to the first answer text of streamed calls.
+        self.ttfts: list[float] = []
+        self.costs: list[float] = []
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cached_tokens = 0
+        self.served: set[str] = set()
+        #: Model cases that passed without a single gateway call: they prove nothing about the model.
+        self.no_call_passes = 0
 
     @property
     def passes(self) -> bool:
@@ -565,7 +567,9 @@ def _notes(route: RouteConfig, rows: Sequence[_Row]) -> list[str]:
 
 
 def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The shipped report schema (its path resolved here, not at import: a replay never reads it)."""
+    path = Path(__file__).resolve().parent.parent / "schemas" / "report.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def validate_report(document: Any) -> list[str]:

@@ -13,7 +13,6 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,37 +26,39 @@ if TYPE_CHECKING:
     import pytest
 
 
-class _RunOptions(Protocol):
-    @property
-    def record_mode(self) -> str: ...
+# Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
+if TYPE_CHECKING:
+    class _RunOptions(Protocol):
+        @property
+        def record_mode(self) -> str: ...
 
+    class ReportedRun(Protocol):
+        """What the report reads of a run (the session has these): its config, options and results."""
 
-class ReportedRun(Protocol):
-    """What the report reads of a run (the session has these): its config, options and results."""
+        results: list[CaseResult]
+        #: The report's own state, kept on the run (``state`` creates it on first use).
+        report: ReportState | None
 
-    results: list[CaseResult]
-    #: The report's own state, kept on the run (``state`` creates it on first use).
-    report: ReportState | None
+        @property
+        def config(self) -> AnyIntConfig: ...
 
-    @property
-    def config(self) -> AnyIntConfig: ...
-
-    @property
-    def options(self) -> _RunOptions: ...
+        @property
+        def options(self) -> _RunOptions: ...
 
 
 # --------------------------------------------------------------------------- run state
 
 
-@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class ReportState:
-    """What the report needs beyond the case results: pytest's final outcome per test, files written."""
+    """What the report needs beyond the case results: pytest's final outcome per test, files written
+    (a plain class: never compared or printed, and a dataclass's __init__ costs an exec at import)."""
 
-    #: nodeid -> "passed" | "failed" | "skipped", from every phase's report (xfail counts as failed).
-    outcomes: dict[str, str] = field(default_factory=dict)
-    written: list[str] = field(default_factory=list)
-    exit_note: str | None = None
-    report: dict[str, Any] | None = None
+    def __init__(self) -> None:
+        #: nodeid -> "passed" | "failed" | "skipped", from every phase's report (xfail counts as failed).
+        self.outcomes: dict[str, str] = {}
+        self.written: list[str] = []
+        self.exit_note: str | None = None
+        self.report: dict[str, Any] | None = None
 
 
 def state(session: ReportedRun) -> ReportState:

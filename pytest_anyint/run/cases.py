@@ -6,15 +6,29 @@ no session, so collection, the session and the verdict share one definition of a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..config import AnyIntConfig, ChainModel, ConfigError
 from ..families import FAMILIES
 from ..kinds import ALL_KINDS, ANSWER_FAMILIES, ANSWER_KINDS, listed
+from ..records import Record
 from ..text import model_slug
+
+if TYPE_CHECKING:
+    from .scenario import Scenario as Scenario  # re-exported (see __getattr__)
+
+
+def __getattr__(name: str) -> Any:
+    """``Scenario``, loaded on first use (``run.scenario``): only a fault case builds one."""
+    if name == "Scenario":
+        from .scenario import Scenario
+
+        return Scenario
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -45,15 +59,6 @@ class RouteTarget:
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """A fault case: what the primary fails with, and whether the policy expects a fallback."""
-
-    fault: int | str
-    #: None for an answer fault in neither policy list: the app may fall back or not.
-    expect_fallback: bool | None
-
-
-@dataclass(frozen=True)
 class Gateway:
     """What session- and module-scoped client fixtures need: one place for URLs, headers and keys."""
 
@@ -73,7 +78,7 @@ class Gateway:
 
 # A NamedTuple: cheap to build at import, immutable, and it compares, hashes and prints (pytest
 # shows a case's parameter in a failure) as the frozen dataclass did.
-class RouteCase(NamedTuple):
+class RouteCase(Record):
     """One parametrized case of a route-marked test: a model, or a fault on the primary."""
 
     label: str
@@ -164,14 +169,18 @@ def foreign_cassette(metadata: Any, case: RouteCase) -> str | None:
     return case_label(recorded)
 
 
-_AUTO_ID = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
+@functools.cache
+def _auto_id() -> re.Pattern[str]:
+    """pytest's made-up id (``arg0``), compiled on first use: only a test with two parametrizations needs it."""
+    return re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
 
 
 def automatic_ids(other_ids: Sequence[str], argnames: Sequence[str]) -> list[str]:
     """The ids among another parametrization's that pytest made up from position (``arg0``…)."""
     found = []
+    auto_id = _auto_id()
     for value in other_ids:
-        match = _AUTO_ID.match(value)
+        match = auto_id.match(value)
         if match and match.group("name") in argnames:
             found.append(value)
     return found

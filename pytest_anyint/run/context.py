@@ -12,7 +12,6 @@ import functools
 import logging
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,31 +38,31 @@ class InterceptError(Exception):
     """Raised into the app when the plugin refuses a request; the test fails with the same message."""
 
 
-class InjectedFault(Protocol):
-    """What a fault plan answers a call with (``faults.plan.Fault``)."""
+# Protocols: for the type checker only (each costs a class build at import, and nothing reads them at run time).
+if TYPE_CHECKING:
+    class InjectedFault(Protocol):
+        """What a fault plan answers a call with (``faults.plan.Fault``)."""
 
-    @property
-    def label(self) -> int | str: ...
-    def respond(self, call: Call, request: Any, httpx_mod: Any) -> Any: ...
+        @property
+        def label(self) -> int | str: ...
+        def respond(self, call: Call, request: Any, httpx_mod: Any) -> Any: ...
 
+    class FaultPlan(Protocol):
+        """The case's fault plan (``faults.plan.FaultPlan``): answers a call first, or None."""
 
-class FaultPlan(Protocol):
-    """The case's fault plan (``faults.plan.FaultPlan``): answers a call first, or None."""
+        def take(self, call: Call) -> InjectedFault | None: ...
 
-    def take(self, call: Call) -> InjectedFault | None: ...
+    class ContractChecker(Protocol):
+        """The case's contract gate (``contracts``' ``ContractGate``): checks each request and answer."""
 
+        violations: list[Violation]
 
-class ContractChecker(Protocol):
-    """The case's contract gate (``contracts``' ``ContractGate``): checks each request and answer."""
-
-    violations: list[Violation]
-
-    def check_request(self, call: Call, method: str, path: str) -> str | None: ...
-    def check_response(
-        self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
-        cassette: str | None, interaction: int | None, parsed: Any = None, events: Any = None,
-    ) -> None: ...
-    def outcome(self) -> tuple[list[str], list[str]]: ...
+        def check_request(self, call: Call, method: str, path: str) -> str | None: ...
+        def check_response(
+            self, call: Call, *, method: str, path: str, status: int, content_type: str | None, body: bytes,
+            cassette: str | None, interaction: int | None, parsed: Any = None, events: Any = None,
+        ) -> None: ...
+        def outcome(self) -> tuple[list[str], list[str]]: ...
 
 
 class LogCapture(logging.Handler):
@@ -113,57 +112,89 @@ def _scrubbing_factory(
     return make
 
 
-# Only __init__ is generated: a case's context is never compared or printed, and each generated
-# method costs an exec at import on Python 3.11.
-@dataclass(eq=False, repr=False)
+# A plain class: a case's context is never compared or printed, and a dataclass's generated
+# __init__ costs an exec at import on Python 3.11 (every process pays it, even one that never
+# opens a case).
 class CaseContext:
     """What one running route case brings to the interceptor, and what the verdict reads back."""
 
-    test_id: str
-    route_label: str
-    chain: tuple[str, ...]
-    #: The model the case runs (the primary in a fault case); the first request must name it.
-    case_model: str | None
-    mode: str
-    cassette: CaseCassette
-    cassette_display: str
-    gateway_origins: frozenset[str]
-    record_command: str
-    #: The case itself (route label, model, position, fault).
-    case: RouteCase
-    #: Where the case's cassette lives (it may not exist yet).
-    cassette_path: Path
-    #: The configured gateway origin; recordings made against the emulator are stored under it, so
-    #: re-recording never churns a cassette with a random loopback port.
-    canonical_origin: str | None = None
-    #: The command that re-records the test when its cassette exists but no longer matches.
-    rewrite_command: str | None = None
-    secrets: tuple[str, ...] = ()
-    key_placeholder: str = "<ANYINT_API_KEY>"
-    stream_timeout_s: float = 60.0
-    #: ``--anyint-pace``: replayed streams hand over their events at the recorded pace times this
-    #: factor (0: at once).
-    pace: float = 0.0
-    faults: FaultPlan | None = None
-    contracts: ContractChecker | None = None
-    price: Callable[[Call], float | None] | None = None
-    trail: CallTrail = field(default_factory=CallTrail)
-    problems: list[str] = field(default_factory=list)
-    #: One line each, shown as pytest warnings when the case closes (an undocumented auth form).
-    warnings: list[str] = field(default_factory=list)
-    #: ``--anyint-contracts``: ``strict`` fails assumed auth forms, ``off`` keeps them quiet.
-    auth_mode: str = "fail"
-    #: The log records of the case (started when the case opens, stopped when it closes).
-    log_capture: LogCapture = field(default_factory=LogCapture)
-    #: ``--anyint-record=verify`` (never in a fault case): each recorded answer is also asked of the
-    #: live gateway, and the live answer checked (``verify``).
-    verify: bool = False
-    #: ``--anyint-drift``: off skips the shape comparison of verify.
-    drift_mode: str = "fail"
-    #: Shape changes verify found between live answers and their recordings.
-    drift: list[DriftFinding] = field(default_factory=list)
-    #: One line per answer verify could not compare (a 429 that stayed), or a model rollover.
-    verify_notes: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        test_id: str,
+        route_label: str,
+        chain: tuple[str, ...],
+        case_model: str | None,
+        mode: str,
+        cassette: CaseCassette,
+        cassette_display: str,
+        gateway_origins: frozenset[str],
+        record_command: str,
+        case: RouteCase,
+        cassette_path: Path,
+        canonical_origin: str | None = None,
+        rewrite_command: str | None = None,
+        secrets: tuple[str, ...] = (),
+        key_placeholder: str = "<ANYINT_API_KEY>",
+        stream_timeout_s: float = 60.0,
+        pace: float = 0.0,
+        faults: FaultPlan | None = None,
+        contracts: ContractChecker | None = None,
+        price: Callable[[Call], float | None] | None = None,
+        trail: CallTrail | None = None,
+        problems: list[str] | None = None,
+        warnings: list[str] | None = None,
+        auth_mode: str = "fail",
+        log_capture: LogCapture | None = None,
+        verify: bool = False,
+        drift_mode: str = "fail",
+        drift: list[DriftFinding] | None = None,
+        verify_notes: list[str] | None = None,
+    ) -> None:
+        self.test_id = test_id
+        self.route_label = route_label
+        self.chain = chain
+        #: The model the case runs (the primary in a fault case); the first request must name it.
+        self.case_model = case_model
+        self.mode = mode
+        self.cassette = cassette
+        self.cassette_display = cassette_display
+        self.gateway_origins = gateway_origins
+        self.record_command = record_command
+        #: The case itself (route label, model, position, fault).
+        self.case = case
+        #: Where the case's cassette lives (it may not exist yet).
+        self.cassette_path = cassette_path
+        #: The configured gateway origin; recordings made against the emulator are stored under it,
+        #: so re-recording never churns a cassette with a random loopback port.
+        self.canonical_origin = canonical_origin
+        #: The command that re-records the test when its cassette exists but no longer matches.
+        self.rewrite_command = rewrite_command
+        self.secrets = secrets
+        self.key_placeholder = key_placeholder
+        self.stream_timeout_s = stream_timeout_s
+        #: ``--anyint-pace``: replayed streams hand over their events at the recorded pace times
+        #: this factor (0: at once).
+        self.pace = pace
+        self.faults = faults
+        self.contracts = contracts
+        self.price = price
+        self.trail: CallTrail = CallTrail() if trail is None else trail
+        self.problems: list[str] = [] if problems is None else problems
+        #: One line each, shown as pytest warnings when the case closes (an undocumented auth form).
+        self.warnings: list[str] = [] if warnings is None else warnings
+        #: ``--anyint-contracts``: ``strict`` fails assumed auth forms, ``off`` keeps them quiet.
+        self.auth_mode = auth_mode
+        #: The log records of the case (started when the case opens, stopped when it closes).
+        self.log_capture: LogCapture = LogCapture() if log_capture is None else log_capture
+        #: ``--anyint-record=verify`` (never in a fault case): each recorded answer is also asked of
+        #: the live gateway, and the live answer checked (``verify``).
+        self.verify = verify
+        #: ``--anyint-drift``: off skips the shape comparison of verify.
+        self.drift_mode = drift_mode
+        #: Shape changes verify found between live answers and their recordings.
+        self.drift: list[DriftFinding] = [] if drift is None else drift
+        #: One line per answer verify could not compare (a 429 that stayed), or a model rollover.
+        self.verify_notes: list[str] = [] if verify_notes is None else verify_notes
 
     def fail(self, message: str) -> InterceptError:
         if message not in self.problems:

@@ -36,7 +36,7 @@ EMULATOR_WHY = (
 #: any of them (or the configured gateway) is served by the emulator instead.
 GATEWAY_HOSTS = ("gateway.api.anyint.ai", "api.anyint.ai")
 
-_STATE = pytest.StashKey["_Isolation"]()
+_STATE: pytest.StashKey[_Isolation] = pytest.StashKey()
 
 
 # --------------------------------------------------------------------------- options

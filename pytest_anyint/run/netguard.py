@@ -18,6 +18,7 @@ also guard DNS, and cost nothing per test, so it is written here (about a hundre
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -82,7 +83,10 @@ def add_allowed(guard: _Guard, entry: str) -> None:
         guard.names.add(text)
 
 
-_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+@functools.cache
+def _host_name() -> re.Pattern[str]:
+    """A host name's pattern, compiled on first use: only an allowed-host entry is checked with it."""
+    return re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
 
 
 def check_allowed(entry: str) -> str | None:
@@ -95,7 +99,7 @@ def check_allowed(entry: str) -> str | None:
             return f"{entry!r} is not a network such as 10.0.0.0/8"
         return None
     bare = _bare(text)
-    if bare and (_is_ip(bare) or _HOST_NAME.fullmatch(bare)):
+    if bare and (_is_ip(bare) or _host_name().fullmatch(bare)):
         return None
     return f"{entry!r} is not a host name (without a port), an IP address or a network such as 10.0.0.0/8"
 

@@ -11,7 +11,6 @@ import datetime as _dt
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,17 +21,27 @@ from ..families import FAMILIES, PLACEHOLDER_KEY
 from ..results import CaseResult
 from ..text import utc_stamp
 from . import interceptor
-from .cases import Gateway, RouteCase, RouteTarget, Scenario, case_label, foreign_cassette
-from .context import CaseContext, FaultPlan, LogCapture, origin_of
+from .cases import Gateway, RouteCase, RouteTarget, case_label, foreign_cassette
+from .context import CaseContext, LogCapture, origin_of
 from .verdict import CaseOutcome, Rules, cassette_age, judge
 
 if TYPE_CHECKING:
     from ..contracts import ContractGate, ContractIndex
     from ..emulator.server import Emulator
     from ..report.outputs import ReportState
-    from .context import CaseCassette
+    from .context import CaseCassette, FaultPlan
+    from .scenario import Scenario
 
 __all__ = ["AnyIntSession", "CaseOutcome", "CaseRefused", "Gateway", "RouteCase", "RouteTarget", "Scenario", "SessionOptions"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Scenario``, re-exported on first use (``run.scenario``): only a fault case builds one."""
+    if name == "Scenario":
+        from .scenario import Scenario
+
+        return Scenario
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class CaseRefused(Exception):
@@ -42,26 +51,44 @@ class CaseRefused(Exception):
 # --------------------------------------------------------------------------- the session
 
 
-@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class SessionOptions:
-    rootdir: Path
-    record_mode: str = "none"
-    config_path: str | None = None
-    cassette_dir: str = "cassettes"
-    contracts_mode: str = "fail"
-    contracts_dirs: tuple[str, ...] = ()
-    stream_timeout_s: float = 60.0
-    #: ``--anyint-pace``: replayed streams at the recorded pace times this factor (0: no waiting).
-    pace: float = 0.0
-    use_emulator: bool = False
-    drift_mode: str = "fail"
-    #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
-    cache_dir: Path | None = None
-    #: ``--anyint-max-age`` (e.g. ``30d``): a replayed cassette older than this warns (or, with
-    #: ``max_age_fail``, fails the case before its body runs); a re-recording that changed nothing is
-    #: still written when the file is older than this.
-    max_age: str | None = None
-    max_age_fail: bool = False
+    """The session's options, from pytest's (a plain class: never compared or printed, and a
+    dataclass's generated __init__ costs an exec at import on Python 3.11)."""
+
+    def __init__(
+        self,
+        rootdir: Path,
+        record_mode: str = "none",
+        config_path: str | None = None,
+        cassette_dir: str = "cassettes",
+        contracts_mode: str = "fail",
+        contracts_dirs: tuple[str, ...] = (),
+        stream_timeout_s: float = 60.0,
+        pace: float = 0.0,
+        use_emulator: bool = False,
+        drift_mode: str = "fail",
+        cache_dir: Path | None = None,
+        max_age: str | None = None,
+        max_age_fail: bool = False,
+    ) -> None:
+        self.rootdir = rootdir
+        self.record_mode = record_mode
+        self.config_path = config_path
+        self.cassette_dir = cassette_dir
+        self.contracts_mode = contracts_mode
+        self.contracts_dirs = contracts_dirs
+        self.stream_timeout_s = stream_timeout_s
+        #: ``--anyint-pace``: replayed streams at the recorded pace times this factor (0: no waiting).
+        self.pace = pace
+        self.use_emulator = use_emulator
+        self.drift_mode = drift_mode
+        #: Where parsed cassettes persist between runs (pytest's cache dir); None: memory only.
+        self.cache_dir = cache_dir
+        #: ``--anyint-max-age`` (e.g. ``30d``): a replayed cassette older than this warns (or, with
+        #: ``max_age_fail``, fails the case before its body runs); a re-recording that changed
+        #: nothing is still written when the file is older than this.
+        self.max_age = max_age
+        self.max_age_fail = max_age_fail
 
 
 class AnyIntSession:
@@ -205,6 +232,8 @@ class AnyIntSession:
     def scenario(self, case: RouteCase) -> Scenario | None:
         if case.fault is None:
             return None
+        from .scenario import Scenario  # only a fault case has one
+
         return Scenario(case.fault, self.config.route(case.label).policy.expects_fallback(case.fault))
 
     def open_case(

@@ -8,19 +8,18 @@ a test can too, with a ``CaseContext`` it built, without the plugin or pytest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..config import RouteConfig
-from .age import stale_message
+from ..records import Record
 from .context import CaseContext
 
 if TYPE_CHECKING:
     from ..drift.findings import DriftFinding
 
 
-class Rules(NamedTuple):  # cheap to build at import, immutable
+class Rules(Record):  # cheap to build at import, immutable
     """The session's settings that change a verdict."""
 
     #: Where the budgets were set (named in a budget failure).
@@ -33,16 +32,24 @@ class Rules(NamedTuple):  # cheap to build at import, immutable
     max_age: str | None = None
 
 
-@dataclass(eq=False, repr=False)  # never compared or printed: only __init__ is built at import
 class CaseOutcome:
-    """The after-body verdict of a case: problems fail the test, warnings are shown."""
+    """The after-body verdict of a case: problems fail the test, warnings are shown (a plain class:
+    never compared or printed, and a dataclass's __init__ costs an exec at import on Python 3.11)."""
 
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    drift: list[DriftFinding] = field(default_factory=list)
-    #: The plugin caused what the test body raised: it refused a request (unrecorded, wrong model,
-    #: missing auth...), or a fault case's policy verdict explains the injected fault's exception.
-    explains_error: bool = False
+    def __init__(
+        self,
+        problems: list[str] | None = None,
+        warnings: list[str] | None = None,
+        drift: list[DriftFinding] | None = None,
+        explains_error: bool = False,
+    ) -> None:
+        self.problems: list[str] = [] if problems is None else problems
+        self.warnings: list[str] = [] if warnings is None else warnings
+        self.drift: list[DriftFinding] = [] if drift is None else drift
+        #: The plugin caused what the test body raised: it refused a request (unrecorded, wrong
+        #: model, missing auth...), or a fault case's policy verdict explains the injected fault's
+        #: exception.
+        self.explains_error = explains_error
 
 
 def cassette_age(context: CaseContext, rules: Rules) -> str | None:
@@ -52,6 +59,8 @@ def cassette_age(context: CaseContext, rules: Rules) -> str | None:
     """
     if rules.max_age is None or rules.record_mode == "rewrite" or not context.cassette_path.exists():
         return None
+    from .age import stale_message  # only with --anyint-max-age: a plain replay never loads it
+
     metadata = getattr(context.cassette, "_metadata", None)  # vcrpy 9.4 keeps loaded metadata here
     return stale_message(metadata, cassette=context.cassette_display, max_age=rules.max_age, nodeid=context.test_id)
 
