@@ -8,9 +8,7 @@ docs are of it.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .records import Record
+from typing import Any, NamedTuple
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -20,7 +18,7 @@ AUTH_CONFIDENCES = ("documented", "upstream", "assumed")
 
 # NamedTuples, not frozen dataclasses: cheap to build at import, immutable, compared by value
 # (the auth-header matcher compares the forms of two requests).
-class AuthForm(Record):
+class AuthForm(NamedTuple):
     """One way a request may carry the key on a family, and how sure the gateway's docs are of it.
 
     ``documented`` forms pass silently. Other forms pass with a one-line warning naming the
@@ -39,7 +37,7 @@ class AuthForm(Record):
 
 #: A header the gateway documents with one value, e.g. ``anthropic-version: 2023-06-01``; another
 #: value passes with a warning of this confidence.
-class PinnedHeader(Record):
+class PinnedHeader(NamedTuple):
     name: str
     value: str
     confidence: str

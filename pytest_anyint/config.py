@@ -13,12 +13,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
 from .kinds import ALL_KINDS, ANSWER_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, listed
-from .records import Record
 from .text import model_slug
 
 if TYPE_CHECKING:
@@ -126,14 +125,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
 # ChainModel, Policy and Price are NamedTuples: cheap to build at import (a frozen dataclass execs
 # six methods on Python 3.11), immutable, and they compare, hash and print as the frozen
 # dataclasses did, so the public RouteConfig and AnyIntConfig that hold them still do too.
-class ChainModel(Record):
+class ChainModel(NamedTuple):
     """One model of a route's chain, with the family its requests are shaped for."""
 
     model: str
     family: str
 
 
-class Policy(Record):
+class Policy(NamedTuple):
     """When the app should fall back, and whether it must log it."""
 
     fallback_on: tuple[int | str, ...] = DEFAULT_FALLBACK_ON
@@ -159,7 +158,7 @@ class Policy(Record):
         return self.fallback_on + self.never_fallback_on
 
 
-class Price(Record):
+class Price(NamedTuple):
     """USD per million tokens."""
 
     input: float

@@ -6,7 +6,7 @@ and whether it asks for a stream, how to read the answer's text, token usage and
 how a stream is framed on the wire (events, end, in-stream error) and how an error looks.
 
 A ground module: the standard library and the ground modules :mod:`pytest_anyint.auth` (key
-forms, SDK set-up), :mod:`pytest_anyint.envelopes` (error bodies, names it re-exports) and ``records``.
+forms, SDK set-up) and :mod:`pytest_anyint.envelopes` (error bodies), whose names it re-exports.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 from .auth import (
@@ -39,7 +39,6 @@ from .envelopes import (
     music_native_error,
     openai_native_error,
 )
-from .records import Record
 
 DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
 #: The key placed in clients and the environment in replay mode, so SDK clients can be built.
@@ -130,8 +129,9 @@ def _no_stream_text(events: Iterable[Any]) -> str:
 # --------------------------------------------------------------------------- token usage
 
 
-# The family table's records are NamedTuples (``Record``): cheap to build, immutable, compared by value.
-class Usage(Record):
+# The family table's records are NamedTuples: cheap to build at import (a frozen dataclass execs
+# six methods on Python 3.11), immutable and compared by value, as the frozen dataclasses were.
+class Usage(NamedTuple):
     """Token counts normalised across families: ``input`` always includes cached tokens."""
 
     input: int = 0
@@ -230,7 +230,7 @@ def _named_sse_event(obj: Any) -> bytes:
 # --------------------------------------------------------------------------- the table
 
 
-class Family(Record):
+class Family(NamedTuple):
     """One API family the gateway publishes, and how to talk to it."""
 
     name: str
@@ -428,7 +428,7 @@ def family_for_path(path: str) -> Family | None:
 # --------------------------------------------------------------------------- streams on the wire
 
 
-class StreamForm(Record):
+class StreamForm(NamedTuple):
     """How one answer stream is put on the wire: the family's SSE framing, or Gemini's JSON array.
 
     Gemini streams as SSE only with ``?alt=sse``; without it, ``streamGenerateContent`` answers
@@ -470,7 +470,7 @@ def _query_value(query: str | bytes, name: str) -> str | None:
     return values[-1] if values else None
 
 
-class RequestFacts(Record):
+class RequestFacts(NamedTuple):
     """What a gateway request says about itself: its family, the model it names, whether it streams."""
 
     family: Family | None
@@ -520,7 +520,7 @@ def _task_polls() -> tuple[tuple[str, re.Pattern[str]], ...]:
     )
 
 
-class TaskPoll(Record):
+class TaskPoll(NamedTuple):
     """A request asking how a media or music task is doing: which task API, and the task's id."""
 
     api: str

@@ -14,8 +14,7 @@ import binascii
 import functools
 import re
 from collections.abc import Iterable, Iterator
-
-from .records import Record
+from typing import NamedTuple
 
 #: Text encodings a body may carry the key in (as bytes, or as base64 of those bytes).
 TEXT_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
@@ -63,7 +62,7 @@ def _base64_forms(data: bytes) -> list[str]:
     return forms
 
 
-class KeyForms(Record):  # cheap to build at import, immutable: shared through the lru_cache
+class KeyForms(NamedTuple):  # cheap to build at import, immutable: shared through the lru_cache
     """The forms of one secret, built once per secret."""
 
     secret: str

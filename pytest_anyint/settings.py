@@ -14,9 +14,7 @@ import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from .records import Record
+from typing import Any, NamedTuple
 
 DEFAULT_CONFIG = "anyint.yaml"
 DEFAULT_CASSETTE_DIR = "cassettes"
@@ -26,7 +24,7 @@ class SettingsError(Exception):
     """The project's pytest configuration cannot be read (one line, the file named)."""
 
 
-class ProjectSettings(Record):  # cheap to build at import, immutable, compared by value
+class ProjectSettings(NamedTuple):  # cheap to build at import, immutable, compared by value
     """The paths a pytest session of this project would use, all absolute."""
 
     rootdir: Path

@@ -12,9 +12,9 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from ..families import FAMILY_NAMES
-from ..records import Record
 from .schemas import ContractError, check_referenced_files, check_schema, read_document
 
 INDEX_NAME = "index.yaml"
@@ -24,7 +24,7 @@ GRAMMARS = ("openai", "anthropic", "gemini", "responses")
 
 # A NamedTuple: cheap to build at import (a frozen dataclass execs six methods on Python 3.11),
 # immutable and compared by value, as the frozen dataclass was.
-class IndexEntry(Record):
+class IndexEntry(NamedTuple):
     """One index row: which schema a route's answer must satisfy and how sure we are of it."""
 
     family: str

@@ -10,12 +10,11 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import AnyIntConfig, ChainModel, ConfigError
 from ..families import FAMILIES
 from ..kinds import ALL_KINDS, ANSWER_FAMILIES, ANSWER_KINDS, listed
-from ..records import Record
 from ..text import model_slug
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class Gateway:
 
 # A NamedTuple: cheap to build at import, immutable, and it compares, hashes and prints (pytest
 # shows a case's parameter in a failure) as the frozen dataclass did.
-class RouteCase(Record):
+class RouteCase(NamedTuple):
     """One parametrized case of a route-marked test: a model, or a fault on the primary."""
 
     label: str

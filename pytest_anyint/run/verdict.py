@@ -9,17 +9,16 @@ a test can too, with a ``CaseContext`` it built, without the plugin or pytest.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import RouteConfig
-from ..records import Record
 from .context import CaseContext
 
 if TYPE_CHECKING:
     from ..drift.findings import DriftFinding
 
 
-class Rules(Record):  # cheap to build at import, immutable
+class Rules(NamedTuple):  # cheap to build at import, immutable
     """The session's settings that change a verdict."""
 
     #: Where the budgets were set (named in a budget failure).
