@@ -11,9 +11,7 @@ forms, SDK set-up) and :mod:`pytest_anyint.envelopes` (error bodies), whose name
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs
@@ -39,6 +37,7 @@ from .envelopes import (
     music_native_error,
     openai_native_error,
 )
+from .text import lazy_pattern
 
 DEFAULT_BASE_URL = "https://gateway.api.anyint.ai"
 #: The key placed in clients and the environment in replay mode, so SDK clients can be built.
@@ -46,11 +45,8 @@ PLACEHOLDER_KEY = "anyint-replay-placeholder-key"
 
 # --------------------------------------------------------------------------- model in request
 
-@functools.cache
-def _gemini_model_in_path() -> re.Pattern[str]:
-    """The model of a Gemini call path, whose ID may hold "/" (``models/my-org/custom-1:generateContent``);
-    compiled on first use: only a Gemini call names its model in the path."""
-    return re.compile(r"/models/([^:?]+):")
+#: The model of a Gemini call path, whose ID may hold "/" (``models/my-org/custom-1:generateContent``).
+_gemini_model_in_path = lazy_pattern(r"/models/([^:?]+):")
 
 
 def _model_from_body(body: Any) -> str | None:
@@ -509,15 +505,13 @@ def request_facts(path: str, query: str | bytes, parsed: Any, family: Family | N
 
 # --------------------------------------------------------------------------- task polls
 
-@functools.cache
-def _task_polls() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """The task APIs' polls (media and music jobs are created, then polled), compiled on first use."""
-    return (
-        ("suno", re.compile(r"/suno/query/task")),
-        ("dashscope", re.compile(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
-        ("kling", re.compile(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
-        ("openai-video", re.compile(r"/openai/v1/videos/(?P<id>[^/]+)")),
-    )
+#: The polls of the task APIs (media and music jobs are created, then polled): API, path.
+_TASK_POLLS = (
+    ("suno", lazy_pattern(r"/suno/query/task")),
+    ("dashscope", lazy_pattern(r"/dashscope/v1/tasks/(?P<id>[^/]+)")),
+    ("kling", lazy_pattern(r"/transtreams/kling/v1/(?:images|videos)/[a-z0-9-]+/(?P<id>[^/]+)")),
+    ("openai-video", lazy_pattern(r"/openai/v1/videos/(?P<id>[^/]+)")),
+)
 
 
 class TaskPoll(NamedTuple):
@@ -531,8 +525,8 @@ def task_poll(method: str, path: str, query: str | bytes = "") -> TaskPoll | Non
     """The task poll a request is (Suno's ``?taskId=``, an id in the path), or None."""
     if method.upper() != "GET":
         return None
-    for api, pattern in _task_polls():
-        match = pattern.fullmatch(path.rstrip("/"))
+    for api, pattern in _TASK_POLLS:
+        match = pattern().fullmatch(path.rstrip("/"))
         if match is not None:
             task_id = match.groupdict().get("id") or _query_value(query, "taskId") or ""
             return TaskPoll(api, task_id)

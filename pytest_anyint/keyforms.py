@@ -16,16 +16,17 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from .text import lazy_pattern
+
 #: Text encodings a body may carry the key in (as bytes, or as base64 of those bytes).
 TEXT_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 #: Shorter secrets are not looked for in encoded forms: they would match ordinary text.
 MIN_SECRET = 8
 
 
-@functools.cache
-def _base64_run(url_safe: bool) -> re.Pattern[str]:
-    """A run of one base64 alphabet, compiled on first use: only a text holding an encoded key needs it."""
-    return re.compile(r"[A-Za-z0-9_-]+" if url_safe else r"[A-Za-z0-9+/]+")
+#: A run of one base64 alphabet (only a text holding an encoded key needs them).
+_B64_STD = lazy_pattern(r"[A-Za-z0-9+/]+")
+_B64_URL = lazy_pattern(r"[A-Za-z0-9_-]+")
 
 
 def _hex_any_case(byte: int) -> str:
@@ -101,14 +102,8 @@ class KeyForms(NamedTuple):  # cheap to build at import, immutable: shared throu
 
 
 # Compiled on first use: only a text with a "%" or a backslash is unescaped.
-@functools.cache
-def _percent() -> re.Pattern[str]:
-    return re.compile(r"%(?:25)?([0-9A-Fa-f]{2})")
-
-
-@functools.cache
-def _json_escape() -> re.Pattern[str]:
-    return re.compile(r"\\u([0-9A-Fa-f]{4})")
+_percent = lazy_pattern(r"%(?:25)?([0-9A-Fa-f]{2})")
+_json_escape = lazy_pattern(r"\\u([0-9A-Fa-f]{4})")
 
 
 @functools.lru_cache(maxsize=64)
@@ -218,13 +213,13 @@ def _scrub_base64(text: str, form: str, forms: KeyForms, placeholder: str) -> st
     """Decode each base64 run holding ``form``, replace the key inside, encode again; where a run
     does not decode to the key, the run's key part is replaced outright."""
     url_safe = "-" in form or "_" in form
-    run_pattern = _base64_run(url_safe)
+    run_pattern = (_B64_URL if url_safe else _B64_STD)()
     position = text.find(form)
     while position >= 0:
         if not url_safe:  # a form without + / - _ fits both alphabets: the run tells which
             after = text[position + len(form):position + len(form) + 80]
             url_safe = bool(re.match(r"[A-Za-z0-9]*[-_]", after))
-            run_pattern = _base64_run(url_safe)
+            run_pattern = (_B64_URL if url_safe else _B64_STD)()
         start = position
         while start > 0 and run_pattern.fullmatch(text[start - 1]):
             start -= 1

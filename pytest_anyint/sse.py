@@ -7,9 +7,10 @@ gives back the exact bytes; contracts and drift read the parsed events.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from .text import lazy_pattern
 
 if TYPE_CHECKING:
     from .sse_event import SSEEvent
@@ -20,19 +21,9 @@ _NEWLINE = r"(?:\r\n|\r(?!\n)|\n)"
 
 
 # Compiled on first use: a process that never meets a stream never pays for them.
-@functools.cache
-def _event_end() -> re.Pattern[str]:
-    return re.compile(_NEWLINE + _NEWLINE)
-
-
-@functools.cache
-def _ends_event() -> re.Pattern[str]:
-    return re.compile(_NEWLINE + _NEWLINE + r"\Z")
-
-
-@functools.cache
-def _line() -> re.Pattern[str]:
-    return re.compile(r"\r\n|\r|\n")
+_event_end = lazy_pattern(_NEWLINE + _NEWLINE)
+_ends_event = lazy_pattern(_NEWLINE + _NEWLINE + r"\Z")
+_line = lazy_pattern(r"\r\n|\r|\n")
 
 
 def __getattr__(name: str) -> Any:

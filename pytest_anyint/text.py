@@ -3,20 +3,29 @@
 A ground module (the standard library only). Messages are one line (``one_line``), values in
 messages are clipped (``clip``), names that become file names go through ``model_slug``,
 Markdown table cells through ``md_cell``, UTC stamps are written by ``utc_stamp`` and read by
-``parse_utc_stamp``, and files a user may rely on are replaced whole (``write_atomic``).
+``parse_utc_stamp``, files a user may rely on are replaced whole (``write_atomic``), and regular
+expressions only some runs need are compiled on first use (``lazy_pattern``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import glob
 import json
 import os
 import re
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+
+def lazy_pattern(pattern: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+    """``pattern`` compiled on its first use, then kept: every process imports the modules that
+    hold such patterns, but most runs never need most of them (a compile costs 0.05-0.5 ms)."""
+    return functools.cache(lambda: re.compile(pattern, flags))
 
 #: The format of every stamp the package writes (``recorded_at``, ``generated_at``).
 UTC_STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .text import lazy_pattern
+
 
 class AliasError(ValueError):
     """A YAML alias (``*name``): the node it repeats."""
@@ -92,17 +94,15 @@ _YAML11_WORDS = frozenset(
 _YAML11_NUMBER_START = frozenset("+-.0123456789_")
 
 
-@functools.cache
-def _yaml11_number() -> re.Pattern[str]:
-    """1.1 integers (octal, binary, sexagesimal, underscores), floats and timestamps. Loose on
-    purpose: a match only sends the file to PyYAML. Compiled on first use: most configs hold no
-    text that starts like a number."""
-    return re.compile(
-        r"""(?:[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])*|[-+]?0[bBoOxX][0-9a-fA-F_]+
-        |[-+]?[0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-        |[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)""",
-        re.VERBOSE | re.DOTALL,
-    )
+#: 1.1 integers (octal, binary, sexagesimal, underscores), floats and timestamps. Loose on
+#: purpose: a match only sends the file to PyYAML. Most configs hold no text that starts like a
+#: number, so it is rarely compiled.
+_yaml11_number = lazy_pattern(
+    r"""(?:[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])*|[-+]?0[bBoOxX][0-9a-fA-F_]+
+    |[-+]?[0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)""",
+    re.VERBOSE | re.DOTALL,
+)
 
 
 def _yaml11_not_text(value: str) -> bool:
@@ -112,17 +112,15 @@ def _yaml11_not_text(value: str) -> bool:
     return value[0] in _YAML11_NUMBER_START and _yaml11_number().fullmatch(value) is not None
 
 
-@functools.cache
-def _yaml11_differs() -> re.Pattern[str]:
-    """Source texts where YAML 1.2 reads a number that 1.1 reads otherwise (``017``, ``0o17``,
-    ``1e3``, ``-.5``, ``_0``), merge keys, escapes, 1.1's extra line breaks, directives, document
-    markers, and an empty key (which PyYAML refuses). Compiled on first use: a process that reads
-    no config (or finds it in the parse cache) never needs it."""
-    return re.compile(
-        r"(?<![0-9A-Za-z_.])[-+]?0[0-9oObBxX_]|[0-9][eE][-+]?[0-9]|[-+]\.[0-9]|_(?=[0-9.])|(?<=[0-9.])_|<<|\\|[\x85\u2028\u2029\ufeff]"
-        r"|^(?:---|\.\.\.|%)|^[ \t-]*:(?:[ \t]|$)",
-        re.MULTILINE,
-    )
+#: Source texts where YAML 1.2 reads a number that 1.1 reads otherwise (``017``, ``0o17``,
+#: ``1e3``, ``-.5``, ``_0``), merge keys, escapes, 1.1's extra line breaks, directives, document
+#: markers, and an empty key (which PyYAML refuses). A process that reads no config (or finds it
+#: in the parse cache) never compiles it.
+_yaml11_differs = lazy_pattern(
+    r"(?<![0-9A-Za-z_.])[-+]?0[0-9oObBxX_]|[0-9][eE][-+]?[0-9]|[-+]\.[0-9]|_(?=[0-9.])|(?<=[0-9.])_|<<|\\|[\x85\u2028\u2029\ufeff]"
+    r"|^(?:---|\.\.\.|%)|^[ \t-]*:(?:[ \t]|$)",
+    re.MULTILINE,
+)
 
 
 def read_plain(text: str) -> tuple[bool, Any]:

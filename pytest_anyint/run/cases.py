@@ -6,8 +6,6 @@ no session, so collection, the session and the verdict share one definition of a
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ..config import AnyIntConfig, ChainModel, ConfigError
 from ..families import FAMILIES
 from ..kinds import ALL_KINDS, ANSWER_FAMILIES, ANSWER_KINDS, listed
-from ..text import model_slug
+from ..text import lazy_pattern, model_slug
 
 if TYPE_CHECKING:
     from .scenario import Scenario as Scenario  # re-exported (see __getattr__)
@@ -168,10 +166,8 @@ def foreign_cassette(metadata: Any, case: RouteCase) -> str | None:
     return case_label(recorded)
 
 
-@functools.cache
-def _auto_id() -> re.Pattern[str]:
-    """pytest's made-up id (``arg0``), compiled on first use: only a test with two parametrizations needs it."""
-    return re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
+#: pytest's made-up id (``arg0``): only a test with two parametrizations needs it.
+_auto_id = lazy_pattern(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)(?P<index>\d+)$")
 
 
 def automatic_ids(other_ids: Sequence[str], argnames: Sequence[str]) -> list[str]:

@@ -18,12 +18,12 @@ also guard DNS, and cost nothing per test, so it is written here (about a hundre
 
 from __future__ import annotations
 
-import functools
 import ipaddress
-import re
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..text import lazy_pattern
 
 ALLOW_OPTION = "--anyint-allow-host"
 ALLOW_INI = "anyint_allow_hosts"
@@ -83,10 +83,8 @@ def add_allowed(guard: _Guard, entry: str) -> None:
         guard.names.add(text)
 
 
-@functools.cache
-def _host_name() -> re.Pattern[str]:
-    """A host name's pattern, compiled on first use: only an allowed-host entry is checked with it."""
-    return re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
+#: A host name (only an allowed-host entry is checked with it).
+_host_name = lazy_pattern(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*")
 
 
 def check_allowed(entry: str) -> str | None:
