@@ -160,6 +160,8 @@ def _cache_dir(config: pytest.Config) -> Path | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _RUNNING and _RUNNING[0].config is config:
+        _RUNNING.clear()  # an ended run's items are not kept alive (pytester runs many in one process)
     session = config.stash.get(_SESSION, None)
     if session is not None:
         from .run.isolation import deactivate
@@ -226,20 +228,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --------------------------------------------------------------------------- fixtures
 
 
+#: The test whose fixtures pytest is setting up (``pytest_runtest_setup``) or calling: the one
+#: ``_anyint_case`` runs for. A fixture that asks for ``request`` costs every test three fixture
+#: definitions pytest builds for it, each with an ``inspect.signature`` call: about 0.2 ms of a
+#: replayed test's whole-process time (benchmarks/bench_replay.py), a fifth of what the plugin adds.
+_RUNNING: list[pytest.Item] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _RUNNING[:] = [item]
+
+
 @pytest.fixture(autouse=True)
-def _anyint_case(request: pytest.FixtureRequest) -> Iterator[_OpenCase | _NoRouteCase]:
-    """Runs a route case: its cassette, faults and checks. Inert for tests without a route marker."""
-    case = getattr(request, "param", None)
+def _anyint_case() -> Iterator[_OpenCase | _NoRouteCase]:
+    """Runs a route case: its cassette, faults and checks. Inert for tests without a route marker.
+
+    Parametrized indirectly (``pytest_generate_tests``): the case is the item's parameter, read
+    from the running item instead of ``request.param``, for the reason ``_RUNNING`` gives.
+    """
+    if not _RUNNING:  # set up outside pytest's runtest protocol (no test to run a case for)
+        yield _NoRouteCase("this test")
+        return
+    item = _RUNNING[0]
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("_anyint_case") if callspec is not None else None
     if case is None:
-        yield _NoRouteCase(request.node.nodeid)
+        yield _NoRouteCase(item.nodeid)
         return
     from .cassettes import CassetteError
     from .config import ConfigError
     from .run.naming import command_id
     from .run.session import CaseRefused
 
-    session = _session(request.config)
-    item = request.node
+    session = _session(item.config)
     problem: str | None = None
     try:
         context = session.open_case(
@@ -341,7 +363,7 @@ def _amend_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
         scrub_report(report, secrets, session.key_placeholder)
 
 
-# None of the public fixtures asks for ``request`` or ``pytestconfig`` (which asks for ``request``):
+# None of the plugin's fixtures asks for ``request`` or ``pytestconfig`` (which asks for ``request``):
 # pytest builds a new fixture definition for every ``request`` it resolves, and it resolves a
 # fixture's arguments again for every test that uses it, even a session-scoped one (a client fixture
 # built on anyint_gateway, say). The per-case fixtures read the session from ``_anyint_case``; the

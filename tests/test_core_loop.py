@@ -256,7 +256,66 @@ def test_fixtures_need_a_route_marker(project):
     )
     result = project.replay()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*the anyint_route fixture needs a route marker*"])
+    result.stdout.fnmatch_lines(["*test_app.py::test_no_marker: the anyint_route fixture needs a route marker*"])
+
+
+def test_fixture_asked_for_inside_the_test_names_it(project):
+    """``request.getfixturevalue`` in the body sets the case fixture up during the call, not the
+    setup: the message still names the test, and a marked test still gets its case."""
+    project.tests(
+        test_app="""
+        import pytest
+
+        def test_dynamic(request):
+            request.getfixturevalue("anyint_route")
+
+        @pytest.mark.route("extract", models="primary")
+        def test_marked_dynamic(request):
+            assert request.getfixturevalue("anyint_route").role == "primary"
+        """
+    )
+    project.record()
+    result = project.replay()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_app.py::test_dynamic: the anyint_route fixture needs a route marker*"])
+
+
+def test_no_fixture_of_a_route_case_asks_for_request(project):
+    """pytest builds a fixture definition (an ``inspect.signature`` call) for every ``request`` a
+    fixture asks for, three times per test for a function-scoped one: ~0.2 ms of a replayed test.
+    The case and its fixtures read the running item instead."""
+    project.tests(
+        test_app="""
+        import pytest
+        from _pytest import fixtures
+
+        MADE = []
+        _original = fixtures.RequestFixtureDef.__init__
+
+        def _counted(self, request):
+            MADE.append(getattr(request, "fixturename", None))  # the fixture that asked
+            _original(self, request)
+
+        fixtures.RequestFixtureDef.__init__ = _counted
+
+        @pytest.mark.route("extract")
+        def test_marked(anyint_route, anyint_calls, anyint_faults, anyint_scenario):
+            pass
+
+        @pytest.fixture
+        def asks(request):
+            return request
+
+        def test_counter_counts(asks):
+            assert "asks" in MADE  # the counter sees a fixture that asks
+
+        def test_last():
+            ours = {"_anyint_case", "anyint_route", "anyint_calls", "anyint_faults", "anyint_scenario"}
+            assert ours.isdisjoint(MADE), MADE
+        """
+    )
+    project.record()
+    project.replay("-p", "no:randomly").assert_outcomes(passed=4)
 
 
 @pytest.mark.parametrize(
