@@ -199,6 +199,27 @@ def _size_setups(size: int, base: Path, args: argparse.Namespace, vcrpy: str, ca
     return setups, recordings, copies
 
 
+def recorded_setups(size: int, base: Path, args: argparse.Namespace, vcrpy: str, cassetter: str | None,
+                    gateway: dict[str, str], baseline: Path | None, emulator_key: str, floor_body: bytes) -> list[Setup]:
+    """The setups of one size with every tool's cassettes recorded (the emulator running, its key
+    given to this plugin only), the cold suites left pristine (what a fresh clone holds) and the
+    warm folders copied from them."""
+    setups, recordings, copies = _size_setups(size, base, args, vcrpy, cassetter, gateway, baseline)
+    for setup in setups:
+        if setup.fresh and setup.name.startswith("floor"):
+            (setup.suite / "floor_body.json").write_bytes(floor_body)
+    for setup, extra in recordings:
+        key = {"ANYINT_API_KEY": emulator_key} if setup.name == "pytest-anyint" else {}
+        run_pytest(Setup(setup.name, setup.suite, setup.python, [*setup.args, *COLD_ARGS],
+                         {**setup.env, **key}, size), *extra)
+    for setup in setups:
+        if setup.fresh:
+            clean_suite(setup.suite)
+    for source, target in copies:
+        shutil.copytree(source, target)
+    return setups
+
+
 def _floor_of(name: str) -> str:
     """The floor a setup is measured against: same environment, same cache state."""
     if name.startswith("cassetter") or name.startswith("floor (cassetter"):
@@ -242,21 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         sample = httpx.post(f"{emulator.url}/openai/v1/chat/completions", json=_payload(0, MODELS[0]),
                             headers={"Authorization": f"Bearer {emulator.api_key}"})
         for size in sizes:
-            setups, recordings, copies = _size_setups(size, base, args, vcrpy, cassetter, gateway, baseline)
-            for setup in setups:
-                if setup.fresh and setup.name.startswith("floor"):
-                    (setup.suite / "floor_body.json").write_bytes(sample.content)
             say(f"{size} tests: recording with each tool against the emulator at {emulator.url} ...")
-            for setup, extra in recordings:
-                key = {"ANYINT_API_KEY": emulator.api_key} if setup.name == "pytest-anyint" else {}
-                run_pytest(Setup(setup.name, setup.suite, setup.python, [*setup.args, *COLD_ARGS],
-                                 {**setup.env, **key}, size), *extra)
-            for setup in setups:  # pristine: what a fresh clone holds
-                if setup.fresh:
-                    clean_suite(setup.suite)
-            for source, target in copies:
-                shutil.copytree(source, target)
-            by_size[size] = setups
+            by_size[size] = recorded_setups(size, base, args, vcrpy, cassetter, gateway, baseline,
+                                            emulator.api_key, sample.content)
     finally:
         emulator.stop()  # replay is offline: a setup that reaches for the network fails
     sizes_of_files = sorted(p.stat().st_size for p in (base / f"n{sizes[0]}" / "anyint").rglob("*.yaml")

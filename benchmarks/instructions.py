@@ -32,17 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_replay  # noqa: E402
 from _harness import (  # noqa: E402
-    COLD_ARGS,
     BenchError,
     Setup,
     base_env,
     cassetter_python,
-    clean_suite,
     export_package,
     fresh_copy,
     machine,
     run_benchmark,
-    run_pytest,
     table,
     vcrpy_python,
     workdir,
@@ -50,7 +47,7 @@ from _harness import (  # noqa: E402
 
 
 def instructions(setup: Setup) -> int:
-    """Instructions (callgrind's ``Ir``) of one cold run of ``suite``; BenchError unless it passed.
+    """Instructions (callgrind's ``Ir``) of one cold run of the setup's suite; BenchError unless it passed.
 
     A plain run goes first: it compiles what a measured run should find compiled (an exported
     revision's modules, the rewritten ``-p`` plugin), as an installed package is; the suite's own
@@ -106,19 +103,10 @@ def main(argv: list[str] | None = None) -> int:
                             json=bench_replay._payload(0, bench_replay.MODELS[0]),
                             headers={"Authorization": f"Bearer {emulator.api_key}"})
         for size in sizes:
-            setups, recordings, _ = bench_replay._size_setups(size, base, options, vcrpy, cassetter, gateway, baseline)
-            cold = {setup.name: setup for setup in setups if setup.fresh}  # the warm setups are the wall benchmark's
-            for setup in cold.values():
-                if setup.name.startswith("floor"):
-                    (setup.suite / "floor_body.json").write_bytes(sample.content)
             say(f"{size} tests: recording with each tool against the emulator ...")
-            for setup, extra in recordings:
-                key = {"ANYINT_API_KEY": emulator.api_key} if setup.name == "pytest-anyint" else {}
-                run_pytest(Setup(setup.name, setup.suite, setup.python, [*setup.args, *COLD_ARGS],
-                                 {**setup.env, **key}, size), *extra)
-            for setup in cold.values():
-                clean_suite(setup.suite)
-            by_size[size] = cold
+            setups = bench_replay.recorded_setups(size, base, options, vcrpy, cassetter, gateway, baseline,
+                                                  emulator.api_key, sample.content)
+            by_size[size] = {setup.name: setup for setup in setups if setup.fresh}  # warm ones: the wall benchmark's
     finally:
         emulator.stop()
 

@@ -230,8 +230,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 #: The test whose fixtures pytest is setting up (``pytest_runtest_setup``) or calling: the one
 #: ``_anyint_case`` runs for. A fixture that asks for ``request`` costs every test three fixture
-#: definitions pytest builds for it, each with an ``inspect.signature`` call: about 0.2 ms of a
-#: replayed test's whole-process time (benchmarks/bench_replay.py), a fifth of what the plugin adds.
+#: definitions pytest builds for it, each with an ``inspect.signature`` call: a tenth of what the
+#: plugin adds to a replayed test (``benchmarks/instructions.py``).
 _RUNNING: list[pytest.Item] = []
 
 
