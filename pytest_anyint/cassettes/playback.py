@@ -29,10 +29,14 @@ class RecordedRequest:
 
     __slots__ = ("_anyint_body", "_parsed", "body", "headers", "method", "uri")
 
-    def __init__(self, method: str, uri: str, body: bytes | str | None, headers: Mapping[str, Any]) -> None:
+    def __init__(
+        self, method: str, uri: str, body: bytes | str | None, headers: Mapping[str, Any], body_json: Any = None
+    ) -> None:
         self.method = method
         self.uri = uri
         self.body: bytes = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        if body_json is not None:  # the stored body's value: what the body matcher would parse the bytes into
+            self._anyint_body = (self.body, body_json)
         # vcrpy keeps the first value of each header; the matchers only ask which names are sent.
         self.headers = {
             name: (value[0] if value else "") if isinstance(value, list) else value for name, value in headers.items()
@@ -113,7 +117,7 @@ class PlaybackCassette:
         #: (request, response) pairs in recorded order; the responses are shared with the parse
         #: cache and only read.
         self.data: list[tuple[RecordedRequest, Mapping[str, Any]]] = [
-            (RecordedRequest(**i["request"]), i["response"]) for i in interactions
+            (RecordedRequest(**i["request"], body_json=i.get("request_json")), i["response"]) for i in interactions
         ]
         self.play_counts = [0] * len(self.data)
         #: vcrpy's name for "the file was loaded". A missing file, or one with no interactions, is

@@ -409,7 +409,8 @@ class _Exchange:
         if context.verify:  # the live answer is the one held to the contracts
             self.played = (index + 1, response)
         self._after_response(
-            status, cassettes.header_value(response["headers"], "content-type"), body, index + 1, check=not context.verify
+            status, cassettes.header_value(response["headers"], "content-type"), body, index + 1, check=not context.verify,
+            parsed=response["body"].get("json"),
         )
         message = response["status"].get("message")
         extensions = {"reason_phrase": message.encode("ascii", "replace")} if message else {}
@@ -500,12 +501,16 @@ class _Exchange:
             extensions={"reason_phrase": response.extensions.get("reason_phrase", b"")},
         )
 
-    def _after_response(self, status: int, content_type: str | None, body: bytes, interaction: int, check: bool = True) -> None:
+    def _after_response(
+        self, status: int, content_type: str | None, body: bytes, interaction: int, check: bool = True, parsed: Any = None
+    ) -> None:
+        """``parsed``: a replayed ``json:`` body's value, which is what parsing ``body`` gives."""
         context, call = self.context, self.call
         assert call is not None
         # Parsed once, for usage and contracts alike: a JSON body, or a stream's events.
         events = sse.parse(body.decode("utf-8", "replace")) if sse.is_event_stream(content_type) else None
-        parsed = _json_body(content_type, body) if events is None else None
+        if events is not None or not isinstance(parsed, (dict, list)):
+            parsed = _json_body(content_type, body) if events is None else None
         if self.family is not None and 200 <= status < 300:
             try:
                 _fill_usage(call, self.family, content_type, body, parsed, events)
