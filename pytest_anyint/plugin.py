@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import types
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -197,39 +197,39 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         problem = f"{where}: {exc}"
     if problem is not None:  # failed outside the except block, so no "during handling" noise
         pytest.fail(problem, pytrace=False)
+    if "_anyint_case" not in metafunc.fixturenames:
+        # No test asks for the case: naming it lets pytest parametrize it, and pytest drops it from
+        # the items' fixtures again (it asks no one for it), so no test sets up a fixture for it.
+        metafunc.fixturenames.append("_anyint_case")
     metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
+    metafunc.config.stash[_HAS_CASES] = True
 
 
-#: The fixtures that read the running case (each asks for ``_anyint_case``).
-_CASE_FIXTURES = frozenset({"anyint_route", "anyint_calls", "anyint_faults", "anyint_scenario"})
+#: Whether collection parametrized any route case (the case opener is registered only then).
+_HAS_CASES: pytest.StashKey[bool] = pytest.StashKey()
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Take the autouse case fixture off tests that have no route case and use no case fixture.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the case off every item's fixtures: the case opener's hooks run it (``_CaseOpener``).
 
-    For them it would only say "no route", at pytest's price for a fixture (~35 µs per test), so
-    a suite that installs the plugin and marks few tests pays for the ones it marks. A test that
-    asks for a case fixture keeps it, and gets the "needs a route marker" message.
+    A fixture is pytest's dearest per-test cost (about 0.17 million instructions per test,
+    ``benchmarks/instructions.py``), and pytest drops the parametrized case from the fixtures
+    itself (it prunes names no test asks for); this catches a test that names it.
     """
     for item in items:
-        if not isinstance(item, pytest.Function):  # only functions ask for fixtures
-            continue
-        names = item.fixturenames
-        if "_anyint_case" not in names:
-            continue
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "_anyint_case" in callspec.params:
-            continue
-        if _CASE_FIXTURES.isdisjoint(names):
-            item.fixturenames = [name for name in names if name != "_anyint_case"]  # this item's own list
+        names = getattr(item, "fixturenames", None)
+        if names is not None and "_anyint_case" in names:
+            item.fixturenames = [name for name in names if name != "_anyint_case"]  # type: ignore[attr-defined]
+    if config.stash.get(_HAS_CASES, False) and not config.pluginmanager.has_plugin("anyint-case-opener"):
+        config.pluginmanager.register(_CaseOpener(), "anyint-case-opener")
 
 
-# --------------------------------------------------------------------------- fixtures
+# --------------------------------------------------------------------------- the case of a test
 
 
-#: The test whose fixtures pytest is setting up (``pytest_runtest_setup``) or calling: the one
-#: ``_anyint_case`` runs for. A fixture that asks for ``request`` costs every test three fixture
+#: The test whose fixtures pytest is setting up (``pytest_runtest_setup``) or calling: the one the
+#: case fixtures read. A fixture that asks for ``request`` costs every test three fixture
 #: definitions pytest builds for it, each with an ``inspect.signature`` call: a tenth of what the
 #: plugin adds to a replayed test (``benchmarks/instructions.py``).
 _RUNNING: list[pytest.Item] = []
@@ -240,45 +240,76 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     _RUNNING[:] = [item]
 
 
-@pytest.fixture(autouse=True)
-def _anyint_case() -> Iterator[_OpenCase | _NoRouteCase]:
-    """Runs a route case: its cassette, faults and checks. Inert for tests without a route marker.
+class _CaseOpener:
+    """Runs a route test's case (cassette, faults, checks) where an autouse fixture would, without
+    one: after the fixtures of wider scope (the emulator, clients) and before the test's
+    function-scoped ones, so the calls a fixture makes are the case's; at the end of the set-up
+    when there are none. Its close is the item's first finalizer, so it runs after every
+    function-scoped fixture's teardown.
 
-    Parametrized indirectly (``pytest_generate_tests``): the case is the item's parameter, read
-    from the running item instead of ``request.param``, for the reason ``_RUNNING`` gives.
+    A case that cannot run (a broken cassette, a missing key) fails the set-up with its one line,
+    whatever the fixtures set up after it did: raising inside ``pytest_fixture_setup`` would leave
+    pytest's fixture unfinished for the next test.
     """
-    if not _RUNNING:  # set up outside pytest's runtest protocol (no test to run a case for)
-        yield _NoRouteCase("this test")
-        return
-    item = _RUNNING[0]
-    callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("_anyint_case") if callspec is not None else None
-    if case is None:
-        yield _NoRouteCase(item.nodeid)
-        return
+
+    def __init__(self) -> None:
+        self.pending: pytest.Item | None = None
+        self.problem: str | None = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        callspec = getattr(item, "callspec", None)
+        self.pending = item if callspec is not None and "_anyint_case" in callspec.params else None
+        self.problem = None
+        try:
+            yield
+        except (Exception, pytest.fail.Exception, pytest.skip.Exception):
+            if self.problem is None:  # a fixture's own error: the case never opened, or opened fine
+                raise
+        finally:
+            pending, self.pending = self.pending, None
+        if pending is not None and self.problem is None:
+            self.problem = _open_case(pending)
+        problem, self.problem = self.problem, None
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any], request: Any) -> Generator[None, object, object]:
+        if self.pending is not None and fixturedef.scope == "function":
+            item, self.pending = self.pending, None
+            self.problem = _open_case(item)
+        return (yield)
+
+
+def _open_case(item: pytest.Item) -> str | None:
+    """Open the item's case; the one line that says why it cannot run, or None."""
     from .cassettes import CassetteError
     from .config import ConfigError
     from .run.naming import command_id
     from .run.session import CaseRefused
 
+    case = item.callspec.params["_anyint_case"]  # type: ignore[attr-defined]
     session = _session(item.config)
-    problem: str | None = None
     try:
         context = session.open_case(
-            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), command_id=command_id(item)
+            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), command_id=command_id(item), start=False
         )
     except (ConfigError, CassetteError, CaseRefused) as exc:
-        problem = str(exc)
-    if problem is not None:  # failed outside the except block: one line, no "during handling" noise
-        pytest.fail(problem, pytrace=False)
+        return str(exc)
+    _start_case(item, context)
+    return None
+
+
+def _start_case(item: pytest.Item, context: CaseContext) -> None:
+    session = _session(item.config)
     item.stash[_CONTEXT] = context
     env_name = session.config.api_key_env
     placeholder_set = not session.live and env_name not in os.environ
     if placeholder_set:
         os.environ[env_name] = session.api_key()  # apps that read the key from the environment run keyless
-    try:
-        yield _OpenCase(session, context)
-    finally:
+
+    def close() -> None:
         if placeholder_set:
             os.environ.pop(env_name, None)
         if item.stash.get(_CONTEXT, None) is context:  # the call phase never ran
@@ -288,6 +319,17 @@ def _anyint_case() -> Iterator[_OpenCase | _NoRouteCase]:
                 item.warn(pytest.PytestWarning(message))
             if late.problems:  # e.g. calls made by a fixture before a skip: a failed check still fails
                 pytest.fail("\n".join(late.problems), pytrace=False)
+
+    item.addfinalizer(close)  # before any function-scoped fixture's: so it runs after their teardowns
+    session.start_case(context)
+
+
+@pytest.fixture
+def _anyint_case() -> CaseContext | None:
+    """The route case's parameter slot (``pytest_generate_tests`` parametrizes it indirectly); the
+    case opener runs the case, so no test sets this fixture up. Asked for, it gives the running
+    case's context, or None for a test without a route marker."""
+    return _RUNNING[0].stash.get(_CONTEXT, None) if _RUNNING else None
 
 
 _CASSETTE_DIR: pytest.StashKey[tuple[str, Path]] = pytest.StashKey()
@@ -370,48 +412,31 @@ def _amend_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
 # session-scoped ones close over the config (``_session_fixtures``).
 
 
-class _NoRouteCase:
-    """What ``_anyint_case`` gives a test without a route marker: enough to say so."""
-
-    def __init__(self, nodeid: str) -> None:
-        self.nodeid = nodeid
-
-
-class _OpenCase:
-    """What ``_anyint_case`` gives a route test: the session and the running case's context."""
-
-    __slots__ = ("session", "context")
-
-    def __init__(self, session: AnyIntSession, context: CaseContext) -> None:
-        self.session = session
-        self.context = context
-
-
 @pytest.fixture
-def anyint_route(_anyint_case: _OpenCase | _NoRouteCase) -> RouteTarget:
+def anyint_route() -> RouteTarget:
     """The ``RouteTarget`` the case runs: model, role, family, base URL, key and auth headers."""
-    case = _require_case(_anyint_case, "anyint_route")
-    return case.session.target(case.context.case)
+    session, context = _running_case("anyint_route")
+    return session.target(context.case)
 
 
 @pytest.fixture
-def anyint_calls(_anyint_case: _OpenCase | _NoRouteCase) -> CallTrail:
+def anyint_calls() -> CallTrail:
     """The call trail of this test: every gateway request in order."""
-    return _require_case(_anyint_case, "anyint_calls").context.trail
+    return _running_case("anyint_calls")[1].trail
 
 
 @pytest.fixture
-def anyint_faults(_anyint_case: _OpenCase | _NoRouteCase) -> FaultPlan:
+def anyint_faults() -> FaultPlan:
     """Make calls fail on the wire: ``anyint_faults.inject("gpt-5-mini", status=503)``."""
-    case = _require_case(_anyint_case, "anyint_faults")
-    return case.session.fault_plan(case.context)
+    session, context = _running_case("anyint_faults")
+    return session.fault_plan(context)
 
 
 @pytest.fixture
-def anyint_scenario(_anyint_case: _OpenCase | _NoRouteCase) -> Scenario | None:
+def anyint_scenario() -> Scenario | None:
     """In a fault case, the fault and whether the policy expects a fallback; None otherwise."""
-    case = _require_case(_anyint_case, "anyint_scenario")
-    return case.session.scenario(case.context.case)
+    session, context = _running_case("anyint_scenario")
+    return session.scenario(context.case)
 
 
 def _session_fixtures(config: pytest.Config) -> types.ModuleType:
@@ -443,13 +468,18 @@ def _session_fixtures(config: pytest.Config) -> types.ModuleType:
     return fixtures
 
 
-def _require_case(value: _OpenCase | _NoRouteCase, name: str) -> _OpenCase:
-    if isinstance(value, _NoRouteCase):
+def _running_case(name: str) -> tuple[AnyIntSession, CaseContext]:
+    """The running test's session and open case, for the fixture ``name``; a test without a route
+    marker fails with the marker to add."""
+    item = _RUNNING[0] if _RUNNING else None
+    context = item.stash.get(_CONTEXT, None) if item is not None else None
+    if item is None or context is None:
         pytest.fail(
-            f"{value.nodeid}: the {name} fixture needs a route marker, e.g. @pytest.mark.route(\"extract\")",
+            f"{item.nodeid if item is not None else 'this test'}: the {name} fixture needs a route marker, "
+            f'e.g. @pytest.mark.route("extract")',
             pytrace=False,
         )
-    return value
+    return _session(item.config), context
 
 
 # --------------------------------------------------------------------------- checks after the body

@@ -225,8 +225,9 @@ def test_unmarked_tests_are_untouched(project):
     project.replay().assert_outcomes(passed=1)
 
 
-def test_unmarked_tests_set_up_no_case_fixture(project):
-    """A suite pays for the tests it marks: the others never run the plugin's case fixture."""
+def test_no_test_sets_up_a_case_fixture(project):
+    """A fixture is pytest's dearest per-test cost: the case is opened by hooks, so an unmarked test
+    sets up nothing of the plugin's and a marked one only the fixtures it asks for."""
     project.tests(
         test_app="""
         import pytest
@@ -243,8 +244,74 @@ def test_unmarked_tests_set_up_no_case_fixture(project):
     result = project.replay("--setup-show")
     result.assert_outcomes(passed=2)
     used = {line.split()[0]: line for line in result.stdout.lines if "(fixtures used:" in line and "::test_" in line}
-    assert "_anyint_case" not in used["test_app.py::test_plain"]
-    assert "_anyint_case" in next(line for name, line in used.items() if "test_marked" in name)
+    marked = next(line for name, line in used.items() if "test_marked" in name)
+    assert "_anyint_case" not in used["test_app.py::test_plain"] and "anyint" not in used["test_app.py::test_plain"]
+    assert "anyint_route" in marked and "_anyint_case" not in marked
+
+
+def test_a_function_fixtures_calls_are_the_cases_and_wider_fixtures_come_first(project):
+    """The case opens where an autouse fixture would: after the session's fixtures (a client, the
+    emulator), before the test's function-scoped ones, so what a fixture asks the gateway is
+    recorded into and replayed from the case's cassette."""
+    project.tests(
+        test_app="""
+        import httpx
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def client(anyint_gateway):
+            with httpx.Client(base_url=anyint_gateway.base_url("openai"), headers=anyint_gateway.headers("openai")) as c:
+                yield c
+
+        @pytest.fixture
+        def warmed(client, anyint_route):
+            body = {"model": anyint_route.model, "messages": [{"role": "user", "content": "warm up"}]}
+            return client.post("/chat/completions", json=body)
+
+        @pytest.mark.route("extract")
+        def test_app(warmed, anyint_calls):
+            assert warmed.status_code == 200
+            print("SOURCES", [call.source for call in anyint_calls])
+        """
+    )
+    recorded = project.record("-s")
+    recorded.assert_outcomes(passed=2)
+    assert recorded.stdout.str().count("SOURCES ['network']") == 2
+    assert len(project.cassettes()) == 2
+    replayed = project.replay("-s")
+    replayed.assert_outcomes(passed=2)
+    assert replayed.stdout.str().count("SOURCES ['cassette']") == 2
+
+
+def test_a_case_that_cannot_open_fails_its_setup_in_one_line_and_the_next_test_runs(project):
+    """The cassette's one line, not the error of a fixture set up after it (``anyint_route``
+    without a case); and pytest's own state stays sound for the next test."""
+    project.tests(
+        test_app="""
+        import pytest
+
+        @pytest.fixture
+        def app(anyint_route):
+            return anyint_route.model
+
+        @pytest.mark.route("extract", models="primary")
+        def test_first(app):
+            pass
+
+        @pytest.mark.route("extract", models="primary")
+        def test_second(app):
+            assert app == "gpt-5-mini"
+        """
+    )
+    broken = project.cassette("test_app/test_first/extract/gpt-5-mini.yaml")
+    broken.parent.mkdir(parents=True)
+    broken.write_text("interactions: [\n")
+    result = project.replay("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_first*", "*gpt-5-mini.yaml*"])
+    assert "needs a route marker" not in out and "Traceback" not in out
+    assert broken.read_text() == "interactions: [\n"  # never rewritten
 
 
 def test_fixtures_need_a_route_marker(project):
