@@ -211,16 +211,9 @@ _HAS_CASES: pytest.StashKey[bool] = pytest.StashKey()
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the case off every item's fixtures: the case opener's hooks run it (``_CaseOpener``).
-
-    A fixture is pytest's dearest per-test cost (about 0.17 million instructions per test,
-    ``benchmarks/instructions.py``), and pytest drops the parametrized case from the fixtures
-    itself (it prunes names no test asks for); this catches a test that names it.
-    """
-    for item in items:
-        names = getattr(item, "fixturenames", None)
-        if names is not None and "_anyint_case" in names:
-            item.fixturenames = [name for name in names if name != "_anyint_case"]  # type: ignore[attr-defined]
+    """Route cases run by hooks, not by a fixture (``_CaseOpener``): a fixture is pytest's dearest
+    per-test cost, about 0.17 million instructions (``benchmarks/instructions.py``). A session
+    without route cases never registers them."""
     if config.stash.get(_HAS_CASES, False) and not config.pluginmanager.has_plugin("anyint-case-opener"):
         config.pluginmanager.register(_CaseOpener(), "anyint-case-opener")
 
@@ -408,8 +401,8 @@ def _amend_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
 # None of the plugin's fixtures asks for ``request`` or ``pytestconfig`` (which asks for ``request``):
 # pytest builds a new fixture definition for every ``request`` it resolves, and it resolves a
 # fixture's arguments again for every test that uses it, even a session-scoped one (a client fixture
-# built on anyint_gateway, say). The per-case fixtures read the session from ``_anyint_case``; the
-# session-scoped ones close over the config (``_session_fixtures``).
+# built on anyint_gateway, say). The per-case fixtures read the running test's open case
+# (``_running_case``); the session-scoped ones close over the config (``_session_fixtures``).
 
 
 @pytest.fixture
