@@ -202,20 +202,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # the items' fixtures again (it asks no one for it), so no test sets up a fixture for it.
         metafunc.fixturenames.append("_anyint_case")
     metafunc.parametrize("_anyint_case", cases, ids=[case.id for case in cases], indirect=True)
-    metafunc.config.stash[_HAS_CASES] = True
-
-
-#: Whether collection parametrized any route case (the case opener is registered only then).
-_HAS_CASES: pytest.StashKey[bool] = pytest.StashKey()
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Route cases run by hooks, not by a fixture (``_CaseOpener``): a fixture is pytest's dearest
-    per-test cost, about 0.17 million instructions (``benchmarks/instructions.py``). A session
-    without route cases never registers them."""
-    if config.stash.get(_HAS_CASES, False) and not config.pluginmanager.has_plugin("anyint-case-opener"):
-        config.pluginmanager.register(_CaseOpener(), "anyint-case-opener")
+    # Route cases run by hooks, not by a fixture: a fixture is pytest's dearest per-test cost, about
+    # 0.17 million instructions (``benchmarks/instructions.py``). A session without route cases
+    # never registers them.
+    plugins = metafunc.config.pluginmanager
+    if not plugins.has_plugin("anyint-case-opener"):
+        plugins.register(_CaseOpener(), "anyint-case-opener")
 
 
 # --------------------------------------------------------------------------- the case of a test
@@ -286,16 +278,10 @@ def _open_case(item: pytest.Item) -> str | None:
     session = _session(item.config)
     try:
         context = session.open_case(
-            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), command_id=command_id(item), start=False
+            case, nodeid=item.nodeid, cassette_path=_cassette_path(item, case), command_id=command_id(item)
         )
     except (ConfigError, CassetteError, CaseRefused) as exc:
         return str(exc)
-    _start_case(item, context)
-    return None
-
-
-def _start_case(item: pytest.Item, context: CaseContext) -> None:
-    session = _session(item.config)
     item.stash[_CONTEXT] = context
     env_name = session.config.api_key_env
     placeholder_set = not session.live and env_name not in os.environ
@@ -314,7 +300,7 @@ def _start_case(item: pytest.Item, context: CaseContext) -> None:
                 pytest.fail("\n".join(late.problems), pytrace=False)
 
     item.addfinalizer(close)  # before any function-scoped fixture's: so it runs after their teardowns
-    session.start_case(context)
+    return None
 
 
 @pytest.fixture

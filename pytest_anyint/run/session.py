@@ -244,10 +244,8 @@ class AnyIntSession:
         cassette_path: Path,
         faults: FaultPlan | None = None,
         command_id: str | None = None,
-        start: bool = True,
     ) -> CaseContext:
-        """Load the case's cassette (``cassette_path``) and make the interceptor answer for it
-        (``start=False``: not yet, ``start_case`` does, once the fixtures of wider scope are set up).
+        """Load the case's cassette (``cassette_path``) and make the interceptor answer for it.
 
         A fault case gets its fault plan here (``faults`` replaces it). Raises ConfigError or
         CassetteError for what keeps the case from running, and CaseRefused for a cassette older
@@ -266,6 +264,7 @@ class AnyIntSession:
         origins = {origin_of(config.base_url)}
         if self.emulator is not None:
             origins.add(origin_of(self.emulator.url))
+        log_secrets = secrets  # the replay placeholder added below is no secret to scrub from logs
         if not self.live:
             # In replay the app holds the placeholder key; where it echoes it (a body, a query), it
             # must read as the recording's placeholder for the request to match.
@@ -316,14 +315,9 @@ class AnyIntSession:
             if self.options.max_age_fail:
                 raise CaseRefused(stale)
             context.warnings.append(stale)
-        if start:
-            self.start_case(context)
-        return context
-
-    def start_case(self, context: CaseContext) -> None:
-        """From here on the interceptor answers for the case, and its log records are captured."""
-        context.log_capture.start(self.secrets(), context.key_placeholder)  # not the replay placeholder: no secret
+        context.log_capture.start(log_secrets, context.key_placeholder)
         interceptor.activate(context)
+        return context
 
     def fault_plan(self, context: CaseContext) -> FaultPlan:
         """The running case's fault plan, made on first use (``anyint_faults`` in a plain case)."""
