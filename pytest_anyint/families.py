@@ -259,6 +259,8 @@ class Family(NamedTuple):
     auth_forms: tuple[AuthForm, ...] = (BEARER,)
     #: Headers the gateway documents with one value (anthropic-version).
     pinned_headers: tuple[PinnedHeader, ...] = ()
+    #: (the official SDK, the provider's own host it calls when no base URL is given).
+    sdk_default: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         return f"Family({self.name!r})"
@@ -346,6 +348,7 @@ FAMILIES: dict[str, Family] = {
         content_event=_openai_content_event,
         sse_done=b"data: [DONE]\n\n",
         models_path="/openai/v1/models",
+        sdk_default=("openai", "api.openai.com"),
     ),
     "anthropic": Family(
         name="anthropic",
@@ -364,6 +367,7 @@ FAMILIES: dict[str, Family] = {
         models_path="/anthropic/v1/models",
         auth_forms=ANTHROPIC_FORMS,
         pinned_headers=ANTHROPIC_PINNED,
+        sdk_default=("anthropic", "api.anthropic.com"),
     ),
     "gemini": Family(
         name="gemini",
@@ -379,6 +383,7 @@ FAMILIES: dict[str, Family] = {
         content_event=lambda event: isinstance(event, dict) and "candidates" in event,
         sse_event=lambda obj: b"data: " + dump_json(obj) + b"\r\n\r\n",
         auth_forms=GEMINI_FORMS,
+        sdk_default=("google-genai", "generativelanguage.googleapis.com"),
     ),
     "media": Family(
         name="media",

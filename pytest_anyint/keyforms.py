@@ -179,6 +179,44 @@ def scrub_text(text: str, secrets: Iterable[str], placeholder: str) -> str:
     return text
 
 
+#: The shortest piece of a key that a shortened value's cut is taken to have left of it.
+MIN_PIECE = 6
+
+
+def cut_pieces(text: str, secrets: Iterable[str]) -> list[tuple[int, int]]:
+    """Spans of ``text`` that are a key's start just before a ``...`` or its end just after one.
+
+    pytest shortens a long value by cutting out its middle (``saferepr``): when the key sits across
+    the cut, neither side holds it whole, so no form of the key matches, yet one side can hold most
+    of it (``chain=(Ch...Vb6Nm5Lk4Jh3Gf2Ds1Aa0Pp9Oo8Ii7Uu', headers=...``)."""
+    spans: list[tuple[int, int]] = []
+    if "..." not in text:
+        return spans
+    keys = [f.secret for f in usable(secrets)]
+    at = text.find("...")
+    while at >= 0:
+        after = at + 3
+        for key in keys:
+            for k in range(len(key) - 1, MIN_PIECE - 1, -1):  # the longest piece first
+                if text.startswith(key[-k:], after):
+                    spans.append((after, after + k))
+                    break
+            for k in range(len(key) - 1, MIN_PIECE - 1, -1):
+                if at >= k and text.startswith(key[:k], at - k):
+                    spans.append((at - k, at))
+                    break
+        at = text.find("...", after)
+    return spans
+
+
+def scrub_cut_pieces(text: str, secrets: Iterable[str], placeholder: str) -> str:
+    """``text`` with the pieces ``cut_pieces`` finds replaced by ``placeholder``."""
+    spans = sorted(cut_pieces(text, secrets), reverse=True)
+    for start, end in spans:
+        text = text[:start] + placeholder + text[end:]
+    return text
+
+
 def scrub_bytes(data: bytes, secrets: Iterable[str], placeholder: str) -> bytes:
     """Bytes with the key removed: as UTF-8 text when they are, else per text encoding and as
     Latin-1 text (for base64 or an ASCII key inside binary data). Unchanged bytes are returned as is."""

@@ -241,6 +241,14 @@ class _CaseOpener:
         self.pending: pytest.Item | None = None
         self.problem: str | None = None
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Wrap the transports before the first fixture makes a client: the clients made from
+        here on load no CA bundle unless they really go to the network (``run.lazy_pools``)."""
+        if not session.config.option.collectonly:
+            from .run import interceptor
+
+            interceptor.install()
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
         callspec = getattr(item, "callspec", None)

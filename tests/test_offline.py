@@ -79,3 +79,47 @@ def test_unrecorded_and_foreign_requests_fail_with_the_plugins_message_not_a_soc
     assert_output(result, "allow it with --anyint-allow-host example.com")
     assert "network blocked by the test" not in result.stdout.str()
     assert attempts(project) == []
+
+
+PROVIDER_DEFAULTS_TEST = '''
+import anthropic
+import pytest
+from google import genai
+from openai import OpenAI
+
+
+@pytest.mark.route("extract", models="primary")
+def test_openai_without_base_url(anyint_route):
+    OpenAI(api_key=anyint_route.api_key, max_retries=0).chat.completions.create(
+        model=anyint_route.model, messages=[{"role": "user", "content": "hi"}])
+
+
+@pytest.mark.route("extract", models="primary")
+def test_anthropic_without_base_url(anyint_route):
+    anthropic.Anthropic(api_key=anyint_route.api_key, max_retries=0).messages.create(
+        model=anyint_route.model, max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+
+
+@pytest.mark.route("extract", models="primary")
+def test_genai_without_base_url(anyint_route):
+    client = genai.Client(api_key=anyint_route.api_key)
+    client.models.generate_content(model=anyint_route.model, contents="hi")
+'''
+
+
+def test_a_client_built_without_base_url_is_told_to_use_the_gateway_not_to_allow_the_provider(project):
+    """An official SDK without a base URL calls its provider directly: allowing that host would send
+    the app's requests and key past the gateway, so the refusal never advises it."""
+    project.tests(conftest=SOCKET_GUARD, test_app=PROVIDER_DEFAULTS_TEST)
+
+    result = project.pytester.runpytest_subprocess("-p", "no:randomly")
+
+    result.assert_outcomes(failed=3)
+    out = result.stdout.str()
+    for sdk, host, family in (("openai", "api.openai.com", "openai"), ("anthropic", "api.anthropic.com", "anthropic"),
+                              ("google-genai", "generativelanguage.googleapis.com", "gemini")):
+        assert_output(result, f"pytest-anyint refused a connection to {host}",
+                      f"{host} is where the {sdk} SDK sends requests when its client is built without a base URL",
+                      f"build the client on the gateway with **anyint_gateway.sdk_kwargs('{family}')")
+        assert f"--anyint-allow-host {host}" not in out
+    assert attempts(project) == []

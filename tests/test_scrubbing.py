@@ -109,3 +109,49 @@ def test_a_session_that_does_not_use_the_plugin_keeps_its_log_records(project, m
     project.tests(test_app="import logging\n\ndef test_plain():\n    assert logging.getLogRecordFactory() is logging.LogRecord\n")
 
     project.pytester.runpytest_subprocess().assert_outcomes(passed=1)  # a process of its own: nothing earlier installed
+
+
+FAILS_WITH_ITS_ROUTE = '''
+import pytest
+from openai import OpenAI
+
+
+@pytest.mark.route("extract", models="primary")
+def test_route_shown(anyint_route, anyint_gateway):
+    client = OpenAI(api_key=anyint_route.api_key, base_url=anyint_route.base_url, max_retries=0)
+    client.chat.completions.create(model=anyint_route.model, messages=[{"role": "user", "content": "hi"}])
+    assert False, "any failing assertion"
+'''
+
+
+def test_a_failed_recording_shows_no_piece_of_the_key_in_its_fixture_values(project, monkeypatch):
+    """pytest prints a failed test's fixture values shortened in the middle (``chain=(Ch...<the
+    key's last 34 characters>'``): the route target and the gateway never print the key, and the
+    report scrub removes what is left of a key at such a cut."""
+    from pytest_anyint.emulator import Emulator
+
+    with Emulator(api_key=KEY) as gateway:  # a live gateway that takes the real key
+        monkeypatch.setenv("ANYINT_API_KEY", KEY)
+        monkeypatch.setenv("ANYINT_BASE_URL", gateway.url)
+        project.tests(test_app=FAILS_WITH_ITS_ROUTE)
+
+        result = project.pytester.runpytest_subprocess("--anyint-record=rewrite", "-p", "no:randomly", "-rA",
+                                                       "--junitxml=junit.xml", "--showlocals")
+
+    result.assert_outcomes(failed=1)
+    terminal = result.stdout.str() + result.stderr.str()
+    junit = (project.root / "junit.xml").read_text()
+    assert "RouteTarget(" in terminal  # pytest did show the fixture's value
+    for where, text in (("the terminal", terminal), ("junit xml", junit)):
+        assert_no_key(where, text)
+        for size in (6, 12, 24):
+            assert KEY[-size:] not in text and KEY[:size] not in text, f"{size} characters of the key in {where}"
+
+
+def test_a_value_cut_across_the_key_loses_both_pieces():
+    from pytest_anyint import keyforms
+
+    cut = f"chain=(Ch...{KEY[-30:]}', first={KEY[:20]}...)"
+
+    assert keyforms.scrub_cut_pieces(cut, [KEY], PLACEHOLDER) == f"chain=(Ch...{PLACEHOLDER}', first={PLACEHOLDER}...)"
+    assert keyforms.scrub_cut_pieces("a...b, x9...", [KEY], PLACEHOLDER) == "a...b, x9..."  # too short to be the key's

@@ -114,24 +114,28 @@ def scrub_bytes(data: bytes, secrets: Iterable[str], placeholder: str) -> bytes:
 
 
 def scrub_report(report: Any, secrets: Sequence[str], placeholder: str) -> None:
-    """Replace the key in a pytest report's failure text and captured sections, in place."""
+    """Replace the key in a pytest report's failure text and captured sections, in place; also
+    the piece of it that a value pytest shortened keeps (``keyforms.cut_pieces``)."""
     def leaks(text: str) -> bool:
-        return keyforms.contains(text, secrets)
+        return keyforms.contains(text, secrets) or bool(keyforms.cut_pieces(text, secrets))
+
+    def scrub(text: str) -> str:
+        return keyforms.scrub_cut_pieces(scrub_text(text, secrets, placeholder), secrets, placeholder)
 
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, line, reason)
         if leaks(str(longrepr[2])):
-            report.longrepr = (longrepr[0], longrepr[1], scrub_text(str(longrepr[2]), secrets, placeholder))
+            report.longrepr = (longrepr[0], longrepr[1], scrub(str(longrepr[2])))
     elif longrepr is not None:
         text = str(longrepr)
         if leaks(text):
-            report.longrepr = scrub_text(text, secrets, placeholder)
+            report.longrepr = scrub(text)
     sections = getattr(report, "sections", None)
     if sections and any(leaks(content) for _, content in sections):
-        report.sections = [(title, scrub_text(content, secrets, placeholder)) for title, content in sections]
+        report.sections = [(title, scrub(content)) for title, content in sections]
     reason = getattr(report, "wasxfail", None)
     if isinstance(reason, str) and leaks(reason):
-        report.wasxfail = scrub_text(reason, secrets, placeholder)
+        report.wasxfail = scrub(reason)
 
 
 def scrub_url(url: str, secrets: Iterable[str], placeholder: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import AnyIntConfig, ChainModel, ConfigError
-from ..families import FAMILIES
+from ..families import FAMILIES, PLACEHOLDER_KEY
 from ..kinds import ALL_KINDS, ANSWER_FAMILIES, ANSWER_KINDS, listed
 from ..text import lazy_pattern, model_slug
 
@@ -43,6 +43,9 @@ class RouteTarget:
     api_key: str
     headers: dict[str, str]
 
+    def __repr__(self) -> str:
+        return _repr_without_key(self, self.api_key)
+
     def client(self, **kwargs: Any) -> Any:
         """An ``httpx.Client`` for this target (base URL and auth headers set)."""
         import httpx
@@ -62,6 +65,9 @@ class Gateway:
     url: str
     api_key: str
 
+    def __repr__(self) -> str:
+        return _repr_without_key(self, self.api_key)
+
     def base_url(self, family: str) -> str:
         return FAMILIES[family].base_url(self.url)
 
@@ -71,6 +77,20 @@ class Gateway:
     def sdk_kwargs(self, family: str) -> dict[str, Any]:
         """Keyword arguments pointing the family's official SDK at the gateway (build clients once)."""
         return FAMILIES[family].sdk_kwargs(self.url, self.api_key)
+
+
+def _repr_without_key(target: Any, key: str) -> str:
+    """The dataclass's repr with the key (a real one when recording) written as ``<key>``: pytest
+    prints a failed test's fixture values, shortened in the middle, where no scrub can recognise
+    the piece of the key that is left."""
+    import dataclasses
+
+    def shown(value: Any) -> str:
+        text = repr(value)
+        return text.replace(key, "<key>") if key and key != PLACEHOLDER_KEY else text
+
+    fields = ", ".join(f"{f.name}={shown(getattr(target, f.name))}" for f in dataclasses.fields(target))
+    return f"{type(target).__name__}({fields})"
 
 
 # A NamedTuple: cheap to build at import, immutable, and it compares, hashes and prints (pytest

@@ -69,11 +69,14 @@ def _redirected(request: Any) -> None:
 
 
 def install() -> None:
-    """Wrap the httpx and httpx2 transports, once per process."""
+    """Wrap the httpx and httpx2 transports, once per process; the transports made from then on
+    build their connection pools at their first network request (``lazy_pools``)."""
     global _installed
     if _installed:
         return
     _installed = True
+    from .lazy_pools import defer_pools
+
     for name in ("httpx", "httpx2"):
         try:
             module = __import__(name)
@@ -81,6 +84,8 @@ def install() -> None:
             continue
         _wrap_sync(module.HTTPTransport, module)
         _wrap_async(module.AsyncHTTPTransport, module)
+        defer_pools(module.HTTPTransport, asynchronous=False)
+        defer_pools(module.AsyncHTTPTransport, asynchronous=True)
 
 
 def _wrap_sync(cls: Any, httpx_mod: Any) -> None:  # httpx's or httpx2's HTTPTransport

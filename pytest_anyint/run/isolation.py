@@ -155,7 +155,7 @@ def _gateway_advice(session: AnyIntSession, emulated: bool) -> Callable[[str], s
 
             hosts.add(origin_of(session._config.base_url).split("://", 1)[1].rsplit(":", 1)[0])  # noqa: SLF001
         if host not in hosts:
-            return None
+            return _provider_advice(host)
         if emulated:
             return (
                 f"{host} is the AnyInt gateway, and only httpx and httpx2 clients are redirected to the emulator "
@@ -168,6 +168,23 @@ def _gateway_advice(session: AnyIntSession, emulated: bool) -> Callable[[str], s
         )
 
     return advice
+
+
+def _provider_advice(host: str) -> str | None:
+    """What to say when the refused host is a provider's own, where an official SDK goes when the
+    client is built without a base URL: allowing it would send the app's requests, and the key,
+    past the gateway."""
+    from ..families import FAMILIES
+
+    for family in FAMILIES.values():
+        if family.sdk_default is not None and family.sdk_default[1] == host:
+            return (
+                f"{host} is where the {family.sdk_default[0]} SDK sends requests when its client is built without "
+                f"a base URL, straight to the provider, past the AnyInt gateway (with the key): do not allow it; "
+                f"build the client on the gateway with **anyint_gateway.sdk_kwargs({family.name!r}), "
+                f"or base_url=anyint_route.base_url in a route-marked test"
+            )
+    return None
 
 
 def set_up_emulator(config: pytest.Config, session: AnyIntSession) -> None:
