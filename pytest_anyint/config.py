@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import parsecache
 from .families import DEFAULT_BASE_URL, FAMILY_NAMES
 from .kinds import ALL_KINDS, ANSWER_KINDS, DEFAULT_MAX_ATTEMPTS, FAULT_KINDS, listed
-from .text import model_slug
+from .text import did_you_mean, model_slug, not_one_of
 
 if TYPE_CHECKING:
     import jsonschema
@@ -223,11 +223,8 @@ class AnyIntConfig:
         try:
             return self.routes[label]
         except KeyError:
-            import difflib  # only for the message: a run that names no unknown route never loads it
-
             known = ", ".join(sorted(self.routes)) or "none"
-            close = difflib.get_close_matches(label, list(self.routes), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(label, self.routes)
             raise ConfigError(f"{self.path}: routes: no route {label!r}{hint}; configured routes: {known}") from None
 
     def warnings(self) -> list[str]:
@@ -360,8 +357,6 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str | None]:
     validator = error.validator
     # Errors of this schema's own keywords always carry them (the stubs allow "unset" too).
     schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
-    import difflib  # only for a config with a mistake: a good config never loads it
-
     value: Any = error.validator_value
     if "propertyNames" in error.schema_path:
         return f"route label {error.instance!r} must be text of letters, digits, '.', '_' or '-' (starting with a letter or digit)", None
@@ -370,18 +365,13 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str | None]:
         # YAML keys need not be text (``1:``, ``true:``): compare and show them as text.
         extra = sorted(str(k) for k in error.instance if k not in allowed) if isinstance(error.instance, dict) else []
         unknown = extra[0] if extra else "?"
-        close = difflib.get_close_matches(unknown, allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown key {unknown!r}{hint}; expected one of: {', '.join(allowed)}", unknown
+        return f"unknown key {unknown!r}{did_you_mean(unknown, allowed)}; expected one of: {', '.join(allowed)}", unknown
     if validator == "required":
         instance: Any = error.instance
         missing = [k for k in value if k not in instance]
         return f"missing required key {missing[0]!r}", None
     if validator == "enum":
-        choices = [str(v) for v in value]
-        close = difflib.get_close_matches(str(error.instance), choices, n=1) if isinstance(error.instance, str) else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{error.instance!r} is not one of: {', '.join(choices)}{hint}", None
+        return not_one_of(error.instance, (str(v) for v in value)), None
     if validator == "const":
         return f"expected {error.validator_value!r}, got {error.instance!r}", None
     if validator == "type":

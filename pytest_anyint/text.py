@@ -2,7 +2,7 @@
 
 A ground module (the standard library only). Messages are one line (``one_line``), values in
 messages are clipped (``clip``), names that become file names go through ``model_slug``,
-Markdown table cells through ``md_cell``, UTC stamps are written by ``utc_stamp`` and read by
+Markdown table cells through ``md_cell``, a mistyped name gets its ``did_you_mean`` hint, UTC stamps are written by ``utc_stamp`` and read by
 ``parse_utc_stamp``, files a user may rely on are replaced whole (``write_atomic``), and regular
 expressions only some runs need are compiled on first use (``lazy_pattern``).
 """
@@ -17,7 +17,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,23 @@ UTC_STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 def one_line(text: object) -> str:
     """``text`` with every run of whitespace (newlines too) made one space: messages stay one line."""
     return " ".join(str(text).split())
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """`` (did you mean 'openai'?)`` for the choice closest to a mistyped ``word``, or "" (no close one)."""
+    if not isinstance(word, str):
+        return ""
+    import difflib  # only for a message about a mistake: a run without one never loads it
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def not_one_of(value: object, choices: Iterable[str]) -> str:
+    """What is wrong with a value outside a fixed set, and the nearest choice:
+    ``'opnai' is not one of: openai, anthropic (did you mean 'openai'?)``."""
+    choices = [str(choice) for choice in choices]
+    return f"{value!r} is not one of: {', '.join(choices)}{did_you_mean(value, choices)}"
 
 
 def clip(value: Any, limit: int = 60) -> str:
