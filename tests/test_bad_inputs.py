@@ -134,6 +134,78 @@ def test_a_marker_naming_a_case_twice_fails_collection(project, marker, message)
     assert_clear_failure(project.replay(), message)
 
 
+# --------------------------------------------------------------------------- the plugin's API called wrongly
+
+MISUSED_API = """
+import pytest
+
+@pytest.fixture(scope="module")
+def client_kwargs(anyint_gateway):
+    return anyint_gateway.sdk_kwargs("opnai")
+
+@pytest.mark.route("extract", models="primary")
+def test_sdk_kwargs(anyint_gateway):
+    anyint_gateway.sdk_kwargs("opnai")
+
+@pytest.mark.route("extract", models="primary")
+def test_base_url(anyint_gateway):
+    anyint_gateway.base_url("Anthropic")
+
+@pytest.mark.route("extract", models="primary")
+def test_headers(anyint_gateway):
+    anyint_gateway.headers("mistral")
+
+@pytest.mark.route("extract", models="primary")
+def test_in_a_fixture(client_kwargs):
+    pass
+
+@pytest.mark.route("extract", models="primary")
+def test_inject_outside_the_route(anyint_faults):
+    anyint_faults.inject("gpt-4o", status=503)
+
+@pytest.mark.route("extract", models="primary")
+def test_inject_a_bad_status(anyint_faults):
+    anyint_faults.inject("gpt-5-mini", status=200)
+
+@pytest.mark.route("extract", models="primary")
+def test_inject_still_raises_value_error(anyint_faults):
+    with pytest.raises(ValueError, match="is not in route"):
+        anyint_faults.inject("gpt-4o", status=503)
+"""
+
+
+def _failure_section(result: pytest.RunResult, test: str) -> list[str]:
+    """The lines pytest printed for one failed (or errored) test, between its header and the next."""
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if line.startswith("_") and f" {test}" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("_", "=")))
+    return [line for line in lines[start + 1 : end] if line.strip()]
+
+
+def test_a_wrong_call_of_the_gateway_or_the_fault_plan_fails_with_its_one_line(project):
+    project.tests(test_app=MISUSED_API)
+    result = project.replay("-p", "no:randomly")
+    result.assert_outcomes(failed=5, errors=1, passed=1)
+    families = "openai, anthropic, gemini, media, music"
+    expected = {
+        "test_sdk_kwargs": f"anyint_gateway.sdk_kwargs('opnai'): unknown family: 'opnai' is not one of: {families} "
+        "(did you mean 'openai'?)",
+        "test_base_url": f"anyint_gateway.base_url('Anthropic'): unknown family: 'Anthropic' is not one of: {families} "
+        "(did you mean 'anthropic'?)",
+        "test_headers": f"anyint_gateway.headers('mistral'): unknown family: 'mistral' is not one of: {families}",
+        "test_in_a_fixture": f"anyint_gateway.sdk_kwargs('opnai'): unknown family: 'opnai' is not one of: {families} "
+        "(did you mean 'openai'?)",
+        "test_inject_outside_the_route": "inject('gpt-4o'): gpt-4o is not in route 'extract' (chain: gpt-5-mini, "
+        "deepseek-v3.2-exp), so no call of this test can reach it",
+        "test_inject_a_bad_status": "status= must be an HTTP error status (400-599), got 200",
+    }
+    for test, line in expected.items():
+        assert _failure_section(result, test) == [line], test
+    output = result.stdout.str() + result.stderr.str()
+    for trace in ("Traceback", "KeyError", "cases.py", "plan.py", "raise "):
+        assert trace not in output, trace
+
+
 # --------------------------------------------------------------------------- cassettes
 
 CASSETTE = "test_app/test_extract/extract/gpt-5-mini.yaml"

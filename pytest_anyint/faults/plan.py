@@ -306,11 +306,28 @@ class FaultPlan:
         ``should_retry=False`` adds ``x-should-retry: false``, which the SDKs obey;
         ``after_events`` (``truncated-stream``, ``stream-error``) is how many content events of a
         stream arrive before the break (default 1).
+
+        A bad argument raises ``ValueError`` with its one line; left uncaught, it fails the test
+        with that line alone (a ``MisuseError``), not a traceback through this module.
         """
-        fault = make_fault(
-            model, status=status, kind=kind, times=times, retry_after=retry_after, envelope=envelope,
-            should_retry=should_retry, variant=variant, after_events=after_events,
-        )
+        try:
+            fault = self._checked(
+                model, status=status, kind=kind, times=times, retry_after=retry_after, envelope=envelope,
+                should_retry=should_retry, variant=variant, after_events=after_events,
+            )
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            with self._lock:
+                self._faults.append(fault)
+            return fault
+        from ..misuse import MisuseError  # raised outside the except block: no "during handling" chain
+
+        raise MisuseError(problem)
+
+    def _checked(self, model: str | None, *, kind: str | None, variant: str | None, **arguments: Any) -> Fault:
+        """The fault ``inject()`` asked for, checked against the route; ValueError on misuse."""
+        fault = make_fault(model, kind=kind, variant=variant, **arguments)
         if model is not None and self._chain and model not in self._chain:
             raise ValueError(
                 f"inject({model!r}): {model} is not in route {self._label!r} (chain: {', '.join(self._chain)}), "
@@ -323,8 +340,6 @@ class FaultPlan:
             fault.output_schema = self._output_schema
             if model is not None:
                 check_family(kind, self._families.get(model), model)
-        with self._lock:
-            self._faults.append(fault)
         return fault
 
     def take(self, call: Call) -> Fault | None:

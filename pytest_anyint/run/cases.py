@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import AnyIntConfig, ChainModel, ConfigError
-from ..families import FAMILIES, PLACEHOLDER_KEY
+from ..families import FAMILIES, FAMILY_NAMES, PLACEHOLDER_KEY, Family
 from ..kinds import ALL_KINDS, ANSWER_FAMILIES, ANSWER_KINDS, listed
-from ..text import lazy_pattern, model_slug
+from ..text import lazy_pattern, model_slug, not_one_of
 
 if TYPE_CHECKING:
     from .scenario import Scenario as Scenario  # re-exported (see __getattr__)
@@ -69,14 +69,25 @@ class Gateway:
         return _repr_without_key(self, self.api_key)
 
     def base_url(self, family: str) -> str:
-        return FAMILIES[family].base_url(self.url)
+        return _family(family, "base_url").base_url(self.url)
 
     def headers(self, family: str) -> dict[str, str]:
-        return FAMILIES[family].auth_headers(self.api_key)
+        return _family(family, "headers").auth_headers(self.api_key)
 
     def sdk_kwargs(self, family: str) -> dict[str, Any]:
         """Keyword arguments pointing the family's official SDK at the gateway (build clients once)."""
-        return FAMILIES[family].sdk_kwargs(self.url, self.api_key)
+        return _family(family, "sdk_kwargs").sdk_kwargs(self.url, self.api_key)
+
+
+def _family(name: str, method: str) -> Family:
+    """The family ``anyint_gateway.<method>(name)`` asks for; a mistyped name fails the test with one line."""
+    try:
+        return FAMILIES[name]
+    except (KeyError, TypeError):  # TypeError: an unhashable name
+        pass
+    from ..misuse import MisuseError
+
+    raise MisuseError(f"anyint_gateway.{method}({name!r}): unknown family: {not_one_of(name, FAMILY_NAMES)}")
 
 
 def _repr_without_key(target: Any, key: str) -> str:
