@@ -299,10 +299,14 @@ def _worked_example() -> dict[str, str]:
     page = (Path(__file__).parent.parent / "docs" / "faults.md").read_text()
     section = page.split("### A worked example per family", 1)[1].split("\n## ", 1)[0]
     files: dict[str, str] = {}
-    for language, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
+    for block in re.finditer(r"```(\w+)\n(.*?)```", section, re.S):
+        language, body = block.groups()
         first, _, rest = body.partition("\n")
         if first.startswith("# file: "):
             files[first[len("# file: "):]] = rest
+        elif language == "json":  # JSON has no comments: the sentence before the block names the file
+            named = re.findall(r"`([\w.-]+\.json)`", section[: block.start()].rstrip().rsplit("\n\n", 1)[-1])
+            files[named[-1] if named else "(a JSON block the page names no file for)"] = body
         elif language == "python":  # the variant test: it goes with the others
             files["test_invoices.py"] += "\n\n" + body
     return files
@@ -310,9 +314,10 @@ def _worked_example() -> dict[str, str]:
 
 def test_the_worked_example_of_the_docs_passes_recorded_then_replayed(project):
     files = _worked_example()
-    assert sorted(files) == ["anyint.yaml", "invoices.py", "test_invoices.py"]
+    # Every file the example needs is on the page (its anyint.yaml names invoice.schema.json).
+    assert sorted(files) == ["anyint.yaml", "invoice.schema.json", "invoices.py", "test_invoices.py"]
     project.config(files["anyint.yaml"])
-    (project.root / "invoice.schema.json").write_text(SCHEMA)
+    (project.root / "invoice.schema.json").write_text(files["invoice.schema.json"])
     project.tests(invoices=files["invoices.py"], test_invoices=files["test_invoices.py"], conftest=SOCKET_GUARD)
     project.record("-q").assert_outcomes(passed=3 * 4 + 3)
     project.replay("-q").assert_outcomes(passed=3 * 4 + 3)
