@@ -95,9 +95,11 @@ def test_records_the_lists_then_replays_the_check_offline(project):
     project.replay().assert_outcomes(passed=2)  # replay does not check unless asked
     result = project.replay("--anyint-check-models")  # offline: no emulator, no key
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert (  # the list came from the emulator, and the message says so
+    assert (  # the list came from the emulator, and the message says so and what to do
         "routes.spare: model 'gpt-5-mni' is not listed by the bundled emulator (--anyint-emulator) (GET /openai/v1/models, "
-        "cassettes/_models/openai.yaml); closest available IDs: gpt-5-mini"
+        "cassettes/_models/openai.yaml); closest available IDs: gpt-5-mini, gpt-5; this list is the emulator's (it lists the "
+        "models anyint.yaml had when it recorded): check against the gateway with: pytest-anyint models --record "
+        "(with $ANYINT_API_KEY set), or record the emulator's list again with: pytest --anyint-record=once --anyint-emulator"
     ) in result.stderr.str()
     project.config(BASIC_CONFIG)
     project.replay("--anyint-check-models").assert_outcomes(passed=2)
@@ -170,6 +172,25 @@ def test_models_command_replays_and_records(project, gateway, monkeypatch, capsy
     capsys.readouterr()
     assert models_cli() == 1
     assert "routes.spare: model 'gpt-5-mni' is not listed" in capsys.readouterr().out
+
+
+def test_models_command_names_the_emulator_when_it_made_the_lists(project, monkeypatch, capsys):
+    # The emulator lists every configured model, a made-up one too: "listed by the gateway" would be untrue.
+    project.config(config_with(SPARE_ROUTE.replace("gpt-5-mni", "gpt-9-ultra-does-not-exist")))
+    project.tests(test_app=APP)
+    project.record().assert_outcomes(passed=2)
+    monkeypatch.chdir(project.root)
+    capsys.readouterr()
+    assert models_cli() == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(
+        "ok: all 7 configured model(s) are listed by the bundled emulator (--anyint-emulator) (/openai/v1/models: "
+    )
+    assert "the gateway" not in out[0]
+    assert out[1] == (
+        "note: the emulator lists every model anyint.yaml configures, so its list says nothing about the gateway; "
+        "check against the gateway with: pytest-anyint models --record (with $ANYINT_API_KEY set)"
+    )
 
 
 def test_models_command_setup_errors_exit_2(project, gateway, monkeypatch, capsys):

@@ -27,7 +27,7 @@ def add_arguments(models: argparse.ArgumentParser) -> None:
 def run_models(args: argparse.Namespace) -> int:
     """``pytest-anyint models [--record]``: 0 all listed, 1 a model is missing, 2 setup problems."""
     from ..config import ConfigError, load_config
-    from ..run.models_check import check, wanted
+    from ..run.models_check import EMULATOR_LISTER, check, gateway_check_hint, wanted
     from ..settings import SettingsError, find
 
     try:  # the anyint.yaml and cassette folder pytest would use from here
@@ -64,8 +64,16 @@ def run_models(args: argparse.Namespace) -> int:
     if problems:
         return 1
     checked = sum(len(pairs) for pairs in wanted(config).values())
-    sources = ", ".join(f"{one.path}: {len(one.ids)} listed ({one.source})" for one in listings.values())
-    print(f"ok: all {checked} configured model(s) are listed by the gateway ({sources})")
+    by: dict[str, list[str]] = {}  # who made each list: the gateway, or the emulator a recording ran against
+    for one in listings.values():
+        by.setdefault(one.lister, []).append(f"{one.path}: {len(one.ids)} listed ({one.source})")
+    listers = " and ".join(f"{lister} ({', '.join(sources)})" for lister, sources in by.items())
+    print(f"ok: all {checked} configured model(s) are listed by {listers}")
+    if EMULATOR_LISTER in by:
+        print(
+            f"note: the emulator lists every model anyint.yaml configures, so its list says nothing about the "
+            f"gateway; {gateway_check_hint(config.api_key_env)}"
+        )
     skipped = [r.label for r in config.routes.values() if not r.check_models]
     if skipped:
         print(f"skipped (check_models: false): {', '.join(skipped)}")

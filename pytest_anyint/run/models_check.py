@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 
 MODELS_DIR = "_models"
 _MAX_PAGES = 20
+#: How messages name the lister of a list the bundled emulator answered (kept in the recording).
+EMULATOR_LISTER = "the bundled emulator (--anyint-emulator)"
+
+
+def gateway_check_hint(key_env: str) -> str:
+    """What to run when a list came from the emulator, which lists the models anyint.yaml configures."""
+    return f"check against the gateway with: pytest-anyint models --record (with ${key_env} set)"
 
 
 class ModelsCheckError(Exception):
@@ -227,6 +234,12 @@ def missing_models(config: AnyIntConfig, listings: Mapping[str, Listing]) -> lis
                 continue
             close = difflib.get_close_matches(model, listing.ids, n=3, cutoff=0.5)
             hint = f"closest available IDs: {', '.join(close)}" if close else f"{len(listing.ids)} IDs listed, none close"
+            if listing.lister == EMULATOR_LISTER:  # not the gateway's word: its list was the config of its day
+                hint += (
+                    f"; this list is the emulator's (it lists the models anyint.yaml had when it recorded): "
+                    f"{gateway_check_hint(config.api_key_env)}, or record the emulator's list again with: "
+                    f"pytest --anyint-record=once --anyint-emulator"
+                )
             problems.append(
                 f"{config.path}: routes.{label}: model {model!r} is not listed by {listing.lister} "
                 f"(GET {listing.path}, {listing.source}); {hint}"
@@ -317,17 +330,19 @@ def session_check(session: AnyIntSession) -> list[str]:
         save=save,
         rootdir=session.options.rootdir,
         record_hint=f"pytest --anyint-record=once --anyint-check-models (with ${config.api_key_env} set)",
-        lister="the bundled emulator (--anyint-emulator)" if live and session.emulator is not None else "the gateway",
+        lister=EMULATOR_LISTER if live and session.emulator is not None else "the gateway",
         refresh_older_than=session.refresh_older_than,
     )
     return problems
 
 
 __all__: Sequence[str] = (
+    "EMULATOR_LISTER",
     "Listing",
     "ModelsCheckError",
     "check",
     "fetch_listing",
+    "gateway_check_hint",
     "missing_models",
     "replay_listing",
     "session_check",
