@@ -154,6 +154,20 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert "index.yaml: not found" in capsys.readouterr().err
 
 
+def test_a_broken_config_is_reported_before_the_missing_cassette_folder(tmp_path, capsys, monkeypatch):
+    # A new project: anyint.yaml written, a family mistyped, nothing recorded yet.
+    (tmp_path / "anyint.yaml").write_text(
+        "version: 1\nroutes:\n  extract:\n    family: opnai\n    primary: gpt-5-mini\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"pytest-anyint check: {tmp_path / 'anyint.yaml'}: routes.extract.family: 'opnai' is not one of: openai, "
+        "anthropic, gemini, media, music (did you mean 'openai'?)",
+        "pytest-anyint check: cassettes: no such directory",
+    ]
+
+
 def test_a_user_contracts_directory_is_applied(clean_tree, tmp_path, capsys):
     user = tmp_path / "my-contracts"
     user.mkdir()

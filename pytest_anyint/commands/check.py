@@ -183,6 +183,24 @@ def _output_schemas(config: AnyIntConfig, settings: ProjectSettings, problems: l
     return schemas
 
 
+def _lint_config(args: argparse.Namespace, settings: ProjectSettings, problems: list[str],
+                 warnings: list[str]) -> tuple[str, dict[str, OutputSchema]]:
+    """Lint the project's anyint.yaml (when there is one, or ``--config`` names it) into ``problems``
+    and ``warnings``; the key variable to scan for and each route's loaded output_schema."""
+    key_env = getattr(args, "key_env", None) or DEFAULT_KEY_ENV
+    if not (settings.config_path.exists() or getattr(args, "config", None)):
+        return key_env, {}
+    from ..config import ConfigError, load_config
+
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        return key_env, {}
+    warnings += config.warnings()
+    return getattr(args, "key_env", None) or config.api_key_env, _output_schemas(config, settings, problems)
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Print every problem, one per line, and return 0 (clean), 1 (problems) or 2 (usage error)."""
     try:
@@ -190,8 +208,14 @@ def run_check(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"pytest-anyint check: {exc}", file=sys.stderr)
         return 2
+    # The anyint.yaml first: a broken one is reported even where no cassette was recorded yet.
+    problems: list[str] = []
+    warnings: list[str] = []
+    key_env, schemas = _lint_config(args, settings, problems, warnings)
     directory = Path(getattr(args, "dir", None) or settings.shown(settings.cassette_dir))
     if not directory.is_dir():
+        for line in problems:
+            print(f"pytest-anyint check: {line}", file=sys.stderr)
         what = "is a file, not a directory of cassettes" if directory.exists() else "no such directory"
         print(f"pytest-anyint check: {settings.shown(directory)}: {what}{settings.elsewhere()}", file=sys.stderr)
         return 2
@@ -205,21 +229,6 @@ def run_check(args: argparse.Namespace) -> int:
     except ContractError as exc:
         print(f"pytest-anyint check: {exc}", file=sys.stderr)
         return 2
-    key_env = getattr(args, "key_env", None) or DEFAULT_KEY_ENV
-    problems: list[str] = []
-    warnings: list[str] = []
-    schemas: dict[str, OutputSchema] = {}
-    if settings.config_path.exists() or getattr(args, "config", None):
-        from ..config import ConfigError, load_config
-
-        try:
-            config = load_config(settings.config_path)
-        except ConfigError as exc:
-            problems.append(str(exc))
-        else:
-            warnings += config.warnings()
-            key_env = getattr(args, "key_env", None) or config.api_key_env
-            schemas = _output_schemas(config, settings, problems)
     report = check_dir(directory, index=index, key_env=key_env, mode=mode, output_schemas=schemas)
     problems += report.problems
     warnings += report.warnings
