@@ -2,9 +2,10 @@
 
 A ground module (the standard library only). Messages are one line (``one_line``), values in
 messages are clipped (``clip``), names that become file names go through ``model_slug``,
-Markdown table cells through ``md_cell``, a mistyped name gets its ``did_you_mean`` hint, UTC stamps are written by ``utc_stamp`` and read by
-``parse_utc_stamp``, files a user may rely on are replaced whole (``write_atomic``), and regular
-expressions only some runs need are compiled on first use (``lazy_pattern``).
+Markdown table cells through ``md_cell``, a mistyped name gets its ``did_you_mean`` hint, UTC
+stamps are written by ``utc_stamp`` and read by ``parse_utc_stamp``, files a user may rely on are
+replaced whole (``write_atomic``), and regular expressions only some runs need are compiled on
+first use (``lazy_pattern``).
 """
 
 from __future__ import annotations

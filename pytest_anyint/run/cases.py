@@ -7,7 +7,7 @@ no session, so collection, the session and the verdict share one definition of a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import AnyIntConfig, ChainModel, ConfigError
@@ -94,14 +94,13 @@ def _repr_without_key(target: Any, key: str) -> str:
     """The dataclass's repr with the key (a real one when recording) written as ``<key>``: pytest
     prints a failed test's fixture values, shortened in the middle, where no scrub can recognise
     the piece of the key that is left."""
-    import dataclasses
 
     def shown(value: Any) -> str:
         text = repr(value)
         return text.replace(key, "<key>") if key and key != PLACEHOLDER_KEY else text
 
-    fields = ", ".join(f"{f.name}={shown(getattr(target, f.name))}" for f in dataclasses.fields(target))
-    return f"{type(target).__name__}({fields})"
+    parts = ", ".join(f"{f.name}={shown(getattr(target, f.name))}" for f in fields(target))
+    return f"{type(target).__name__}({parts})"
 
 
 # A NamedTuple: cheap to build at import, immutable, and it compares, hashes and prints (pytest
