@@ -537,15 +537,41 @@ class _OutcomeRecorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self._note: Callable[[AnyIntSession, pytest.TestReport], None] | None = None
+        #: Whether a route test's report was seen here yet (an xdist controller then warms up).
+        self._route_seen = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         session = self.config.stash.get(_SESSION, None)
+        if session is None and not self._route_seen and "route" in report.keywords:
+            self._route_seen = True
+            if not hasattr(self.config, "workerinput") and self.config.pluginmanager.has_plugin("dsession"):
+                _warm_controller(self.config)
         if session is not None:
             if self._note is None:  # imported once: this runs three times per test
                 from .report.outputs import note_outcome
 
                 self._note = note_outcome
             self._note(session, report)
+
+
+def _warm_controller(config: pytest.Config) -> None:
+    """Load what the xdist controller's summary needs while the workers still run tests.
+
+    The controller merges the workers' results and prints the summary after the last test, when
+    nothing else runs: the imports and the ``anyint.yaml`` parse it needs would add their 20 ms or
+    so to the wall time of the run. During the run the controller mostly waits for reports. Nothing
+    is activated here (no network guard in the controller while workers may still be started);
+    a broken ``anyint.yaml`` is reported where it always is.
+    """
+    from .config import load_config
+    from .report import outputs, text  # noqa: F401
+    from .run import isolation, session  # noqa: F401
+    from .settings import from_pytest
+
+    try:
+        load_config(from_pytest(config).config_path)  # parsed once: the session's load reads it back
+    except Exception:  # noqa: BLE001, S110 - the session's own load reports it
+        pass
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -444,6 +444,40 @@ def test_two_xdist_workers_report_the_same_numbers_as_one_process(project):
     assert (project.root / "parallel.html").read_text().count('data-chart="cost"') == 3
 
 
+def test_a_workers_results_reach_the_controller_whole_as_one_text():
+    """The hand-over carries every field of every case (a lost field is a wrong merged report), as
+    one string: execnet serializes nested data object by object, after the last test."""
+    from types import SimpleNamespace
+
+    from pytest_anyint.report.outputs import merge_worker, to_wire
+
+    call = Call(
+        "gpt-5-mini", "openai", "POST", "/openai/v1/chat/completions", status=503, stream=True, fault=503,
+        source="fault", latency_s=0.25, ttft_s=0.125, input_tokens=12, output_tokens=3, cached_tokens=2,
+        cost_usd=0.0015, served_model="gpt-5-mini-2026-08-07", verified="drift",
+    )
+    violation = {"rule": "openai.chat.choices", "path": "choices[0].message", "message": "missing 'content' — «ünïcode»"}
+    worker = SimpleNamespace(results=[
+        CaseResult("t.py::test[chat-primary-gpt-5-mini]", "chat", "gpt-5-mini", 503, [call, _answer("qwen3-max", cost=0.01)],
+                   passed=False, violations=[violation], drift=[{"kind": "added", "path": "usage.extra"}],
+                   problems=["contract: choices[0].message: missing 'content'"]),
+        CaseResult("t.py::test[chat-fallback-qwen3-max]", "chat", "qwen3-max", None, [], passed=True),
+    ], report=None)
+    wire = to_wire(worker)
+    assert all(isinstance(value, (str, int)) for value in wire.values())
+
+    controller = SimpleNamespace(results=[], report=None)
+    merge_worker(controller, json.loads(json.dumps(wire)))  # what crosses: basic types only
+    first, second = controller.results
+    assert first.calls[0] == call and first.calls[1] == _answer("qwen3-max", cost=0.01)
+    assert (first.nodeid, first.route, first.model, first.fault, first.passed) == (
+        "t.py::test[chat-primary-gpt-5-mini]", "chat", "gpt-5-mini", 503, False)
+    assert first.violations == [violation] and first.drift == [{"kind": "added", "path": "usage.extra"}]
+    assert first.problems == ["contract: choices[0].message: missing 'content'"]
+    assert (second.calls, second.passed) == ([], True)
+    assert controller.report.outcomes == {first.nodeid: "failed", second.nodeid: "passed"}
+
+
 # --------------------------------------------------------------------------- routing evidence and flags (library level)
 
 
