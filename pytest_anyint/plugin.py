@@ -544,7 +544,9 @@ class _OutcomeRecorder:
         session = self.config.stash.get(_SESSION, None)
         if session is None and not self._route_seen and "route" in report.keywords:
             self._route_seen = True
-            if not hasattr(self.config, "workerinput") and self.config.pluginmanager.has_plugin("dsession"):
+            from .run.isolation import is_xdist_controller
+
+            if is_xdist_controller(self.config):
                 _warm_controller(self.config)
         if session is not None:
             if self._note is None:  # imported once: this runs three times per test
