@@ -288,8 +288,11 @@ class Family(NamedTuple):
 
     def auth_form(self, sent: Collection[str]) -> AuthForm | None:
         """The first accepted form whose headers are all in ``sent`` (lower-case names), or None."""
-        for form in self.auth_forms:
-            if all(name in sent for name in form.headers):
+        for form in self.auth_forms:  # loops, not all(...): asked on every request
+            for name in form.headers:
+                if name not in sent:
+                    break
+            else:
                 return form
         return None
 
