@@ -99,7 +99,9 @@ def figures(name: str, data: dict[str, Any]) -> list[str]:
             cold, warm = over["pytest-anyint, cold"], over["pytest-anyint, warm"]
             others = ", ".join(f"{tool} {over[tool]:+.2f} ({_ratio(over[tool], cold)} cold, {_ratio(over[tool], warm)} warm)"
                                for tool in ("cassetter", "pytest-recording") if tool in over)
-            lines.append(f"  {size:>5} tests: cold {cold:+.2f}, warm {warm:+.2f}; {others}")
+            first = over.get("pytest-anyint, first run")
+            first_text = f", first run {first:+.2f}" if first is not None else ""
+            lines.append(f"  {size:>5} tests: cold {cold:+.2f}, warm {warm:+.2f}{first_text}; {others}")
         cpu = {size: figs.get("cpu_over_floor_ms_per_test") for size, figs in data["sizes"].items()}
         if all(cpu.values()):
             lines.append("the same in CPU time: " + "; ".join(

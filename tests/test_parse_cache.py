@@ -3,7 +3,6 @@ that collection never walks (benchmarks/ proves the speed; these tests prove the
 
 from __future__ import annotations
 
-import marshal
 import os
 from pathlib import Path
 
@@ -16,8 +15,16 @@ from .helpers import OPENAI_TEST
 CASSETTE = "test_app/test_extract/extract/gpt-5-mini.yaml"
 
 
+def _folders(project):
+    return sorted((project.root / ".pytest_cache" / "d" / "anyint").glob("parsed-*"))
+
+
 def _entries(project, kind="cassette"):
-    return sorted(p for p in (project.root / ".pytest_cache" / "d" / "anyint").rglob(f"{kind}-*") if p.is_file())
+    return [name for folder in _folders(project) for name in parsecache.entry_names(folder) if name.startswith(f"{kind}-")]
+
+
+def _packs(project):
+    return sorted(p for folder in _folders(project) for p in folder.glob("pack-*"))
 
 
 def test_a_replay_keeps_parsed_cassettes_and_an_edited_cassette_is_read_anew(project):
@@ -39,11 +46,39 @@ def test_a_corrupt_cache_entry_is_a_miss_not_a_failure(project):
     project.tests(test_app=OPENAI_TEST)
     project.record().assert_outcomes(passed=2)
     project.replay().assert_outcomes(passed=2)
-    for entry in _entries(project):
-        entry.write_bytes(b"\x00not marshal")
+    (pack,) = _packs(project)
+    data = bytearray(pack.read_bytes())
+    data[-200:] = b"\x00" * 200  # the last entry's bytes: its index still names it
+    pack.write_bytes(bytes(data))
     parsecache.forget()  # pytester runs in this process: read from disk, not from memory
     project.replay().assert_outcomes(passed=2)
-    assert all(isinstance(marshal.loads(e.read_bytes()), dict) for e in _entries(project))  # rewritten
+    for entry in _packs(project):
+        entry.write_bytes(b"\x00not a pack")
+    parsecache.forget()
+    project.replay().assert_outcomes(passed=2)
+    (rewritten,) = _packs(project)  # the unreadable packs replaced by one that reads
+    assert len(_entries(project)) == 2
+    assert parsecache.entry_names(rewritten.parent) == sorted(_entries(project) + _entries(project, "config"))
+
+
+def test_a_warm_run_writes_nothing_and_a_run_that_parsed_writes_one_pack(project):
+    """A file per entry cost a run with no cache a file creation and a rename per cassette."""
+    project.tests(test_app=OPENAI_TEST)
+    project.record().assert_outcomes(passed=2)
+    parsecache.forget()
+    project.replay().assert_outcomes(passed=2)
+    (pack,) = _packs(project)
+    stamp = pack.stat().st_mtime_ns
+    parsecache.forget()
+    project.replay().assert_outcomes(passed=2)
+    assert _packs(project) == [pack] and pack.stat().st_mtime_ns == stamp
+    # A run that parses one new file writes one new pack that also holds what the old one did.
+    cassette = project.cassette(CASSETTE)
+    cassette.write_text(cassette.read_text() + "\n")
+    parsecache.forget()
+    project.replay().assert_outcomes(passed=2)
+    (newer,) = _packs(project)
+    assert newer != pack and len(_entries(project)) == 3
 
 
 def test_without_the_cacheprovider_nothing_is_written(project):
@@ -90,6 +125,7 @@ def test_other_versions_keep_their_folders_within_a_bound(tmp_path):
     try:
         parsecache.forget()
         assert parsecache.parsed(b"a: 1\n", "test", lambda raw: {"a": 1}, lambda data: isinstance(data, dict)) == {"a": 1}
+        parsecache.flush()  # the run's end: its pack is written, in a new folder
         folders = sorted(p.name for p in cache.iterdir())
         assert folders == sorted(["parsed-newest", "parsed-newer", parsecache._DIR.name])
         assert (older["parsed-newest"] / "cassette-entry").read_bytes() == b"x"

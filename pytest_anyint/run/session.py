@@ -205,6 +205,7 @@ class AnyIntSession:
         return self.emulator
 
     def stop(self) -> None:
+        parsecache.flush()  # what this run parsed, as one pack for the next run
         if self.emulator is not None:
             self.emulator.stop()
             self.emulator = None
