@@ -288,11 +288,8 @@ class Family(NamedTuple):
 
     def auth_form(self, sent: Collection[str]) -> AuthForm | None:
         """The first accepted form whose headers are all in ``sent`` (lower-case names), or None."""
-        for form in self.auth_forms:  # loops, not all(...): asked on every request
-            for name in form.headers:
-                if name not in sent:
-                    break
-            else:
+        for form in self.auth_forms:
+            if not [name for name in form.headers if name not in sent]:  # not all(...): asked per request
                 return form
         return None
 

@@ -314,3 +314,14 @@ routes:
     primary: gpt-5-mini
     output_schema: schemas/invoice.schema.json
 """
+
+
+def anthropic_stream_cut() -> type[BaseException]:
+    """What the anthropic SDK raises when a stream's connection drops while the app iterates it:
+    since 2.17 an ``APIConnectionError`` (the ``httpx2.RemoteProtocolError`` its ``__cause__``),
+    before that the ``httpx2`` error itself."""
+    import anthropic
+    import httpx2
+
+    major, minor = (int(part) for part in anthropic.__version__.split(".")[:2])
+    return anthropic.APIConnectionError if (major, minor) >= (2, 17) else httpx2.RemoteProtocolError

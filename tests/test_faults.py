@@ -35,7 +35,7 @@ from pytest_anyint.kinds import FAULT_KINDS
 from pytest_anyint.run.session import AnyIntSession, RouteCase, SessionOptions
 
 from .helpers import FAULTS_CONFIG as CONFIG
-from .helpers import HELLO, LABEL_OF, ask, running
+from .helpers import HELLO, LABEL_OF, anthropic_stream_cut, ask, running
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ SDK_OUTCOME.update(
         ("openai", "empty-body", False): json.JSONDecodeError,
         ("openai", "empty-body", True): None,
         ("anthropic", "truncated-stream", False): anthropic.APIConnectionError,
-        ("anthropic", "truncated-stream", True): httpx2.RemoteProtocolError,  # not wrapped mid-stream
+        ("anthropic", "truncated-stream", True): anthropic_stream_cut(),  # wrapped mid-stream since 2.17
         ("anthropic", "stream-error", False): anthropic.OverloadedError,
         ("anthropic", "stream-error", True): anthropic.APIStatusError,
         ("anthropic", "empty-body", False): json.JSONDecodeError,

@@ -24,13 +24,13 @@ from pytest_anyint.families import FAMILIES
 from pytest_anyint.faults.plan import FaultPlan
 from pytest_anyint.run.session import AnyIntSession, SessionOptions
 
-from .helpers import FAULTS_CONFIG, LABEL_OF, running
+from .helpers import FAULTS_CONFIG, LABEL_OF, anthropic_stream_cut, running
 
 #: What each official SDK raises when the stream breaks (after the text it delivered).
 RAISES: dict[tuple[str, str], type[BaseException]] = {
     ("openai", "truncated-stream"): openai.APIConnectionError,
     ("openai", "stream-error"): openai.APIError,
-    ("anthropic", "truncated-stream"): httpx2.RemoteProtocolError,
+    ("anthropic", "truncated-stream"): anthropic_stream_cut(),
     ("anthropic", "stream-error"): anthropic.APIStatusError,
     ("gemini", "truncated-stream"): httpx2.RemoteProtocolError,
     ("gemini", "stream-error"): genai_errors.ServerError,
