@@ -90,7 +90,7 @@ def flush() -> None:
 
 def read_file(path: str | Path) -> bytes:
     """A whole file in three system calls (``Path.read_bytes`` makes about seven: a third of the
-    cost of loading a cached cassette, twice per test)."""
+    cost of loading a cached cassette, once per test)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         data = os.read(fd, 65536)

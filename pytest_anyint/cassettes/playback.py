@@ -144,11 +144,8 @@ class PlaybackCassette:
         for index, (recorded, response) in enumerate(self.data):
             if self.play_counts[index]:
                 continue
-            for matcher in self._match_on:  # as _outcome reads a matcher, without its detail
-                try:
-                    if matcher(request, recorded) is False:
-                        break
-                except AssertionError:
+            for matcher in self._match_on:  # a loop, not all(...): asked for every request
+                if not _outcome(matcher, request, recorded)[0]:
                     break
             else:
                 self.play_counts[index] += 1
